@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * ior.h - the kernel/user contract of ior, included by bpf/ior.bpf.c and by
+ * the loader (native/loader.c). Every struct crossing the ring buffer or the
+ * loader's pipe is defined here, once. docs/wire-format.md describes the
+ * bytes; schema/ (TypeScript) decodes them.
+ *
+ * This header must compile both against vmlinux.h (BPF side, no libc) and
+ * against <linux/types.h> (user side), so it only uses __u64-style types.
+ */
+#ifndef IOR_H
+#define IOR_H
+
+#define IOR_COMM_LEN 16
+/* Bytes captured per path string, including the terminating NUL. Longer
+ * paths are truncated and counted in IOR_LOSS_PATH_TRUNCATED. */
+#define IOR_PATH_MAX 512
+/* Most iovec entries summed for readv/writev-style calls; more sets
+ * IOR_EF_IOV_TRUNCATED on the event. */
+#define IOR_IOV_MAX 32
+
+/* Argument roles of the syscall table: "this argument is the fd", etc. */
+#define IOR_ARG_NONE (-1)
+
+/* kind: how the generic enter/exit handlers treat a syscall. */
+enum ior_kind {
+	IOR_K_PLAIN = 0,   /* arguments taken as the table says */
+	IOR_K_IOV = 1,     /* count = sum of the iovec lengths (arg count_arg is iovcnt, arg 1 the iovec) */
+	IOR_K_OPEN_HOW = 2,/* openat2: flags and mode read from struct open_how (arg 2) */
+	IOR_K_OFFPTR = 3,  /* offset_arg is a user pointer to a loff_t (may be NULL) */
+	IOR_K_MMAP = 4,    /* only recorded when the fd argument is >= 0 (file mapping) */
+	IOR_K_VMA = 5,     /* munmap/msync: only recorded when addr (arg 0) lies in a file-backed VMA */
+};
+
+/* Syscall ids: the order of bpf/syscalls.def. */
+enum ior_syscall_id {
+#define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
+	IOR_SC_##name,
+#include "syscalls.def"
+#undef IOR_SC
+	IOR_SC_COUNT
+};
+
+/* file_type of the fd argument's file at syscall entry (from i_mode). */
+enum ior_file_type {
+	IOR_FT_NONE = 0,   /* no fd argument, or the fd was not open */
+	IOR_FT_REGULAR = 1,
+	IOR_FT_DIRECTORY = 2,
+	IOR_FT_PIPE = 3,
+	IOR_FT_SOCKET = 4,
+	IOR_FT_CHAR = 5,
+	IOR_FT_BLOCK = 6,
+	IOR_FT_SYMLINK = 7,
+	IOR_FT_OTHER = 8,  /* anon inodes: eventfd, epoll, io_uring, ... */
+};
+
+/* event_flags bits */
+#define IOR_EF_PATH_TRUNCATED  0x01 /* path or path2 longer than IOR_PATH_MAX - 1 */
+#define IOR_EF_PATH_FAULT      0x02 /* a path pointer could not be read */
+#define IOR_EF_IOV_TRUNCATED   0x04 /* more than IOR_IOV_MAX iovecs: count is partial */
+#define IOR_EF_HAS_POS         0x08 /* offset is the file position at entry, not an argument */
+
+/*
+ * One completed syscall, as written to the ring buffer by sys_exit and
+ * forwarded unchanged by the loader. The struct is followed by path_len
+ * bytes of path, then path2_len bytes of path2 (no NULs), and the whole
+ * record is padded to a multiple of 8 bytes. Fields a syscall does not
+ * have are -1 (fd, fd2, dirfd, dirfd2, offset, count) or 0 (flags, mode).
+ */
+struct ior_event {
+	__u64 ts_ns;       /* CLOCK_BOOTTIME at sys_enter */
+	__u64 latency_ns;  /* sys_exit time - sys_enter time */
+	__s64 ret;         /* raw return value; negative errno on failure */
+	__s64 offset;      /* explicit offset argument, else file position at entry (IOR_EF_HAS_POS), else -1 */
+	__s64 count;       /* bytes requested (or length for truncate/fallocate/mmap), -1 none */
+	__u32 pid;         /* tgid */
+	__u32 tid;         /* thread id */
+	__s32 fd;          /* fd argument (in fd for sendfile/copy_file_range, first for close_range) */
+	__s32 fd2;         /* second fd: dup2/dup3 newfd, out fd of sendfile/copy_file_range, close_range last */
+	__s32 dirfd;       /* dirfd that path is relative to (AT_FDCWD = -100), -1 none */
+	__s32 dirfd2;      /* dirfd that path2 is relative to, -1 none */
+	__s32 flags;       /* open flags, *at flags, whence, advice, fcntl cmd, ... */
+	__u32 mode;        /* creation mode, access mode, prot, uid for chown */
+	__u16 syscall;     /* enum ior_syscall_id */
+	__u8 file_type;    /* enum ior_file_type of fd at entry */
+	__u8 event_flags;  /* IOR_EF_* */
+	__u16 path_len;    /* bytes of path that follow the struct */
+	__u16 path2_len;   /* bytes of path2 that follow path */
+	char comm[IOR_COMM_LEN];
+	__u32 cpu;         /* CPU the syscall exited on */
+	__u32 _pad;
+};
+
+/* Per-CPU loss and health counters (BPF array map "counters"). */
+enum ior_counter {
+	IOR_LOSS_RINGBUF = 0,        /* ring buffer full: event dropped */
+	IOR_LOSS_INFLIGHT_FULL = 1,  /* sys_enter could not be remembered (map full): event dropped */
+	IOR_UNPAIRED_EXIT = 2,       /* sys_exit with no matching sys_enter (call began before attach) */
+	IOR_LOSS_PATH_TRUNCATED = 3, /* events whose path was truncated */
+	IOR_LOSS_PATH_FAULT = 4,     /* events whose path could not be read */
+	IOR_EVENTS_EMITTED = 5,      /* events written to the ring buffer */
+	IOR_COUNTER_COUNT
+};
+
+/* Filter settings, written into the BPF object's .rodata before load. */
+#define IOR_FILTER_PIDS   0x1 /* only tgids in the traced_pids map (and, with follow, their descendants) */
+#define IOR_FILTER_COMM   0x2 /* only tasks whose comm equals filter_comm */
+#define IOR_FILTER_FOLLOW 0x4 /* add children of traced tgids to traced_pids on fork */
+
+/*
+ * Loader -> TypeScript stream (fd 3 of the loader): a sequence of frames,
+ * each an 8-byte header followed by len bytes of payload.
+ */
+#define IOR_WIRE_MAGIC 0x31524f49u /* "IOR1", first 4 bytes of the stream */
+#define IOR_WIRE_VERSION 1
+
+enum ior_frame_type {
+	IOR_FRAME_HELLO = 1,   /* JSON: versions, syscall table, attached and skipped tracepoints */
+	IOR_FRAME_EVENTS = 2,  /* concatenated ior_event records */
+	IOR_FRAME_STATS = 3,   /* JSON: counters summed over CPUs, sent periodically */
+	IOR_FRAME_LOG = 4,     /* JSON: {"level": "info|warn|error", "message": "..."} */
+	IOR_FRAME_END = 5,     /* JSON: final counters, unpaired enters, child exit status; last frame */
+};
+
+struct ior_frame_header {
+	__u32 type; /* enum ior_frame_type */
+	__u32 len;  /* payload bytes */
+};
+
+#endif /* IOR_H */

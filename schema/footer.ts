@@ -1,0 +1,77 @@
+/**
+ * The trace footer: one JSON document stored in the Parquet key/value
+ * metadata under FOOTER_KEY, written when a capture ends (so it can hold the
+ * final loss counters) and validated with Zod by every reader.
+ */
+import { z } from 'zod';
+
+/** Bumped when columns are appended or the footer changes incompatibly. */
+export const SCHEMA_VERSION = 1;
+export const FOOTER_KEY = 'ior.footer';
+export const FORMAT_NAME = 'ior-trace';
+
+/** int64 values that JSON cannot carry exactly are decimal strings. */
+const bigintString = z.string().regex(/^-?\d+$/, 'a decimal integer string');
+const count = z.number().int().nonnegative();
+
+export const LossCountersSchema = z.object({
+  ringbuf_drops: count.describe('events dropped in kernel: ring buffer full'),
+  inflight_full: count.describe('events dropped in kernel: too many calls in flight to remember the entry'),
+  loader_queue_dropped: count.describe('events dropped by the loader: TypeScript side too slow for too long'),
+  unpaired_exits: count.describe('calls that began before the capture attached (exit seen, entry not)'),
+  unpaired_enters: count.describe('calls still in flight when the capture stopped (entry seen, exit not)'),
+  unresolved_fds: count.describe('events whose fd could not be mapped to a path'),
+  path_truncated: count.describe('events whose path was longer than the capture limit'),
+  path_faults: count.describe('events whose path argument could not be read'),
+});
+export type LossCounters = z.infer<typeof LossCountersSchema>;
+
+export const FooterSchema = z.object({
+  format: z.literal(FORMAT_NAME),
+  schema_version: z.number().int().positive(),
+  ior_version: z.string(),
+  host: z.object({
+    hostname: z.string(),
+    kernel_release: z.string(),
+    arch: z.string(),
+    cpus: z.number().int().positive(),
+  }),
+  /** add to ts_ns to get Unix epoch ns */
+  boot_to_wall_ns: bigintString,
+  start_ts_ns: bigintString,
+  end_ts_ns: bigintString,
+  start_wall: z.string(),
+  end_wall: z.string(),
+  capture: z.object({
+    argv: z.array(z.string()),
+    command: z.array(z.string()).nullable(),
+    filters: z.object({
+      pids: z.array(z.number().int()),
+      comm: z.string().nullable(),
+      path_prefix: z.array(z.string()),
+      syscalls: z.array(z.string()).nullable(),
+      follow: z.boolean(),
+    }),
+    loader_version: z.string(),
+    libbpf_version: z.string(),
+    ring_bytes: z.number().int().nonnegative(),
+    attached: z.array(z.string()),
+    skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+  }),
+  events: count,
+  /** events the kernel recorded but the path-prefix filter left out (not a loss) */
+  filtered_out: count,
+  losses: LossCountersSchema,
+  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error']),
+  command_exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
+});
+export type Footer = z.infer<typeof FooterSchema>;
+
+export function emptyLosses(): LossCounters {
+  return { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0 };
+}
+
+/** Sum of the counters that are real losses of events (not annotations). */
+export function eventsLost(losses: LossCounters): number {
+  return losses.ringbuf_drops + losses.inflight_full + losses.loader_queue_dropped;
+}

@@ -1,0 +1,76 @@
+/**
+ * Hand-made traces for tests: rows in, a real trace file out (written by the
+ * same TraceWriter capture uses), with a footer whose fields can be overridden.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { batchFromRows, emptyLosses, FORMAT_NAME, SCHEMA_VERSION, type Footer, type TraceEvent } from '../../schema/index.js';
+import { TraceWriter } from '../../trace/index.js';
+
+export function fixtureFooter(events: number, overrides: Partial<Footer> = {}): Footer {
+  return {
+    format: FORMAT_NAME,
+    schema_version: SCHEMA_VERSION,
+    ior_version: '0.0.0-test',
+    host: { hostname: 'fixture-host', kernel_release: '6.1.0-test', arch: 'x64', cpus: 2 },
+    boot_to_wall_ns: '1700000000000000000',
+    start_ts_ns: '1000000000',
+    end_ts_ns: '2000000000',
+    start_wall: '2023-11-14T22:13:21.000Z',
+    end_wall: '2023-11-14T22:13:22.000Z',
+    capture: {
+      argv: ['ior', 'capture', '-o', 'fixture.parquet'],
+      command: null,
+      filters: { pids: [], comm: null, path_prefix: [], syscalls: null, follow: false },
+      loader_version: 'test',
+      libbpf_version: 'test',
+      ring_bytes: 0,
+      attached: [],
+      skipped: [],
+    },
+    events,
+    filtered_out: 0,
+    losses: emptyLosses(),
+    stop_reason: 'signal',
+    command_exit: null,
+    ...overrides,
+  };
+}
+
+/** Defaults for every column; pass what the test cares about. */
+export function event(fields: Partial<TraceEvent> & Pick<TraceEvent, 'syscall'>, seq = 0): TraceEvent {
+  return {
+    seq: BigInt(seq),
+    ts_ns: 1_000_000_000n + BigInt(seq) * 1000n,
+    latency_ns: 1000n,
+    pid: 100,
+    tid: 100,
+    comm: 'fixture',
+    fd: -1,
+    fd2: -1,
+    path: null,
+    path2: null,
+    flags: null,
+    mode: null,
+    offset: null,
+    count: null,
+    ret: 0n,
+    bytes: 0n,
+    file_type: null,
+    ...fields,
+  };
+}
+
+/** Write rows (seq renumbered in order) as a trace at `path`; returns the path. */
+export function writeFixtureTrace(path: string, rows: TraceEvent[], footer: Partial<Footer> = {}, rowGroupRows?: number): string {
+  const writer = TraceWriter.create(path, rowGroupRows);
+  writer.append(batchFromRows(rows.map((r, i) => ({ ...r, seq: BigInt(i) }))));
+  writer.finish(fixtureFooter(rows.length, footer));
+  return path;
+}
+
+/** A fresh directory under the OS temp dir; the test removes it. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `ior-${prefix}-`));
+}

@@ -1,0 +1,7 @@
+/**
+ * trace/: the trace file. TraceWriter streams EventBatches into zstd Parquet
+ * row groups and finishes with the footer (temp name, then rename);
+ * TraceReader validates a file and streams it back batch by batch.
+ */
+export { TraceWriter, DEFAULT_ROW_GROUP_ROWS, parquetSchema, concatBatches } from './writer.js';
+export { TraceReader } from './reader.js';

@@ -1,0 +1,135 @@
+/**
+ * TraceReader: opens a trace, checks that it is one (Parquet magic, ior
+ * footer, schema version), and streams it back as EventBatches, one row
+ * group at a time, so memory stays flat whatever the trace's size.
+ */
+import fs from 'node:fs';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
+import { IorError, errnoCode } from '../common/errors.js';
+import { zstdDecompress } from './zstd.js';
+
+const PARQUET_MAGIC = 'PAR1';
+const COLUMN_BY_NAME = new Map(COLUMNS.map((c) => [c.name as string, c]));
+
+export class TraceReader {
+  private constructor(
+    readonly path: string,
+    readonly footer: Footer,
+    readonly rowCount: number,
+    private readonly file: AsyncBuffer,
+    private readonly metadata: FileMetaData,
+  ) {}
+
+  /** Open and validate; every problem is an IorError with one clear line. */
+  static async open(path: string): Promise<TraceReader> {
+    let size: number;
+    try {
+      const st = fs.statSync(path);
+      if (!st.isFile()) throw new IorError(`${path} is not a regular file: give the path of a .parquet trace`);
+      size = st.size;
+    } catch (err) {
+      if (err instanceof IorError) throw err;
+      throw new IorError(`cannot read ${path}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : (errnoCode(err) ?? String(err))}`);
+    }
+    const fd = fs.openSync(path, 'r');
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(4);
+    fs.readSync(fd, head, 0, 4, 0);
+    if (size >= 8) fs.readSync(fd, tail, 0, 4, size - 4);
+    fs.closeSync(fd);
+    if (size < 12 || head.toString('latin1') !== PARQUET_MAGIC) {
+      throw new IorError(`${path} is not a Parquet file (no PAR1 header): is it an ior trace?`);
+    }
+    if (tail.toString('latin1') !== PARQUET_MAGIC) {
+      throw new IorError(`${path} is truncated or still being written (no Parquet footer): capture it again, or wait for the capture to finish`);
+    }
+    const file = await asyncBufferFromFile(path);
+    let metadata: FileMetaData;
+    try {
+      metadata = await parquetMetadataAsync(file);
+    } catch (err) {
+      throw new IorError(`${path} has a corrupt Parquet footer (${(err as Error).message}): the file is damaged`);
+    }
+    const raw = metadata.key_value_metadata?.find((kv) => kv.key === FOOTER_KEY)?.value;
+    if (raw === undefined) throw new IorError(`${path} is a Parquet file but not an ior trace (no ${FOOTER_KEY} metadata)`);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new IorError(`${path} has an unreadable ior footer (not JSON): the file is damaged`);
+    }
+    const version = (json as { schema_version?: unknown })?.schema_version;
+    if (typeof version === 'number' && version > SCHEMA_VERSION) {
+      throw new IorError(`${path} is a trace of schema version ${version}, newer than this ior reads (${SCHEMA_VERSION}): upgrade ior`);
+    }
+    const parsed = FooterSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new IorError(`${path} has an invalid ior footer: ${issue.path.join('.') || 'footer'}: ${issue.message}`);
+    }
+    const missing = COLUMNS.filter((c) => !metadata.schema.some((s) => s.name === c.name));
+    if (missing.length > 0) throw new IorError(`${path} lacks trace columns ${missing.map((c) => c.name).join(', ')}: not a complete ior trace`);
+    return new TraceReader(path, parsed.data, Number(metadata.num_rows), file, metadata);
+  }
+
+  get rowGroupCount(): number {
+    return this.metadata.row_groups.length;
+  }
+
+  /**
+   * Stream the trace, one batch per row group, with only `columns` decoded
+   * (all by default). int64 columns come back as bigint: convert on purpose.
+   */
+  async *batches<K extends ColumnName>(columns?: readonly K[]): AsyncGenerator<PartialEventBatch<K>> {
+    const wanted = (columns ?? COLUMNS.map((c) => c.name)) as readonly K[];
+    let rowStart = 0;
+    for (const group of this.metadata.row_groups) {
+      const rows = Number(group.num_rows);
+      const chunks = new Map<string, { at: number; data: ArrayLike<unknown> }[]>();
+      try {
+        await parquetRead({
+          file: this.file,
+          metadata: this.metadata,
+          rowStart,
+          rowEnd: rowStart + rows,
+          columns: wanted as unknown as string[],
+          compressors: { ZSTD: zstdDecompress },
+          utf8: true,
+          onChunk: ({ columnName, columnData, rowStart: at }) => {
+            let list = chunks.get(columnName);
+            if (!list) chunks.set(columnName, (list = []));
+            list.push({ at, data: columnData as ArrayLike<unknown> });
+          },
+        });
+      } catch (err) {
+        throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
+      }
+      const batch: Record<string, unknown> = { length: rows };
+      for (const name of wanted) batch[name] = normalizeColumn(name, chunks.get(name) ?? [], rowStart, rows);
+      rowStart += rows;
+      yield batch as PartialEventBatch<K>;
+    }
+  }
+}
+
+/** Join a column's chunks into the EventBatch representation of its kind. */
+function normalizeColumn(name: string, chunks: { at: number; data: ArrayLike<unknown> }[], rowStart: number, rows: number): unknown {
+  const def = COLUMN_BY_NAME.get(name)!;
+  chunks.sort((a, b) => a.at - b.at);
+  if (def.nullable || def.kind === 'string') {
+    const out = new Array(rows);
+    for (const { at, data } of chunks) for (let i = 0; i < data.length; i++) out[at - rowStart + i] = data[i] ?? null;
+    return out;
+  }
+  const out = def.kind === 'int32' ? new Int32Array(rows) : new BigInt64Array(rows);
+  for (const { at, data } of chunks) {
+    if (def.kind === 'int32') (out as Int32Array).set(data as ArrayLike<number>, at - rowStart);
+    else {
+      const target = out as BigInt64Array;
+      const base = at - rowStart;
+      for (let i = 0; i < data.length; i++) target[base + i] = BigInt.asIntN(64, data[i] as bigint);
+    }
+  }
+  return out;
+}

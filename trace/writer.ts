@@ -1,0 +1,169 @@
+/**
+ * TraceWriter: streams EventBatches into a zstd Parquet file, one row group
+ * at a time (bounded memory however long the capture), under a temporary
+ * name that `finish` renames into place once the footer is written. A crash
+ * or kill leaves only the temp file; the final name is a complete trace or
+ * nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ParquetWriter, ByteWriter } from 'hyparquet-writer';
+import type { SchemaElement } from 'hyparquet';
+import { COLUMNS, FOOTER_KEY, FooterSchema, sliceBatch, type EventBatch, type Footer } from '../schema/index.js';
+import { IorError, errnoCode } from '../common/errors.js';
+import { zstdCompress } from './zstd.js';
+
+/** 128k rows per row group: ~1 MB compressed, a few MB in memory while building. */
+export const DEFAULT_ROW_GROUP_ROWS = 131072;
+
+export function parquetSchema(): SchemaElement[] {
+  const root: SchemaElement = { name: 'schema', num_children: COLUMNS.length };
+  return [
+    root,
+    ...COLUMNS.map((c): SchemaElement => {
+      const repetition_type = c.nullable ? 'OPTIONAL' : 'REQUIRED';
+      switch (c.kind) {
+        case 'string':
+          return { name: c.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' }, repetition_type };
+        case 'int32':
+          return { name: c.name, type: 'INT32', repetition_type };
+        case 'int64':
+          return { name: c.name, type: 'INT64', repetition_type };
+        case 'uint64':
+          // converted_type only: DuckDB rejects hyparquet-writer's INTEGER logical type
+          return { name: c.name, type: 'INT64', converted_type: 'UINT_64', repetition_type };
+      }
+    }),
+  ];
+}
+
+/** hyparquet-writer's Writer over a file descriptor: write errors (ENOSPC) surface where they happen. */
+class FdWriter extends ByteWriter {
+  constructor(private readonly fd: number) {
+    super(1 << 20);
+  }
+  flush(): void {
+    let done = 0;
+    const bytes = new Uint8Array(this.buffer, 0, this.index);
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    this.index = 0;
+  }
+  override ensure(size: number): void {
+    if (this.index > 4 << 20) this.flush();
+    super.ensure(size);
+  }
+  override finish(): void {
+    this.flush();
+  }
+}
+
+export class TraceWriter {
+  private readonly parquet: ParquetWriter;
+  private readonly fd: number;
+  private pending: EventBatch[] = [];
+  private pendingRows = 0;
+  private rowsWritten = 0;
+  private closed = false;
+
+  private constructor(
+    readonly finalPath: string,
+    readonly tempPath: string,
+    private readonly rowGroupRows: number,
+  ) {
+    this.fd = fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+    this.parquet = new ParquetWriter({
+      writer: new FdWriter(this.fd),
+      schema: parquetSchema(),
+      codec: 'ZSTD',
+      compressors: { ZSTD: zstdCompress },
+      createdBy: 'ior',
+    });
+  }
+
+  /** Opens `<dir>/.<name>.<pid>.tmp` next to `finalPath` (same file system, so the rename is atomic). */
+  static create(finalPath: string, rowGroupRows = DEFAULT_ROW_GROUP_ROWS): TraceWriter {
+    const dir = path.dirname(path.resolve(finalPath));
+    const tempPath = path.join(dir, `.${path.basename(finalPath)}.${process.pid}.tmp`);
+    try {
+      return new TraceWriter(finalPath, tempPath, rowGroupRows);
+    } catch (err) {
+      throw new IorError(`cannot create ${tempPath}: ${errnoCode(err) ?? String(err)} (is ${dir} writable?)`);
+    }
+  }
+
+  get rows(): number {
+    return this.rowsWritten + this.pendingRows;
+  }
+
+  /** Bytes on disk so far (row groups flushed). */
+  get bytesWritten(): number {
+    return fs.fstatSync(this.fd).size;
+  }
+
+  /** Queue a batch; a row group is written whenever enough rows are queued. */
+  append(batch: EventBatch): void {
+    if (batch.length === 0) return;
+    this.pending.push(batch);
+    this.pendingRows += batch.length;
+    while (this.pendingRows >= this.rowGroupRows) this.flushRowGroup(this.rowGroupRows);
+  }
+
+  /** Write up to `rows` queued rows (all by default) as one row group; the rest stays queued. */
+  flushRowGroup(rows = this.pendingRows): void {
+    if (rows === 0) return;
+    const all = concatBatches(this.pending, this.pendingRows);
+    const merged = rows === all.length ? all : (sliceBatch(all, 0, rows) as EventBatch);
+    this.pending = rows === all.length ? [] : [sliceBatch(all, rows, all.length) as EventBatch];
+    this.rowsWritten += rows;
+    this.pendingRows -= rows;
+    this.parquet.write({
+      rowGroupSize: merged.length,
+      columnData: COLUMNS.map((c) => ({
+        name: c.name,
+        data: merged[c.name],
+        ...('delta' in c && c.delta ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
+      })),
+    });
+  }
+
+  /** Write the last row group and the footer, fsync, rename into place. */
+  finish(footer: Footer): void {
+    this.flushRowGroup();
+    const checked = FooterSchema.parse(footer);
+    this.parquet.kvMetadata = [{ key: FOOTER_KEY, value: JSON.stringify(checked) }];
+    this.parquet.finish();
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.closed = true;
+    fs.renameSync(this.tempPath, this.finalPath);
+  }
+
+  /** Remove the temp file (nothing was worth keeping). */
+  abort(): void {
+    if (!this.closed) fs.closeSync(this.fd);
+    this.closed = true;
+    fs.rmSync(this.tempPath, { force: true });
+  }
+}
+
+/** One batch from several (typed arrays copied into one, arrays concatenated). */
+export function concatBatches(batches: EventBatch[], totalRows: number): EventBatch {
+  if (batches.length === 1) return batches[0]!;
+  const out: Record<string, unknown> = { length: totalRows };
+  for (const c of COLUMNS) {
+    const parts = batches.map((b) => b[c.name]);
+    if (parts[0] instanceof Array) out[c.name] = ([] as unknown[]).concat(...(parts as unknown[][]));
+    else {
+      const typed = parts as ArrayLike<number | bigint>[];
+      const Ctor = (parts[0] as object).constructor as new (n: number) => { set(a: ArrayLike<number | bigint>, at: number): void };
+      const joined = new Ctor(totalRows);
+      let at = 0;
+      for (const p of typed) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      out[c.name] = joined;
+    }
+  }
+  return out as EventBatch;
+}
