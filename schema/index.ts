@@ -8,3 +8,4 @@
 export * from './columns.js';
 export * from './event.js';
 export * from './footer.js';
+export * from './wire.js';

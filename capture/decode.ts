@@ -1,0 +1,247 @@
+/**
+ * EventDecoder: EVENTS frames (struct ior_event records, bpf/ior.h) into
+ * EventBatch rows, resolving fds and relative paths on the way (PathResolver)
+ * and keeping the fd table in step with the opens, dups, closes, chdirs and
+ * renames it decodes. One pass, no per-event objects.
+ */
+import { allocateBatch, FILE_TYPES, sliceBatch, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
+import { IorError } from '../common/errors.js';
+import { PathResolver } from './fd-table.js';
+
+/** Byte offsets of struct ior_event (bpf/ior.h); docs/wire-format.md has the table. */
+const EV = {
+  ts_ns: 0, latency_ns: 8, ret: 16, offset: 24, count: 32, pid: 40, tid: 44, fd: 48, fd2: 52, dirfd: 56, dirfd2: 60,
+  flags: 64, mode: 68, syscall: 72, file_type: 74, event_flags: 75, path_len: 76, path2_len: 78, comm: 80, size: 104,
+} as const;
+const COMM_LEN = 16;
+const EF_PATH_FAULT = 0x02;
+const EF_HAS_POS = 0x08;
+const AT_EMPTY_PATH = 0x1000;
+const F_DUPFD = 0;
+const F_DUPFD_CLOEXEC = 1030;
+const CLOSE_RANGE_CLOEXEC = 4;
+const EBADF = 9;
+const RENAME_EXCHANGE = 2;
+/** creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode): record the flags it implies */
+const CREAT_FLAGS = 0o1101;
+
+/** What a syscall does to the fd table or cwd once it succeeded. */
+type Effect = 'open' | 'close' | 'close_range' | 'dup' | 'fcntl' | 'chdir' | 'fchdir' | 'rename' | null;
+
+const EFFECTS: Record<string, Effect> = {
+  open: 'open', openat: 'open', openat2: 'open', creat: 'open',
+  close: 'close', close_range: 'close_range',
+  dup: 'dup', dup2: 'dup', dup3: 'dup', fcntl: 'fcntl',
+  chdir: 'chdir', fchdir: 'fchdir',
+  rename: 'rename', renameat: 'rename', renameat2: 'rename',
+};
+
+/** Calls whose successful return value is a byte count of data moved. */
+const TRANSFERS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2', 'write', 'pwrite64', 'writev', 'pwritev', 'pwritev2', 'copy_file_range', 'sendfile64', 'getdents64']);
+
+/** File types whose fds name a path worth looking up (not pipes, sockets, anon inodes). */
+const NAMED_FILE_TYPES = new Set([1, 2, 5, 6, 7]);
+
+interface SyscallInfo {
+  name: string;
+  effect: Effect;
+  transfers: boolean;
+  hasFd: boolean;
+  hasFd2: boolean;
+  hasPath: boolean;
+  hasPath2: boolean;
+  returnsFd: boolean; // open family: the fd column is the returned fd
+  hasFlags: boolean;
+  hasMode: boolean;
+  hasCount: boolean;
+  hasOffset: boolean;
+  isCreat: boolean;
+}
+
+function infoOf(e: SyscallEntry): SyscallInfo {
+  return {
+    name: e.name,
+    effect: EFFECTS[e.name] ?? null,
+    transfers: TRANSFERS.has(e.name),
+    hasFd: e.fd >= 0,
+    hasFd2: e.fd2 >= 0,
+    hasPath: e.path >= 0,
+    hasPath2: e.path2 >= 0,
+    returnsFd: e.pos === 2 && e.fd < 0,
+    hasFlags: e.flags >= 0 || e.name === 'openat2' || e.name === 'creat',
+    hasMode: e.mode >= 0 || e.name === 'openat2',
+    hasCount: e.count >= 0,
+    hasOffset: e.offset >= 0,
+    isCreat: e.name === 'creat',
+  };
+}
+
+export interface DecodeCounters {
+  /** events left out by the path-prefix filter (not a loss) */
+  filteredOut: number;
+}
+
+export class EventDecoder {
+  private readonly syscalls: SyscallInfo[];
+  private batch: EventBatch;
+  private rows = 0;
+  private seq = 0n;
+  readonly counters: DecodeCounters = { filteredOut: 0 };
+
+  constructor(
+    hello: HelloFrame,
+    readonly resolver: PathResolver,
+    private readonly pathPrefixes: readonly string[],
+    private readonly onBatch: (batch: EventBatch) => void,
+    private readonly batchRows = 65536,
+  ) {
+    if (hello.event_size !== EV.size) {
+      throw new IorError(`the loader's events are ${hello.event_size} bytes, this ior expects ${EV.size}: loader and ior are from different builds; rebuild`, 2);
+    }
+    this.syscalls = [];
+    for (const e of hello.syscalls) this.syscalls[e.id] = infoOf(e);
+    this.batch = allocateBatch(batchRows);
+  }
+
+  /** Events decoded so far (after the path filter). */
+  get events(): bigint {
+    return this.seq;
+  }
+
+  /** Decode one EVENTS frame payload. */
+  decode(payload: Buffer): void {
+    const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    let off = 0;
+    while (off + EV.size <= payload.length) {
+      const pathLen = dv.getUint16(off + EV.path_len, true);
+      const path2Len = dv.getUint16(off + EV.path2_len, true);
+      this.decodeOne(payload, dv, off, pathLen, path2Len);
+      off += (EV.size + pathLen + path2Len + 7) & ~7;
+    }
+  }
+
+  private decodeOne(buf: Buffer, dv: DataView, off: number, pathLen: number, path2Len: number): void {
+    const id = dv.getUint16(off + EV.syscall, true);
+    const sc = this.syscalls[id];
+    if (sc === undefined) throw new IorError(`the loader sent syscall id ${id}, not in its own table: loader and ior are from different builds; rebuild`, 2);
+    const pid = dv.getInt32(off + EV.pid, true);
+    const ret = dv.getBigInt64(off + EV.ret, true);
+    const retNum = Number(ret);
+    const fdArg = dv.getInt32(off + EV.fd, true);
+    const fd2Arg = dv.getInt32(off + EV.fd2, true);
+    const dirfd = dv.getInt32(off + EV.dirfd, true);
+    const flags = dv.getInt32(off + EV.flags, true);
+    const fileType = buf[off + EV.file_type]!;
+    const eventFlags = buf[off + EV.event_flags]!;
+    const resolver = this.resolver;
+
+    let fd = sc.hasFd ? fdArg : -1;
+    let path: string | null = null;
+    let path2: string | null = null;
+    const textAt = off + EV.size;
+    if (sc.hasPath) {
+      if (pathLen > 0) path = resolver.resolve(pid, dirfd, buf.toString('utf8', textAt, textAt + pathLen));
+      else if ((eventFlags & EF_PATH_FAULT) === 0 && dirfd >= 0 && (flags & AT_EMPTY_PATH || sc.name === 'utimensat')) {
+        // fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...): the call is on dirfd itself
+        fd = dirfd;
+        path = resolver.fdPath(pid, dirfd);
+      }
+    } else if (sc.hasFd && NAMED_FILE_TYPES.has(fileType)) {
+      path = resolver.fdPath(pid, fdArg);
+    }
+    if (sc.hasPath2) {
+      const raw = buf.toString('utf8', textAt + pathLen, textAt + pathLen + path2Len);
+      const dirfd2 = dv.getInt32(off + EV.dirfd2, true);
+      path2 = dirfd2 === -1 ? raw : resolver.resolve(pid, dirfd2, raw); // -1: a symlink target, kept as written
+    } else if (sc.hasFd2 && sc.name !== 'close_range' && !sc.effect) {
+      path2 = resolver.fdPath(pid, fd2Arg); // sendfile64/copy_file_range: the out file
+    }
+    if (sc.returnsFd) fd = retNum >= 0 ? retNum : -1;
+
+    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, path, path2);
+
+    if (this.pathPrefixes.length > 0 && !this.keep(path, path2)) {
+      this.counters.filteredOut++;
+      return;
+    }
+
+    const b = this.batch;
+    const i = this.rows;
+    b.seq[i] = this.seq++;
+    b.ts_ns[i] = dv.getBigInt64(off + EV.ts_ns, true);
+    b.latency_ns[i] = dv.getBigInt64(off + EV.latency_ns, true);
+    b.pid[i] = pid;
+    b.tid[i] = dv.getInt32(off + EV.tid, true);
+    b.comm[i] = commAt(buf, off + EV.comm);
+    b.syscall[i] = sc.name;
+    b.fd[i] = fd;
+    b.fd2[i] = sc.hasFd2 ? fd2Arg : -1;
+    b.path[i] = path;
+    b.path2[i] = path2;
+    b.flags[i] = sc.isCreat ? CREAT_FLAGS : sc.hasFlags ? flags : null;
+    b.mode[i] = sc.hasMode ? dv.getInt32(off + EV.mode, true) : null;
+    b.offset[i] = sc.hasOffset || eventFlags & EF_HAS_POS ? dv.getBigInt64(off + EV.offset, true) : null;
+    b.count[i] = sc.hasCount ? dv.getBigInt64(off + EV.count, true) : null;
+    b.ret[i] = ret;
+    b.bytes[i] = sc.transfers && retNum > 0 ? ret : 0n;
+    b.file_type[i] = FILE_TYPES[fileType] ?? 'other';
+    if (++this.rows === this.batchRows) this.flush();
+  }
+
+  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, path: string | null, path2: string | null): void {
+    const resolver = this.resolver;
+    switch (sc.effect) {
+      case 'open':
+        resolver.opened(pid, ret, path);
+        break;
+      case 'close':
+        resolver.closed(pid, fdArg);
+        break;
+      case 'close_range':
+        if ((flags & CLOSE_RANGE_CLOEXEC) === 0) resolver.closedRange(pid, fdArg, fd2Arg);
+        break;
+      case 'dup':
+        resolver.duplicated(pid, fdArg, ret);
+        break;
+      case 'fcntl':
+        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret);
+        break;
+      case 'chdir':
+        resolver.changedDirectory(pid, path);
+        break;
+      case 'fchdir':
+        resolver.changedDirectory(pid, resolver.fdPath(pid, fdArg));
+        break;
+      case 'rename':
+        if (path !== null && path2 !== null && (flags & RENAME_EXCHANGE) === 0) resolver.renamed(path, path2);
+        break;
+      case null:
+        break;
+    }
+  }
+
+  private keep(path: string | null, path2: string | null): boolean {
+    for (const prefix of this.pathPrefixes) {
+      if (path !== null && path.startsWith(prefix)) return true;
+      if (path2 !== null && path2.startsWith(prefix)) return true;
+    }
+    return false;
+  }
+
+  /** Hand the rows decoded so far to onBatch and start a new batch. */
+  flush(): void {
+    if (this.rows === 0) return;
+    const full = this.rows === this.batchRows ? this.batch : (sliceBatch(this.batch, 0, this.rows) as EventBatch);
+    this.batch = allocateBatch(this.batchRows);
+    this.rows = 0;
+    this.onBatch(full);
+  }
+}
+
+/** The kernel's comm: up to 16 bytes, NUL-terminated when shorter. */
+function commAt(buf: Buffer, at: number): string {
+  let end = at;
+  while (end < at + COMM_LEN && buf[end] !== 0) end++;
+  return buf.toString('utf8', at, end);
+}
+

@@ -1,0 +1,108 @@
+/**
+ * LoaderProcess: runs the static BPF loader (native/loader.c) and turns its
+ * fd-3 stream into typed frames. The loader needs the privileges; this side
+ * only reads a pipe.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { loaderPath } from '../common/assets.js';
+import { IorError } from '../common/errors.js';
+import { EndFrameSchema, HelloFrameSchema, LogFrameSchema, StatsFrameSchema, type EndFrame, type HelloFrame, type LogFrame, type StatsFrame } from '../schema/index.js';
+import { FrameReader, FrameType } from './wire.js';
+
+export interface LoaderOptions {
+  ringMb: number;
+  pids: readonly number[];
+  comm?: string;
+  syscalls?: readonly string[];
+  /** with a command, the loader starts it once attached and follows its tree */
+  command: readonly string[];
+}
+
+export interface LoaderHandlers {
+  hello(frame: HelloFrame): void;
+  events(payload: Buffer): void;
+  stats(frame: StatsFrame): void;
+  log(frame: LogFrame): void;
+  end(frame: EndFrame): void;
+}
+
+export function loaderArgs(opts: LoaderOptions): string[] {
+  const args = ['--ring-mb', String(opts.ringMb), '--exclude-pid', String(process.pid)];
+  for (const pid of opts.pids) args.push('--pid', String(pid));
+  if (opts.pids.length > 0 || opts.command.length > 0) args.push('--follow');
+  if (opts.comm !== undefined) args.push('--comm', opts.comm);
+  if (opts.syscalls !== undefined) args.push('--syscalls', opts.syscalls.join(','));
+  if (opts.command.length > 0) args.push('--', ...opts.command);
+  return args;
+}
+
+export class LoaderProcess {
+  readonly child: ChildProcess;
+  private readonly frames = new FrameReader();
+  /** resolves with the loader's exit once its stream is fully read */
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(opts: LoaderOptions, handlers: LoaderHandlers) {
+    // the command (if any) inherits stdin/stdout/stderr untouched; events come on fd 3
+    this.child = spawn(loaderPath(), loaderArgs(opts), {
+      stdio: [opts.command.length > 0 ? 'inherit' : 'ignore', 'inherit', 'pipe', 'pipe'],
+    });
+    const stream = this.child.stdio[3] as Readable;
+    const streamEnded = new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          for (const frame of this.frames.push(chunk)) dispatch(frame.type, frame.payload, handlers);
+        } catch (err) {
+          this.child.kill('SIGTERM');
+          reject(err);
+        }
+      });
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    // the loader's own stderr duplicates its LOG frames; keep it for when it dies before speaking
+    let stderr = '';
+    this.child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      this.child.on('error', (err) => reject(new IorError(`cannot start the BPF loader: ${err.message}`, 2)));
+      this.child.on('close', (code, signal) => resolve({ code, signal }));
+    });
+    this.done = Promise.all([streamEnded, exited]).then(([, exit]) => {
+      this.lastStderr = stderr;
+      return exit;
+    });
+  }
+
+  /** The loader's stderr tail (for errors it printed before any frame). */
+  lastStderr = '';
+
+  /** Ask the loader to stop: final drain, END frame, exit. */
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+  }
+}
+
+function parseJson<T>(schema: z.ZodType<T>, payload: Buffer, what: string): T {
+  const parsed = schema.safeParse(JSON.parse(payload.toString('utf8')));
+  if (!parsed.success) throw new IorError(`the loader sent a malformed ${what} frame (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}): rebuild loader and ior from one tree`, 2);
+  return parsed.data;
+}
+
+function dispatch(type: number, payload: Buffer, h: LoaderHandlers): void {
+  switch (type) {
+    case FrameType.EVENTS:
+      return h.events(payload);
+    case FrameType.HELLO:
+      return h.hello(parseJson(HelloFrameSchema, payload, 'HELLO'));
+    case FrameType.STATS:
+      return h.stats(parseJson(StatsFrameSchema, payload, 'STATS'));
+    case FrameType.LOG:
+      return h.log(parseJson(LogFrameSchema, payload, 'LOG'));
+    case FrameType.END:
+      return h.end(parseJson(EndFrameSchema, payload, 'END'));
+    default:
+      throw new IorError(`the loader sent an unknown frame type ${type}: rebuild loader and ior from one tree`, 2);
+  }
+}

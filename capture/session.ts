@@ -1,0 +1,265 @@
+/**
+ * runCapture: one capture from start to a complete trace file.
+ * loader (kernel events) -> EventDecoder (fd/path resolution) -> TraceWriter
+ * (zstd Parquet row groups), with the footer written last. Every way a
+ * capture can end (duration, Ctrl-C/SIGTERM, the traced command exiting, the
+ * loader dying) goes through `finish`, so the file is always complete.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IorError, errnoCode } from '../common/errors.js';
+import { parseDurationNs, formatDurationNs } from '../common/duration.js';
+import { IOR_VERSION } from '../common/version.js';
+import { emptyLosses, eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
+import { TraceWriter } from '../trace/index.js';
+import { EventDecoder } from './decode.js';
+import { PathResolver } from './fd-table.js';
+import { LoaderProcess } from './loader.js';
+import { formatBytes, ProgressLine } from './progress.js';
+
+export interface CaptureOptions {
+  output: string;
+  duration?: string;
+  pids: number[];
+  comm?: string;
+  pathPrefixes: string[];
+  syscalls?: string;
+  ringMb: number;
+  json: boolean;
+  command: string[];
+  argv: string[];
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export interface CaptureSummary {
+  output: string;
+  events: number;
+  bytes: number;
+  bytes_per_event: number;
+  duration_s: number;
+  stop_reason: Footer['stop_reason'];
+  losses: LossCounters;
+  events_lost: number;
+  filtered_out: number;
+  skipped_tracepoints: { name: string; reason: string }[];
+  command_exit: Footer['command_exit'];
+}
+
+type StopReason = Footer['stop_reason'];
+
+/** Map the loader's counters (summed over CPUs) onto the footer's loss counters. */
+export function lossesFrom(counters: Record<string, number>, unpairedEnters: number, unresolvedFds: number): LossCounters {
+  const get = (name: string) => counters[name] ?? 0;
+  return {
+    ...emptyLosses(),
+    ringbuf_drops: get('ringbuf_drops'),
+    inflight_full: get('inflight_full'),
+    loader_queue_dropped: get('loader_queue_dropped'),
+    unpaired_exits: get('unpaired_exits'),
+    unpaired_enters: unpairedEnters,
+    unresolved_fds: unresolvedFds,
+    path_truncated: get('path_truncated'),
+    path_faults: get('path_faults'),
+  };
+}
+
+function checkOutput(output: string): string {
+  const abs = path.resolve(output);
+  const dir = path.dirname(abs);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw new IorError(`cannot use ${output} as output: ${errnoCode(err)}`);
+  }
+  if (st?.isDirectory()) throw new IorError(`-o ${output} is a directory: give a file name such as ${path.join(output, 'trace.parquet')}`);
+  if (!fs.existsSync(dir)) throw new IorError(`the directory of -o ${output} does not exist: create ${dir} first`);
+  return abs;
+}
+
+function validateSyscalls(requested: string[] | undefined, hello: HelloFrame): void {
+  if (!requested) return;
+  const known = new Set(hello.syscalls.map((s) => s.name));
+  const unknown = requested.filter((s) => !known.has(s));
+  if (unknown.length > 0) {
+    throw new IorError(`--syscalls: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not traced by ior; use tracepoint names such as ${[...known].slice(0, 6).join(', ')} (ior capture --help lists them in docs/schema.md)`);
+  }
+}
+
+export async function runCapture(opts: CaptureOptions): Promise<number> {
+  const output = checkOutput(opts.output);
+  const durationNs = opts.duration !== undefined ? parseDurationNs(opts.duration, '-duration') : undefined;
+  if (durationNs === 0n) throw new IorError('-duration must be more than 0');
+  const syscalls = opts.syscalls?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (opts.comm !== undefined && (opts.comm.length === 0 || Buffer.byteLength(opts.comm) > 15)) {
+    throw new IorError(`--comm ${JSON.stringify(opts.comm)}: a task name is 1 to 15 bytes (as in /proc/PID/comm)`);
+  }
+  const stderr = opts.stderr as NodeJS.WriteStream;
+  const writer = TraceWriter.create(output);
+  const resolver = new PathResolver();
+  const startWall = new Date();
+  let hello: HelloFrame | undefined;
+  let decoder: EventDecoder | undefined;
+  let end: EndFrame | undefined;
+  let liveCounters: Record<string, number> = {};
+  let failure: unknown;
+  let stopReason: StopReason | undefined;
+  const loaderErrors: string[] = [];
+
+  const loader = new LoaderProcess(
+    { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command },
+    {
+      hello(frame) {
+        hello = frame;
+        validateSyscalls(syscalls, frame);
+        decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
+        if (frame.skipped.length > 0) {
+          stderr.write(`ior: note: ${frame.skipped.length} syscall tracepoint(s) not on this kernel, not traced: ${frame.skipped.map((s) => s.name).join(', ')}\n`);
+        }
+        progress?.start();
+      },
+      events(payload) {
+        if (!decoder) throw new IorError('the loader sent events before its HELLO frame: rebuild loader and ior from one tree', 2);
+        decoder.decode(payload);
+      },
+      stats(frame) {
+        liveCounters = frame.counters;
+      },
+      log(frame) {
+        if (frame.level === 'error') loaderErrors.push(frame.message);
+        else if (frame.level === 'warn' || !opts.json) stderr.write(`ior: ${frame.level === 'warn' ? 'warning: ' : ''}${frame.message}\n`);
+      },
+      end(frame) {
+        end = frame;
+      },
+    },
+  );
+
+  const progress = ProgressLine.enabledFor(stderr, opts.json)
+    ? new ProgressLine(stderr, () => ({ events: Number(decoder?.events ?? 0n), lost: lostOf(liveCounters), bytes: writer.bytesWritten }), durationNs === undefined ? undefined : Number(durationNs))
+    : undefined;
+
+  // Ctrl-C: with a command, the terminal already signalled it and the capture ends when it exits;
+  // a second Ctrl-C (or any Ctrl-C without a command) stops the capture now.
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (signal === 'SIGINT' && opts.command.length > 0 && interrupts === 1) return;
+    stopReason ??= 'signal';
+    loader.stop();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  const timer = durationNs === undefined ? undefined : setTimeout(() => {
+    stopReason ??= 'duration';
+    loader.stop();
+  }, Number(durationNs / 1_000_000n));
+
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  try {
+    exit = await loader.done;
+  } catch (err) {
+    failure = err;
+    loader.stop();
+  } finally {
+    if (timer) clearTimeout(timer);
+    for (const s of signals) process.off(s, onSignal);
+    progress?.stop();
+  }
+
+  if (!hello) {
+    writer.abort();
+    if (failure) throw failure;
+    const message = loaderErrors[0] ?? loader.lastStderr.trim().split('\n').pop()?.replace(/^ior-loader: /, '') ?? `the loader exited with ${exit?.code ?? exit?.signal}`;
+    throw new IorError(message, 2);
+  }
+  if (failure && !(failure instanceof IorError)) {
+    writer.abort();
+    throw failure;
+  }
+
+  decoder!.flush();
+  const endWall = new Date();
+  const bootToWall = BigInt(hello.boot_to_wall_ns);
+  const reason: StopReason = failure ? 'error' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
+  const counters = end?.counters ?? liveCounters;
+  const losses = lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved);
+  const child = end?.child ?? null;
+  const footer: Footer = {
+    format: FORMAT_NAME,
+    schema_version: SCHEMA_VERSION,
+    ior_version: IOR_VERSION,
+    host: { hostname: os.hostname(), kernel_release: os.release(), arch: os.arch(), cpus: os.cpus().length },
+    boot_to_wall_ns: bootToWall.toString(),
+    start_ts_ns: (BigInt(startWall.getTime()) * 1_000_000n - bootToWall).toString(),
+    end_ts_ns: (BigInt(endWall.getTime()) * 1_000_000n - bootToWall).toString(),
+    start_wall: startWall.toISOString(),
+    end_wall: endWall.toISOString(),
+    capture: {
+      argv: ['ior', ...opts.argv],
+      command: opts.command.length > 0 ? opts.command : null,
+      filters: { pids: opts.pids, comm: opts.comm ?? null, path_prefix: opts.pathPrefixes, syscalls: syscalls ?? null, follow: opts.pids.length > 0 || opts.command.length > 0 },
+      loader_version: hello.loader_version,
+      libbpf_version: hello.libbpf_version,
+      ring_bytes: hello.ring_bytes,
+      attached: hello.attached,
+      skipped: hello.skipped,
+    },
+    events: Number(decoder!.events),
+    filtered_out: decoder!.counters.filteredOut,
+    losses,
+    stop_reason: reason,
+    command_exit: child ? { code: child.code, signal: child.signal === null ? null : String(child.signal) } : null,
+  };
+  try {
+    writer.finish(footer);
+  } catch (err) {
+    writer.abort();
+    const code = errnoCode(err);
+    throw new IorError(code === 'ENOSPC' ? `disk full while writing ${output}: free space in ${path.dirname(output)} and capture again` : `cannot write ${output}: ${code ?? (err as Error).message}`);
+  }
+  const bytes = fs.statSync(output).size;
+  const summary: CaptureSummary = {
+    output,
+    events: footer.events,
+    bytes,
+    bytes_per_event: footer.events ? bytes / footer.events : 0,
+    duration_s: (endWall.getTime() - startWall.getTime()) / 1000,
+    stop_reason: reason,
+    losses,
+    events_lost: eventsLost(losses),
+    filtered_out: footer.filtered_out,
+    skipped_tracepoints: hello.skipped,
+    command_exit: footer.command_exit,
+  };
+  if (opts.json) opts.stdout.write(`${JSON.stringify(summary)}\n`);
+  else stderr.write(humanSummary(summary));
+  if (failure) throw failure;
+  if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);
+  return exitStatusOf(child);
+}
+
+function lostOf(counters: Record<string, number>): number {
+  return eventsLost(lossesFrom(counters, 0, 0));
+}
+
+/** ior exits as the traced command did: its code, or 128 + signal number. */
+function exitStatusOf(child: EndFrame['child']): number {
+  if (!child) return 0;
+  if (child.code !== null) return child.code;
+  const signal = child.signal;
+  const number = typeof signal === 'number' ? signal : signal ? (os.constants.signals[signal as NodeJS.Signals] ?? 0) : 0;
+  return 128 + number;
+}
+
+function humanSummary(s: CaptureSummary): string {
+  const lossParts = Object.entries(s.losses).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`);
+  return (
+    `ior: wrote ${s.output}: ${s.events.toLocaleString('en-US')} events in ${formatDurationNs(s.duration_s * 1e9)}, ` +
+    `${formatBytes(s.bytes)} (${s.bytes_per_event.toFixed(1)} B/event), stopped by ${s.stop_reason}\n` +
+    `ior: ${s.events_lost > 0 ? `LOST ${s.events_lost.toLocaleString('en-US')} events; ` : 'no events lost; '}${lossParts.length ? lossParts.join(', ') : 'all loss counters 0'}` +
+    `${s.filtered_out ? `; ${s.filtered_out.toLocaleString('en-US')} events outside --path-prefix left out` : ''}\n`
+  );
+}

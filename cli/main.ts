@@ -1,0 +1,31 @@
+/**
+ * The ior command line: one clipanion command class per file in commands/.
+ * Go-style single-dash long options (-duration 60) are accepted everywhere
+ * by rewriting them to GNU style before clipanion parses.
+ */
+import { Cli, Builtins } from 'clipanion';
+import { IOR_VERSION } from '../common/version.js';
+import { CaptureCommand } from './commands/capture.js';
+
+export function normalizeArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    // -duration, -o is left alone (one letter), -1 is a value
+    out.push(/^-[a-zA-Z][a-zA-Z0-9-]+(=.*)?$/.test(arg) ? `-${arg}` : arg);
+  }
+  return out;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const cli = new Cli({ binaryLabel: 'ior', binaryName: 'ior', binaryVersion: IOR_VERSION, enableCapture: false });
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+  cli.register(CaptureCommand);
+  const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
+}

@@ -1,0 +1,60 @@
+/**
+ * The JSON frames of the loader -> TypeScript stream (docs/wire-format.md).
+ * The binary event record is decoded in capture/decode.ts; its layout is
+ * struct ior_event in bpf/ior.h.
+ */
+import { z } from 'zod';
+
+/** One row of bpf/syscalls.def: which argument plays which role (-1 none, -2 implied AT_FDCWD). */
+export const SyscallEntrySchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  nargs: z.number().int(),
+  kind: z.union([z.number().int(), z.string()]),
+  fd: z.number().int(),
+  fd2: z.number().int(),
+  dirfd: z.number().int(),
+  path: z.number().int(),
+  dirfd2: z.number().int(),
+  path2: z.number().int(),
+  count: z.number().int(),
+  offset: z.number().int(),
+  flags: z.number().int(),
+  mode: z.number().int(),
+  pos: z.number().int(),
+});
+export type SyscallEntry = z.infer<typeof SyscallEntrySchema>;
+
+export const HelloFrameSchema = z.object({
+  loader_version: z.string(),
+  libbpf_version: z.string(),
+  wire_version: z.number().int(),
+  event_size: z.number().int(),
+  boot_to_wall_ns: z.union([z.string(), z.number()]),
+  ring_bytes: z.number().int(),
+  loader_pid: z.number().int(),
+  child_pid: z.number().int().nullable().optional(),
+  syscalls: z.array(SyscallEntrySchema),
+  attached: z.array(z.string()),
+  skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
+export type HelloFrame = z.infer<typeof HelloFrameSchema>;
+
+/** Counters summed over CPUs, by name (enum ior_counter and the loader's own). */
+export const CountersSchema = z.record(z.string(), z.number());
+
+export const StatsFrameSchema = z.object({ counters: CountersSchema }).passthrough();
+export type StatsFrame = z.infer<typeof StatsFrameSchema>;
+
+export const LogFrameSchema = z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string() });
+export type LogFrame = z.infer<typeof LogFrameSchema>;
+
+export const EndFrameSchema = z
+  .object({
+    counters: CountersSchema,
+    unpaired_enters: z.number().int().nonnegative(),
+    reason: z.string(),
+    child: z.object({ code: z.number().int().nullable(), signal: z.union([z.string(), z.number()]).nullable() }).nullable().optional(),
+  })
+  .passthrough();
+export type EndFrame = z.infer<typeof EndFrameSchema>;
