@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ior.bpf.c - the kernel side of ior.
+ *
+ * One sys_enter_<name> and one sys_exit_<name> tracepoint program per row
+ * of syscalls.def. Every program is a one-line call of a generic
+ * __always_inline body with constant arguments (syscall id, argument
+ * roles), so the compiler folds each copy down to what that syscall needs
+ * and never touches ctx->args[i] for i >= nargs (the kernel refuses to
+ * attach a program that reads past its tracepoint's arguments).
+ *
+ *   enter: filter by process, remember {time, raw arguments, file type and
+ *          position of the fd argument} in `inflight`, keyed by thread id.
+ *   exit:  take the inflight entry back, build one struct ior_event
+ *          (+ path strings) and push it to the `events` ring buffer
+ *          without a wakeup; the loader polls on a timer, and a wakeup is
+ *          forced only when the ring is filling up (wakeup_bytes).
+ *
+ * Losses never go unnoticed: every drop increments a per-CPU counter
+ * (enum ior_counter) that the loader reports.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ior.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AT_FDCWD (-100)
+#define MAP_ANONYMOUS 0x20
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define PID_FS_MAGIC 0x50494446
+#define PAGE_SHIFT 12
+#define EBUSY 16
+
+/* The tracepoint contexts (tracefs format of syscalls/sys_{enter,exit}_*).
+ * Declared here rather than taken from vmlinux.h: vmlinux.h types are CO-RE
+ * relocatable, which turns ctx->args[i] into "ctx + relocated offset"
+ * arithmetic, and the verifier only accepts ctx loads at constant offsets. */
+struct ior_enter_ctx {
+	__u64 common;        /* struct trace_entry */
+	long nr;             /* __syscall_nr */
+	unsigned long args[6];
+};
+
+struct ior_exit_ctx {
+	__u64 common;
+	long nr;
+	long ret;
+};
+
+/* ---- settings, written by the loader into .rodata before load ---------- */
+const volatile __u32 filter_flags = 0;            /* IOR_FILTER_* */
+const volatile char filter_comm[IOR_COMM_LEN] = {};
+const volatile __u32 exclude_tgids[IOR_MAX_EXCLUDE] = {}; /* 0 = unused slot */
+const volatile __u64 wakeup_bytes = 0;            /* force a wakeup past this much unread data (0: never) */
+
+/* ---- maps ---------------------------------------------------------------- */
+
+/* What sys_enter remembers for sys_exit. */
+struct inflight {
+	__u64 ts;            /* CLOCK_BOOTTIME at entry */
+	__u64 args[6];       /* raw tracepoint arguments (only the first nargs are set) */
+	__s64 pos;           /* file position of the fd argument (pos rows), or VMA file offset */
+	__u32 file_type;     /* enum ior_file_type of the fd argument / VMA */
+	__u32 event_flags;   /* IOR_EF_* decided at entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);                   /* thread id */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20);        /* resized by the loader (--ring-mb) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IOR_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* tgids to trace with IOR_FILTER_PIDS (value unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+/* Per-CPU room to build an event with its paths before copying it to the
+ * ring (bpf_ringbuf_output takes a variable size, reserve does not). The
+ * second path may start at IOR_PATH_MAX - 1 and is read with
+ * IOR_PATH_MAX + 1 bytes (one more than kept, to detect truncation). */
+struct scratch {
+	struct ior_event e;
+	char paths[2 * IOR_PATH_MAX + 16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += 1; /* per-CPU: no atomics needed */
+}
+
+/* Process filter, at sys_enter only. Branches on .rodata constants are
+ * removed by the verifier, so whole-host tracing costs a few compares. */
+static __always_inline bool trace_this(__u32 tgid)
+{
+#pragma unroll
+	for (int i = 0; i < IOR_MAX_EXCLUDE; i++) {
+		__u32 x = exclude_tgids[i];
+
+		if (x && x == tgid)
+			return false;
+	}
+	if ((filter_flags & IOR_FILTER_PIDS) && !bpf_map_lookup_elem(&traced_pids, &tgid))
+		return false;
+	if (filter_flags & IOR_FILTER_COMM) {
+		char comm[IOR_COMM_LEN];
+
+		bpf_get_current_comm(comm, sizeof(comm));
+#pragma unroll
+		for (int i = 0; i < IOR_COMM_LEN; i++) {
+			if (comm[i] != filter_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	return true;
+}
+
+/* enum ior_file_type of an inode. Anonymous inodes (eventfd, epoll, ...)
+ * and pidfds carry S_IFREG internally on recent kernels: tell them apart by
+ * their super block. */
+static __always_inline __u32 inode_type(struct inode *ino)
+{
+	__u32 m;
+
+	if (!ino)
+		return IOR_FT_NONE;
+	m = ino->i_mode & S_IFMT;
+	switch (m) {
+	case S_IFREG: {
+		unsigned long magic = ino->i_sb->s_magic;
+
+		if (magic == ANON_INODE_FS_MAGIC || magic == PID_FS_MAGIC)
+			return IOR_FT_OTHER;
+		return IOR_FT_REGULAR;
+	}
+	case S_IFDIR: return IOR_FT_DIRECTORY;
+	case S_IFIFO: return IOR_FT_PIPE;
+	case S_IFSOCK: return IOR_FT_SOCKET;
+	case S_IFCHR: return IOR_FT_CHAR;
+	case S_IFBLK: return IOR_FT_BLOCK;
+	case S_IFLNK: return IOR_FT_SYMLINK;
+	default: return IOR_FT_OTHER;
+	}
+}
+
+/* The struct file behind fd in the current task, or NULL. Walks
+ * task->files->fdt->fd[fd] with plain (fault-safe) BTF loads; only the
+ * array element needs a probe read (variable index). */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt;
+	struct file **fda;
+	struct file *f = NULL;
+
+	if (fd < 0)
+		return NULL;
+	fdt = t->files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	fda = fdt->fd;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+		return NULL;
+	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+/* bpf_find_vma callback: is the VMA file-backed? */
+struct vma_ctx {
+	__u64 addr;
+	__s64 off;
+	__u32 file_type;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_ctx *c)
+{
+	struct file *f = vma->vm_file;
+
+	if (f) {
+		c->file_type = inode_type(f->f_inode);
+		c->off = ((__s64)vma->vm_pgoff << PAGE_SHIFT) + (__s64)(c->addr - vma->vm_start);
+	}
+	return 0;
+}
+
+/* ---- the generic sys_enter body ----------------------------------------- */
+
+/* Argument i of the tracepoint (only used under an (i) >= 0 test). */
+#define ARG(i) (ctx->args[(i) < 0 ? 0 : (i)])
+
+static __always_inline int do_enter(struct ior_enter_ctx *ctx, const int nargs,
+				    const int kind, const int fd_arg, const int flags_arg,
+				    const int pos)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight v;
+
+	if (!trace_this(id >> 32))
+		return 0;
+
+	__builtin_memset(&v, 0, sizeof(v));
+	v.pos = -1;
+
+	if (kind == IOR_K_MMAP) {
+		/* file mappings only */
+		if (fd_arg < 0 || (int)ARG(fd_arg) < 0)
+			return 0;
+		if (flags_arg >= 0 && (ARG(flags_arg) & MAP_ANONYMOUS))
+			return 0;
+	}
+	if (kind == IOR_K_VMA) {
+		/* munmap/msync: only if addr (arg 0) lies in a file-backed VMA */
+		struct vma_ctx c = { .addr = ARG(0), .off = -1, .file_type = IOR_FT_NONE };
+		long err = bpf_find_vma(bpf_get_current_task_btf(), c.addr, vma_cb, &c, 0);
+
+		/* -EBUSY (mmap lock contended): cannot tell, keep the call */
+		if (err != -EBUSY && c.file_type == IOR_FT_NONE)
+			return 0;
+		v.file_type = c.file_type;
+		v.pos = c.off;
+	}
+	if (fd_arg >= 0 && pos != 2) {
+		/* file type (and position) of the fd argument, at entry */
+		struct file *f = fd_file((int)ARG(fd_arg));
+
+		if (f) {
+			v.file_type = inode_type(f->f_inode);
+			if (pos == 1)
+				v.pos = f->f_pos;
+		}
+	}
+#pragma unroll
+	for (int i = 0; i < 6; i++)
+		if (i < nargs)
+			v.args[i] = ARG(i);
+
+	v.ts = bpf_ktime_get_boot_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
+		count(IOR_LOSS_INFLIGHT_FULL);
+	return 0;
+}
+
+/* ---- the generic sys_exit body ------------------------------------------ */
+
+/* Read one user path string into dst (room: IOR_PATH_MAX + 1 bytes).
+ * Returns its length without the NUL, clamped to IOR_PATH_MAX - 1. */
+static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
+{
+	long n;
+
+	if (!uptr)
+		return 0; /* NULL path (utimensat(fd, NULL, ...)): no path, no fault */
+	n = bpf_probe_read_user_str(dst, IOR_PATH_MAX + 1, (const void *)uptr);
+	if (n <= 0) {
+		*eflags |= IOR_EF_PATH_FAULT;
+		return 0;
+	}
+	if (n > IOR_PATH_MAX) {
+		*eflags |= IOR_EF_PATH_TRUNCATED;
+		return IOR_PATH_MAX - 1;
+	}
+	return n - 1;
+}
+
+#define ROLE_S32(r) ((r) >= 0 ? (__s32)ARG(r) : -1)
+
+static __always_inline int do_exit(struct ior_exit_ctx *ectx, const __u16 sc,
+				   const int kind, const int fd_arg, const int fd2_arg,
+				   const int dirfd_arg, const int path_arg, const int dirfd2_arg,
+				   const int path2_arg, const int count_arg, const int off_arg,
+				   const int flags_arg, const int mode_arg, const int pos)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	const bool has_paths = path_arg >= 0 || path2_arg >= 0;
+	struct inflight *ip, v;
+	struct ior_event *e;
+	struct scratch *s = NULL;
+	__u32 zero = 0, size = sizeof(struct ior_event);
+	__s64 ret = ectx->ret;
+	__u64 flags;
+
+	ip = bpf_map_lookup_elem(&inflight, &tid);
+	if (!ip) {
+		/* entered before we attached, or filtered out at entry */
+		if (trace_this(id >> 32))
+			count(IOR_UNPAIRED_EXIT);
+		return 0;
+	}
+	v = *ip;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	/* Rows without paths write straight into the ring; rows with paths
+	 * build the record in per-CPU scratch and copy its exact size. */
+	if (has_paths) {
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return 0;
+		e = &s->e;
+	} else {
+		e = bpf_ringbuf_reserve(&events, sizeof(struct ior_event), 0);
+		if (!e) {
+			count(IOR_LOSS_RINGBUF);
+			return 0;
+		}
+	}
+
+	/* the saved arguments, seen through ARG() like a sys_enter ctx */
+	struct { __u64 args[6]; } *ctx = (void *)&v.args;
+
+	e->ts_ns = v.ts;
+	e->latency_ns = now - v.ts;
+	e->ret = ret;
+	e->pid = id >> 32;
+	e->tid = tid;
+	e->fd = ROLE_S32(fd_arg);
+	e->fd2 = ROLE_S32(fd2_arg);
+	e->dirfd = dirfd_arg == -2 ? AT_FDCWD : ROLE_S32(dirfd_arg);
+	e->dirfd2 = dirfd2_arg == -2 ? AT_FDCWD : ROLE_S32(dirfd2_arg);
+	e->flags = flags_arg >= 0 ? (__s32)ARG(flags_arg) : 0;
+	e->mode = mode_arg >= 0 ? (__u32)ARG(mode_arg) : 0;
+	e->syscall = sc;
+	e->file_type = v.file_type;
+	e->event_flags = v.event_flags;
+	e->path_len = 0;
+	e->path2_len = 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->_pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* count */
+	e->count = count_arg >= 0 ? (__s64)ARG(count_arg) : -1;
+	if (kind == IOR_K_IOV) {
+		/* sum the iovec lengths: one bulk read of up to IOR_IOV_MAX
+		 * entries into scratch (IOV rows have no paths) */
+		__u64 n = ARG(count_arg);
+		struct iovec *iov;
+		__s64 sum = 0;
+
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s) {
+			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+			return 0;
+		}
+		iov = (struct iovec *)s->paths;
+		if (n > IOR_IOV_MAX) {
+			n = IOR_IOV_MAX;
+			e->event_flags |= IOR_EF_IOV_TRUNCATED;
+		}
+		if (n == 0) {
+			e->count = 0;
+		} else if (bpf_probe_read_user(iov, n * sizeof(struct iovec), (void *)ARG(1)) == 0) {
+			for (int i = 0; i < IOR_IOV_MAX; i++) {
+				if (i >= n)
+					break;
+				sum += iov[i].iov_len;
+			}
+			e->count = sum;
+		} else {
+			e->count = -1;
+		}
+	}
+
+	/* offset */
+	e->offset = -1;
+	if (kind == IOR_K_OFFPTR) {
+		/* loff_t __user *: the kernel advanced it by the bytes moved */
+		__u64 up = ARG(off_arg);
+		__s64 o;
+
+		if (up) {
+			if (bpf_probe_read_user(&o, sizeof(o), (void *)up) == 0)
+				e->offset = o - (ret > 0 ? ret : 0);
+		} else if (pos == 1 && v.pos >= 0) {
+			e->offset = v.pos;
+			e->event_flags |= IOR_EF_HAS_POS;
+		}
+	} else if (kind == IOR_K_VMA) {
+		e->offset = v.pos; /* file offset that addr maps to */
+	} else if (off_arg >= 0) {
+		e->offset = (__s64)ARG(off_arg);
+		if (pos == 1 && e->offset == -1 && v.pos >= 0) {
+			/* preadv2/pwritev2 with offset -1: current position */
+			e->offset = v.pos;
+			e->event_flags |= IOR_EF_HAS_POS;
+		}
+	} else if (pos == 1 && v.pos >= 0) {
+		e->offset = v.pos;
+		e->event_flags |= IOR_EF_HAS_POS;
+	}
+
+	if (kind == IOR_K_OPEN_HOW) {
+		struct open_how how;
+
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)) == 0) {
+			e->flags = (__s32)how.flags;
+			e->mode = (__u32)how.mode;
+		}
+	}
+
+	if (pos == 2 && ret >= 0) {
+		/* open/dup: the type of the file behind the new fd */
+		struct file *f = fd_file((int)ret);
+
+		e->file_type = f ? inode_type(f->f_inode) : IOR_FT_NONE;
+	}
+
+	if (has_paths) {
+		__u8 ef = 0;
+		__u32 l1 = 0, l2 = 0;
+
+		/* at exit the kernel has already faulted the strings in */
+		if (path_arg >= 0)
+			l1 = read_path(s->paths, ARG(path_arg), &ef);
+		if (path2_arg >= 0) {
+			l1 &= IOR_PATH_MAX - 1; /* for the verifier: l1 < IOR_PATH_MAX */
+			l2 = read_path(s->paths + l1, ARG(path2_arg), &ef);
+		}
+		l1 &= IOR_PATH_MAX - 1;
+		l2 &= IOR_PATH_MAX - 1;
+		e->path_len = l1;
+		e->path2_len = l2;
+		e->event_flags |= ef;
+		if (ef & IOR_EF_PATH_TRUNCATED)
+			count(IOR_LOSS_PATH_TRUNCATED);
+		if (ef & IOR_EF_PATH_FAULT)
+			count(IOR_LOSS_PATH_FAULT);
+		/* zero the padding so records are deterministic */
+		*(__u64 *)(s->paths + ((l1 + l2) & (2 * IOR_PATH_MAX - 1))) = 0;
+		size = (sizeof(struct ior_event) + l1 + l2 + 7) & ~7u;
+	}
+
+	/* No wakeup per event (a cross-CPU wakeup costs microseconds); the
+	 * loader polls on a timer. Force one when the ring is filling up. */
+	flags = BPF_RB_NO_WAKEUP;
+	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+
+	if (has_paths) {
+		if (size > sizeof(struct scratch))
+			return 0;
+		if (bpf_ringbuf_output(&events, e, size, flags)) {
+			count(IOR_LOSS_RINGBUF);
+			return 0;
+		}
+	} else {
+		bpf_ringbuf_submit(e, flags);
+	}
+	count(IOR_EVENTS_EMITTED);
+	return 0;
+}
+
+/* ---- one enter and one exit program per syscall -------------------------- */
+
+#define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
+	SEC("tp/syscalls/sys_enter_" #name)                                                         \
+	int enter_##name(struct ior_enter_ctx *ctx)                                     \
+	{                                                                                            \
+		return do_enter(ctx, nargs, kind, fd, flags, pos);                                  \
+	}                                                                                            \
+	SEC("tp/syscalls/sys_exit_" #name)                                                          \
+	int exit_##name(struct ior_exit_ctx *ctx)                                       \
+	{                                                                                            \
+		return do_exit(ctx, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,       \
+			       count, offset, flags, mode, pos);                                    \
+	}
+#include "syscalls.def"
+#undef IOR_SC
+
+/* ---- following children (IOR_FILTER_FOLLOW) ------------------------------ */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ior_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (ptgid == ctgid) /* a new thread */
+		return 0;
+	if (bpf_map_lookup_elem(&traced_pids, &ptgid))
+		bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* Forget a tgid when its group leader exits, so a reused pid is not traced. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ior_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	if (p->pid == tgid)
+		bpf_map_delete_elem(&traced_pids, &tgid);
+	return 0;
+}

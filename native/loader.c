@@ -1,0 +1,1108 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * ior-loader - load the ior BPF program, drain its ring buffer, and stream
+ * framed batches on a file descriptor (docs/wire-format.md).
+ *
+ *   ior-loader [options] [-- CMD ARGS...]   trace the host, or one command
+ *   ior-loader --probe                        what this host supports (JSON)
+ *   ior-loader --version
+ *
+ * A static executable (libbpf, libelf, zstd, zlib linked in); the BPF
+ * object is embedded by `bpftool gen skeleton`.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ior.h"
+#include "ior.skel.h"
+#include "out.h"
+
+#ifndef IOR_LOADER_VERSION
+#define IOR_LOADER_VERSION "0.0.0-dev"
+#endif
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+#define BATCH_BYTES (1u << 20)          /* EVENTS frame payload */
+#define QUEUE_MAX_BYTES (1ull << 30)    /* writer queue bound */
+
+/* ---- the syscall table (bpf/syscalls.def) -------------------------------- */
+
+struct sc_row {
+	const char *name;
+	int nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos;
+};
+
+static const struct sc_row table[IOR_SC_COUNT] = {
+#define IOR_SC(name, ...) { #name, __VA_ARGS__ },
+#include "syscalls.def"
+#undef IOR_SC
+};
+
+static const char *const kind_names[] = { "plain", "iov", "open_how", "offptr", "mmap", "vma" };
+static const char *const file_type_names[] = { "none", "regular", "directory", "pipe", "socket",
+					       "char", "block", "symlink", "other" };
+/* enum ior_counter, by name */
+static const char *const counter_names[IOR_COUNTER_COUNT] = {
+	[IOR_LOSS_RINGBUF] = "loss_ringbuf",
+	[IOR_LOSS_INFLIGHT_FULL] = "loss_inflight_full",
+	[IOR_UNPAIRED_EXIT] = "unpaired_exit",
+	[IOR_LOSS_PATH_TRUNCATED] = "loss_path_truncated",
+	[IOR_LOSS_PATH_FAULT] = "loss_path_fault",
+	[IOR_EVENTS_EMITTED] = "events_emitted",
+};
+
+/* ---- options and state --------------------------------------------------- */
+
+static struct {
+	unsigned ring_mb, poll_ms, stats_ms;
+	__u32 pids[1024];
+	int npids;
+	const char *comm;
+	bool follow;
+	__u32 excl[IOR_MAX_EXCLUDE];
+	int nexcl;
+	const char *syscalls;
+	int out_fd;
+	char **cmd;
+} o = { .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3 };
+
+static struct ior_bpf *skel;
+static bool requested[IOR_SC_COUNT];
+static bool attached[IOR_SC_COUNT];
+static char *skip_reason[IOR_SC_COUNT];
+static struct bpf_link *enter_link[IOR_SC_COUNT], *exit_link[IOR_SC_COUNT], *fork_link, *pexit_link;
+static size_t ring_bytes;
+static long long boot_to_wall;
+static pid_t child_pid = -1;
+static int child_status = -1;   /* wait status of the direct child, -1: not reaped */
+static bool child_exec_failed;
+static bool hello_sent;
+static struct chunk *pending_logs, **pending_tail = &pending_logs;
+static volatile sig_atomic_t stop_signal, got_sigchld;
+static bool debug;
+static char libbpf_last[3][512]; /* last libbpf warnings, for error messages */
+static int libbpf_nlast;
+
+/* ---- time ---------------------------------------------------------------- */
+
+static long long now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* CLOCK_REALTIME - CLOCK_BOOTTIME, from the tightest of a few samples */
+static long long measure_boot_to_wall(void)
+{
+	long long best = -1, off = 0;
+	for (int i = 0; i < 5; i++) {
+		long long r1 = now_ns(CLOCK_REALTIME), b = now_ns(CLOCK_BOOTTIME), r2 = now_ns(CLOCK_REALTIME);
+		if (best < 0 || r2 - r1 < best) {
+			best = r2 - r1;
+			off = r1 + (r2 - r1) / 2 - b;
+		}
+	}
+	return off;
+}
+
+/* ---- logging -------------------------------------------------------------- */
+
+static const char *libbpf_ver(void)
+{
+	const char *v = libbpf_version_string();
+	return v[0] == 'v' ? v + 1 : v;
+}
+
+/* LOG frame; held back until HELLO went out (HELLO is always first) */
+static void emit_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit_log(const char *level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	if (!strcmp(level, "error") || debug)
+		fprintf(stderr, "ior-loader: %s%s\n", strcmp(level, "error") ? "warning: " : "", msg);
+	if (!out_started())
+		return;
+	struct sb b;
+	sb_init(&b);
+	sb_putc(&b, '{');
+	sb_kv_str(&b, "level", level);
+	sb_kv_str(&b, "message", msg);
+	sb_putc(&b, '}');
+	if (hello_sent) {
+		out_frame(IOR_FRAME_LOG, b.s, b.len);
+	} else {
+		struct chunk *c = chunk_new(IOR_FRAME_LOG, b.len);
+		memcpy(c->buf + sizeof(struct ior_frame_header), b.s, b.len);
+		c->len = b.len;
+		*pending_tail = c;
+		pending_tail = &c->next;
+	}
+	sb_free(&b);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (debug)
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_WARN)
+		return 0;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = 0;
+	if (!n || strncmp(line, "libbpf:", 7) != 0)
+		return 0; /* keep libbpf's own lines, not the verifier log */
+	memmove(libbpf_last[0], libbpf_last[1], sizeof(libbpf_last[0]) * 2);
+	snprintf(libbpf_last[2], sizeof(libbpf_last[2]), "%s", line);
+	if (libbpf_nlast < 3)
+		libbpf_nlast++;
+	return 0;
+}
+
+static const char *libbpf_detail(void)
+{
+	static char buf[1600];
+	buf[0] = 0;
+	for (int i = 3 - libbpf_nlast; i < 3; i++) {
+		if (buf[0])
+			strcat(buf, "; ");
+		strncat(buf, libbpf_last[i], sizeof(buf) - strlen(buf) - 3);
+	}
+	return buf[0] ? buf : "(IOR_DEBUG=1 shows libbpf's log)";
+}
+
+/* ---- HELLO / STATS / END --------------------------------------------------- */
+
+static void put_table(struct sb *b)
+{
+	sb_key(b, "syscalls");
+	sb_putc(b, '[');
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		const struct sc_row *r = &table[i];
+		if (i)
+			sb_putc(b, ',');
+		sb_putc(b, '{');
+		sb_kv_i64(b, "id", i);
+		sb_kv_str(b, "name", r->name);
+		sb_kv_i64(b, "nargs", r->nargs);
+		sb_kv_str(b, "kind", kind_names[r->kind]);
+		sb_kv_i64(b, "fd", r->fd);
+		sb_kv_i64(b, "fd2", r->fd2);
+		sb_kv_i64(b, "dirfd", r->dirfd);
+		sb_kv_i64(b, "path", r->path);
+		sb_kv_i64(b, "dirfd2", r->dirfd2);
+		sb_kv_i64(b, "path2", r->path2);
+		sb_kv_i64(b, "count", r->count);
+		sb_kv_i64(b, "offset", r->offset);
+		sb_kv_i64(b, "flags", r->flags);
+		sb_kv_i64(b, "mode", r->mode);
+		sb_kv_i64(b, "pos", r->pos);
+		sb_putc(b, '}');
+	}
+	sb_putc(b, ']');
+}
+
+static void put_names(struct sb *b, const char *key, const char *const *names, int n)
+{
+	sb_key(b, key);
+	sb_putc(b, '[');
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sb_putc(b, ',');
+		sb_json_str(b, names[i]);
+	}
+	sb_putc(b, ']');
+}
+
+static void send_hello(void)
+{
+	struct sb b;
+	struct utsname u;
+	char host[256] = "";
+
+	uname(&u);
+	gethostname(host, sizeof(host) - 1);
+	sb_init(&b);
+	sb_putc(&b, '{');
+	sb_kv_str(&b, "loader_version", IOR_LOADER_VERSION);
+	sb_kv_str(&b, "libbpf_version", libbpf_ver());
+	sb_kv_i64(&b, "wire_version", IOR_WIRE_VERSION);
+	sb_kv_i64(&b, "event_size", sizeof(struct ior_event));
+	sb_kv_i64(&b, "boot_to_wall_ns", boot_to_wall);
+	sb_kv_i64(&b, "start_boot_ns", now_ns(CLOCK_BOOTTIME));
+	sb_kv_u64(&b, "ring_bytes", ring_bytes);
+	sb_kv_i64(&b, "poll_ms", o.poll_ms);
+	sb_kv_i64(&b, "stats_ms", o.stats_ms);
+	sb_kv_i64(&b, "loader_pid", getpid());
+	sb_key(&b, "child_pid");
+	if (child_pid > 0)
+		sb_printf(&b, "%d", child_pid);
+	else
+		sb_puts(&b, "null");
+	sb_key(&b, "command");
+	if (o.cmd) {
+		sb_putc(&b, '[');
+		for (char **a = o.cmd; *a; a++) {
+			if (a != o.cmd)
+				sb_putc(&b, ',');
+			sb_json_str(&b, *a);
+		}
+		sb_putc(&b, ']');
+	} else {
+		sb_puts(&b, "null");
+	}
+	sb_kv_str(&b, "kernel_release", u.release);
+	sb_kv_str(&b, "machine", u.machine);
+	sb_kv_str(&b, "hostname", host);
+	sb_key(&b, "filters");
+	sb_putc(&b, '{');
+	sb_key(&b, "pids");
+	sb_putc(&b, '[');
+	for (int i = 0; i < o.npids; i++)
+		sb_printf(&b, "%s%u", i ? "," : "", o.pids[i]);
+	sb_putc(&b, ']');
+	sb_kv_str(&b, "comm", o.comm);
+	sb_kv_bool(&b, "follow", o.follow);
+	sb_key(&b, "exclude_pids");
+	sb_putc(&b, '[');
+	for (int i = 0; i < o.nexcl; i++)
+		sb_printf(&b, "%s%u", i ? "," : "", o.excl[i]);
+	sb_putc(&b, ']');
+	sb_putc(&b, '}');
+	sb_kv_i64(&b, "path_max", IOR_PATH_MAX);
+	sb_kv_i64(&b, "iov_max", IOR_IOV_MAX);
+	put_names(&b, "counters", counter_names, IOR_COUNTER_COUNT);
+	put_names(&b, "file_types", file_type_names, 9);
+	put_names(&b, "kinds", kind_names, 6);
+	put_table(&b);
+	sb_key(&b, "attached");
+	sb_putc(&b, '[');
+	bool first = true;
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		if (!attached[i])
+			continue;
+		if (!first)
+			sb_putc(&b, ',');
+		first = false;
+		sb_json_str(&b, table[i].name);
+	}
+	sb_putc(&b, ']');
+	sb_key(&b, "skipped");
+	sb_putc(&b, '[');
+	first = true;
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		if (!skip_reason[i])
+			continue;
+		if (!first)
+			sb_putc(&b, ',');
+		first = false;
+		sb_putc(&b, '{');
+		sb_kv_str(&b, "name", table[i].name);
+		sb_kv_str(&b, "reason", skip_reason[i]);
+		sb_putc(&b, '}');
+	}
+	sb_putc(&b, ']');
+	sb_putc(&b, '}');
+	out_frame(IOR_FRAME_HELLO, b.s, b.len);
+	sb_free(&b);
+	hello_sent = true;
+	/* the logs held back */
+	while (pending_logs) {
+		struct chunk *c = pending_logs;
+		pending_logs = c->next;
+		c->next = NULL;
+		out_push(c);
+	}
+	pending_tail = &pending_logs;
+}
+
+/* counters summed over CPUs */
+static void read_counters(__u64 *sum)
+{
+	memset(sum, 0, sizeof(__u64) * IOR_COUNTER_COUNT);
+	if (!skel)
+		return;
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return;
+	__u64 *v = calloc((size_t)ncpu, sizeof(__u64));
+	int fd = bpf_map__fd(skel->maps.counters);
+	for (__u32 k = 0; k < IOR_COUNTER_COUNT; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum[k] += v[c];
+	}
+	free(v);
+}
+
+static uint64_t drained_events; /* records taken from the ring */
+
+static void put_counters(struct sb *b)
+{
+	__u64 sum[IOR_COUNTER_COUNT];
+	struct out_stats st;
+
+	read_counters(sum);
+	out_get_stats(&st);
+	sb_kv_i64(b, "boot_ns", now_ns(CLOCK_BOOTTIME));
+	sb_key(b, "counters");
+	sb_putc(b, '{');
+	for (int i = 0; i < IOR_COUNTER_COUNT; i++)
+		sb_kv_u64(b, counter_names[i], sum[i]);
+	sb_putc(b, '}');
+	sb_kv_u64(b, "events_drained", drained_events);
+	sb_kv_u64(b, "events_forwarded", st.events_forwarded);
+	sb_kv_u64(b, "bytes_forwarded", st.bytes_forwarded);
+	sb_kv_u64(b, "loader_queue_dropped", st.queue_dropped);
+	sb_kv_u64(b, "queue_bytes", st.queue_bytes);
+	sb_kv_u64(b, "queue_peak_bytes", st.queue_peak_bytes);
+}
+
+static void send_stats(void)
+{
+	struct sb b;
+	sb_init(&b);
+	sb_putc(&b, '{');
+	put_counters(&b);
+	sb_putc(&b, '}');
+	out_frame(IOR_FRAME_STATS, b.s, b.len);
+	sb_free(&b);
+}
+
+static long long count_inflight(void)
+{
+	if (!skel)
+		return 0;
+	int fd = bpf_map__fd(skel->maps.inflight);
+	__u32 key, next;
+	long long n = 0;
+	void *prev = NULL;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+static void send_end(const char *reason, const char *message)
+{
+	struct sb b;
+	sb_init(&b);
+	sb_putc(&b, '{');
+	sb_kv_str(&b, "reason", reason);
+	if (message)
+		sb_kv_str(&b, "message", message);
+	put_counters(&b);
+	sb_kv_i64(&b, "unpaired_enters", count_inflight());
+	sb_key(&b, "child");
+	if (child_pid <= 0) {
+		sb_puts(&b, "null");
+	} else {
+		sb_putc(&b, '{');
+		sb_kv_i64(&b, "pid", child_pid);
+		sb_kv_bool(&b, "exited", child_status != -1);
+		sb_key(&b, "code");
+		if (child_status != -1 && WIFEXITED(child_status))
+			sb_printf(&b, "%d", WEXITSTATUS(child_status));
+		else
+			sb_puts(&b, "null");
+		sb_key(&b, "signal");
+		if (child_status != -1 && WIFSIGNALED(child_status))
+			sb_printf(&b, "%d", WTERMSIG(child_status));
+		else
+			sb_puts(&b, "null");
+		sb_putc(&b, '}');
+	}
+	sb_putc(&b, '}');
+	out_frame(IOR_FRAME_END, b.s, b.len);
+	sb_free(&b);
+}
+
+/* One error line on stderr and as a LOG frame, then HELLO (if not sent),
+ * END with reason "error", exit 2. */
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fatal(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit_log("error", "%s", msg);
+	if (out_started()) {
+		if (!hello_sent)
+			send_hello();
+		send_end("error", msg);
+		out_finish();
+	}
+	exit(2);
+}
+
+/* ---- host checks ------------------------------------------------------------ */
+
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static const char *tracefs_dir(void)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char p[128];
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/events", dirs[i]);
+		if (access(p, F_OK) == 0)
+			return dirs[i];
+	}
+	return NULL;
+}
+
+/* tracefs mounted, or mounted now; NULL + errno when impossible */
+static const char *ensure_tracefs(bool *mounted_now)
+{
+	const char *d = tracefs_dir();
+	*mounted_now = false;
+	if (d)
+		return d;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
+		*mounted_now = true;
+		return tracefs_dir();
+	}
+	return NULL;
+}
+
+static bool tracepoint_exists(const char *tfs, const char *name)
+{
+	char p[256];
+	if (!tfs)
+		return false;
+	snprintf(p, sizeof(p), "%s/events/syscalls/sys_enter_%s", tfs, name);
+	if (access(p, F_OK))
+		return false;
+	snprintf(p, sizeof(p), "%s/events/syscalls/sys_exit_%s", tfs, name);
+	return access(p, F_OK) == 0;
+}
+
+static void put_rlim(struct sb *b, const char *key, rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		sb_kv_str(b, key, "unlimited");
+	else
+		sb_kv_u64(b, key, (unsigned long long)v);
+}
+
+static int do_probe(void)
+{
+	struct sb b;
+	struct utsname u;
+	struct rlimit rl = { 0, 0 };
+	bool mounted_now = false;
+	const char *tfs = ensure_tracefs(&mounted_now);
+	int tfs_err = tfs ? 0 : errno;
+	bool root = geteuid() == 0, cap_bpf = has_cap(CAP_BPF), cap_perfmon = has_cap(CAP_PERFMON),
+	     cap_sys_admin = has_cap(CAP_SYS_ADMIN);
+	bool btf = access(BTF_PATH, R_OK) == 0;
+	int rb = (cap_bpf || cap_sys_admin) ? libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) : -EPERM;
+	int navail = 0;
+
+	uname(&u);
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	sb_init(&b);
+	sb_putc(&b, '{');
+	sb_kv_str(&b, "loader_version", IOR_LOADER_VERSION);
+	sb_kv_str(&b, "libbpf_version", libbpf_ver());
+	sb_kv_i64(&b, "wire_version", IOR_WIRE_VERSION);
+	sb_kv_i64(&b, "event_size", sizeof(struct ior_event));
+	sb_kv_str(&b, "kernel_release", u.release);
+	sb_kv_str(&b, "machine", u.machine);
+	sb_key(&b, "btf");
+	sb_putc(&b, '{');
+	sb_kv_bool(&b, "present", btf);
+	sb_kv_str(&b, "path", BTF_PATH);
+	sb_putc(&b, '}');
+	sb_key(&b, "ringbuf");
+	sb_puts(&b, rb == 1 ? "true" : rb == 0 ? "false" : "null");
+	sb_key(&b, "tracefs");
+	sb_putc(&b, '{');
+	sb_kv_bool(&b, "mounted", tfs != NULL);
+	sb_kv_str(&b, "path", tfs);
+	sb_kv_bool(&b, "mounted_now", mounted_now);
+	if (!tfs)
+		sb_kv_str(&b, "error", strerror(tfs_err));
+	sb_putc(&b, '}');
+	sb_key(&b, "tracepoints");
+	sb_putc(&b, '{');
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		bool ok = tracepoint_exists(tfs, table[i].name);
+		navail += ok;
+		sb_kv_bool(&b, table[i].name, ok);
+	}
+	sb_putc(&b, '}');
+	sb_kv_i64(&b, "tracepoints_available", navail);
+	sb_kv_bool(&b, "root", root);
+	sb_kv_bool(&b, "cap_bpf", cap_bpf);
+	sb_kv_bool(&b, "cap_perfmon", cap_perfmon);
+	sb_kv_bool(&b, "cap_sys_admin", cap_sys_admin);
+	sb_key(&b, "memlock");
+	sb_putc(&b, '{');
+	put_rlim(&b, "soft", rl.rlim_cur);
+	put_rlim(&b, "hard", rl.rlim_max);
+	sb_putc(&b, '}');
+	sb_kv_bool(&b, "ok", btf && tfs && navail > 0 && rb == 1 &&
+				     (cap_bpf || cap_sys_admin) && (cap_perfmon || cap_sys_admin));
+	sb_putc(&b, '}');
+	puts(b.s);
+	sb_free(&b);
+	return 0;
+}
+
+/* ---- ring buffer drain ------------------------------------------------------ */
+
+/* The ring is read directly through its mmap (no libbpf callback per record):
+ * payloads are copied into the current EVENTS chunk and the consumer
+ * position is published once per pass, so the producers' cache line is
+ * touched rarely. Records are waited for on an edge-triggered epoll: only
+ * the forced (watermark) wakeups of the BPF side wake us early. */
+static struct {
+	int fd, epfd;
+	unsigned long *cons_pos;
+	unsigned long *prod_pos;
+	unsigned char *data;
+	size_t mask;
+} ring;
+static struct chunk *cur;
+
+static int ring_open(int map_fd, size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	/* producer page, then the data area mapped twice (records never wrap) */
+	void *p = mmap(NULL, (size_t)page + 2 * size, PROT_READ, MAP_SHARED, map_fd, page);
+	if (p == MAP_FAILED)
+		return -errno;
+	ring.fd = map_fd;
+	ring.cons_pos = c;
+	ring.prod_pos = p;
+	ring.data = (unsigned char *)p + page;
+	ring.mask = size - 1;
+	ring.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ring.epfd < 0)
+		return -errno;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	if (epoll_ctl(ring.epfd, EPOLL_CTL_ADD, map_fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static void flush_batch(void)
+{
+	if (cur && cur->len) {
+		out_push(cur);
+		cur = NULL;
+	}
+	if (!cur)
+		cur = chunk_new(IOR_FRAME_EVENTS, BATCH_BYTES);
+}
+
+static void drain(void)
+{
+	unsigned long cons = __atomic_load_n(ring.cons_pos, __ATOMIC_RELAXED);
+
+	for (int pass = 0; pass < 8; pass++) {
+		unsigned long prod = __atomic_load_n(ring.prod_pos, __ATOMIC_ACQUIRE);
+		if (cons >= prod)
+			break;
+		while (cons < prod) {
+			__u32 *hdr = (__u32 *)(ring.data + (cons & ring.mask));
+			__u32 len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+			if (len & BPF_RINGBUF_BUSY_BIT)
+				goto out; /* being written: next time */
+			__u32 sz = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+				if (cur->len + sz > cur->cap) {
+					flush_batch();
+					__atomic_store_n(ring.cons_pos, cons, __ATOMIC_RELEASE);
+				}
+				memcpy(cur->buf + sizeof(struct ior_frame_header) + cur->len,
+				       (unsigned char *)hdr + BPF_RINGBUF_HDR_SZ, sz);
+				cur->len += sz;
+				cur->nevents++;
+				drained_events++;
+			}
+			cons += (sz + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+		}
+		__atomic_store_n(ring.cons_pos, cons, __ATOMIC_RELEASE);
+	}
+out:
+	__atomic_store_n(ring.cons_pos, cons, __ATOMIC_RELEASE);
+}
+
+/* ---- attach / detach ---------------------------------------------------------- */
+
+static struct bpf_program *prog_by_name(const char *prefix, const char *name)
+{
+	char n[128];
+	snprintf(n, sizeof(n), "%s%s", prefix, name);
+	return bpf_object__find_program_by_name(skel->obj, n);
+}
+
+static void detach_all(void)
+{
+	/* enters first: no new inflight entries, then the exits that pair them */
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		if (enter_link[i]) {
+			bpf_link__destroy(enter_link[i]);
+			enter_link[i] = NULL;
+		}
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		if (exit_link[i]) {
+			bpf_link__destroy(exit_link[i]);
+			exit_link[i] = NULL;
+		}
+	if (fork_link)
+		bpf_link__destroy(fork_link);
+	if (pexit_link)
+		bpf_link__destroy(pexit_link);
+	fork_link = pexit_link = NULL;
+}
+
+/* ---- signals and children ------------------------------------------------------ */
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	got_sigchld = 1;
+}
+
+/* reap every child; true when none is left (ECHILD) */
+static bool reap(void)
+{
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
+		if (p > 0) {
+			if (p == child_pid)
+				child_status = st;
+			continue;
+		}
+		if (p == 0)
+			return false;
+		if (errno == EINTR)
+			continue;
+		return errno == ECHILD;
+	}
+}
+
+/* ---- options -------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ior-loader [--ring-mb N] [--poll-ms N] [--stats-ms N] [--pid N]... [--comm NAME]\n"
+		"                  [--follow] [--exclude-pid N]... [--syscalls name,name,...] [--out-fd N]\n"
+		"                  [-- CMD ARGS...]\n"
+		"       ior-loader --probe\n"
+		"       ior-loader --version\n");
+}
+
+static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "ior-loader: %s: expected a number in [%u, %u], got '%s'\n", opt, min, max, s);
+		exit(2);
+	}
+	return (unsigned)v;
+}
+
+enum { OPT_RING = 1000, OPT_POLL, OPT_STATS, OPT_PID, OPT_COMM, OPT_FOLLOW, OPT_EXCL, OPT_SYSCALLS,
+       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP };
+
+static const struct option long_opts[] = {
+	{ "ring-mb", required_argument, 0, OPT_RING },   { "poll-ms", required_argument, 0, OPT_POLL },
+	{ "stats-ms", required_argument, 0, OPT_STATS }, { "pid", required_argument, 0, OPT_PID },
+	{ "comm", required_argument, 0, OPT_COMM },      { "follow", no_argument, 0, OPT_FOLLOW },
+	{ "exclude-pid", required_argument, 0, OPT_EXCL }, { "syscalls", required_argument, 0, OPT_SYSCALLS },
+	{ "out-fd", required_argument, 0, OPT_OUTFD },   { "probe", no_argument, 0, OPT_PROBE },
+	{ "version", no_argument, 0, OPT_VERSION },      { "help", no_argument, 0, OPT_HELP },
+	{ 0, 0, 0, 0 },
+};
+
+/* ---- main ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	bool probe = false;
+	int c;
+
+	debug = getenv("IOR_DEBUG") && !strcmp(getenv("IOR_DEBUG"), "1");
+	opterr = 0;
+	/* '+': stop at the first non-option (the command) */
+	while ((c = getopt_long(argc, argv, "+", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_RING: o.ring_mb = parse_uint("--ring-mb", optarg, 1, 1024); break;
+		case OPT_POLL: o.poll_ms = parse_uint("--poll-ms", optarg, 1, 60000); break;
+		case OPT_STATS: o.stats_ms = parse_uint("--stats-ms", optarg, 0, 3600000); break;
+		case OPT_PID:
+			if (o.npids == (int)(sizeof(o.pids) / sizeof(o.pids[0]))) {
+				fputs("ior-loader: too many --pid\n", stderr);
+				return 2;
+			}
+			o.pids[o.npids++] = parse_uint("--pid", optarg, 1, INT_MAX);
+			break;
+		case OPT_COMM: o.comm = optarg; break;
+		case OPT_FOLLOW: o.follow = true; break;
+		case OPT_EXCL:
+			if (o.nexcl == IOR_MAX_EXCLUDE - 1) {
+				fprintf(stderr, "ior-loader: at most %d --exclude-pid\n", IOR_MAX_EXCLUDE - 1);
+				return 2;
+			}
+			o.excl[o.nexcl++] = parse_uint("--exclude-pid", optarg, 1, INT_MAX);
+			break;
+		case OPT_SYSCALLS: o.syscalls = optarg; break;
+		case OPT_OUTFD: o.out_fd = (int)parse_uint("--out-fd", optarg, 0, INT_MAX); break;
+		case OPT_PROBE: probe = true; break;
+		case OPT_VERSION:
+			printf("ior-loader %s (libbpf %s, wire %d)\n", IOR_LOADER_VERSION, libbpf_ver(), IOR_WIRE_VERSION);
+			return 0;
+		case OPT_HELP: usage(stdout); return 0;
+		default:
+			fprintf(stderr, "ior-loader: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		/* getopt_long with '+' leaves "--" consumed; a bare word is an error */
+		if (strcmp(argv[optind - 1], "--") != 0) {
+			fprintf(stderr, "ior-loader: unexpected argument '%s' (a command goes after --)\n", argv[optind]);
+			return 2;
+		}
+		o.cmd = &argv[optind];
+	}
+	libbpf_set_print(libbpf_print);
+	if (probe)
+		return do_probe();
+
+	/* the output: a private close-on-exec copy, so the command never sees it */
+	int fd = fcntl(o.out_fd, F_DUPFD_CLOEXEC, 10);
+	if (fd < 0) {
+		fprintf(stderr, "ior-loader: --out-fd %d is not open: %s\n", o.out_fd, strerror(errno));
+		return 2;
+	}
+	if (o.out_fd > 2)
+		close(o.out_fd);
+	signal(SIGPIPE, SIG_IGN);
+	int err = out_start(fd, QUEUE_MAX_BYTES);
+	if (err) {
+		fprintf(stderr, "ior-loader: cannot write to --out-fd %d: %s\n", o.out_fd, strerror(-err));
+		return 2;
+	}
+	boot_to_wall = measure_boot_to_wall();
+
+	/* which syscalls */
+	if (!o.syscalls || !strcmp(o.syscalls, "all")) {
+		for (int i = 0; i < IOR_SC_COUNT; i++)
+			requested[i] = true;
+	} else {
+		char *list = strdup(o.syscalls), *save = NULL;
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			while (isspace((unsigned char)*t))
+				t++;
+			int i;
+			for (i = 0; i < IOR_SC_COUNT; i++)
+				if (!strcmp(table[i].name, t))
+					break;
+			if (i == IOR_SC_COUNT)
+				fatal("--syscalls: unknown syscall '%s'", t);
+			requested[i] = true;
+		}
+		free(list);
+	}
+
+	/* host checks */
+	if (!(has_cap(CAP_BPF) || has_cap(CAP_SYS_ADMIN)) || !(has_cap(CAP_PERFMON) || has_cap(CAP_SYS_ADMIN)))
+		fatal("run as root (needs CAP_BPF and CAP_PERFMON)");
+	if (access(BTF_PATH, R_OK))
+		fatal("kernel has no BTF at %s; ior needs CONFIG_DEBUG_INFO_BTF=y", BTF_PATH);
+	bool mounted_now;
+	const char *tfs = ensure_tracefs(&mounted_now);
+	if (!tfs)
+		fatal("tracefs is not mounted and cannot be mounted on /sys/kernel/tracing: %s", strerror(errno));
+	if (mounted_now)
+		emit_log("info", "mounted tracefs on /sys/kernel/tracing");
+
+	/* open, configure, load */
+	skel = ior_bpf__open();
+	if (!skel)
+		fatal("cannot open the BPF object: %s: %s", strerror(errno), libbpf_detail());
+
+	ring_bytes = 1;
+	while (ring_bytes < (size_t)o.ring_mb << 20)
+		ring_bytes <<= 1;
+	bpf_map__set_max_entries(skel->maps.events, (__u32)ring_bytes);
+
+	__u32 flags = 0;
+	if (o.npids || o.cmd)
+		flags |= IOR_FILTER_PIDS;
+	if (o.comm)
+		flags |= IOR_FILTER_COMM;
+	if (o.follow)
+		flags |= IOR_FILTER_FOLLOW;
+	skel->rodata->filter_flags = flags;
+	if (o.comm)
+		strncpy((char *)skel->rodata->filter_comm, o.comm, IOR_COMM_LEN - 1);
+	skel->rodata->exclude_tgids[0] = (__u32)getpid();
+	for (int i = 0; i < o.nexcl; i++)
+		skel->rodata->exclude_tgids[i + 1] = o.excl[i];
+	skel->rodata->wakeup_bytes = ring_bytes / 4;
+
+	int navail = 0;
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		bool avail = tracepoint_exists(tfs, table[i].name);
+		bool load = requested[i] && avail;
+		if (requested[i] && !avail)
+			skip_reason[i] = strdup("no tracepoint in this kernel");
+		navail += load;
+		bpf_program__set_autoload(prog_by_name("enter_", table[i].name), load);
+		bpf_program__set_autoload(prog_by_name("exit_", table[i].name), load);
+	}
+	bpf_program__set_autoload(skel->progs.ior_fork, (flags & IOR_FILTER_FOLLOW) != 0);
+	bpf_program__set_autoload(skel->progs.ior_exit, (flags & IOR_FILTER_PIDS) != 0);
+	if (!navail)
+		fatal("none of the requested syscalls has a tracepoint in this kernel (CONFIG_FTRACE_SYSCALLS?)");
+
+	err = ior_bpf__load(skel);
+	if (err)
+		fatal("cannot load the BPF program: %s: %s", strerror(-err), libbpf_detail());
+	if (ring_open(bpf_map__fd(skel->maps.events), ring_bytes))
+		fatal("cannot map the ring buffer: %s", strerror(errno));
+	cur = chunk_new(IOR_FRAME_EVENTS, BATCH_BYTES);
+
+	int pid_fd = bpf_map__fd(skel->maps.traced_pids);
+	__u8 one = 1;
+	for (int i = 0; i < o.npids; i++)
+		bpf_map_update_elem(pid_fd, &o.pids[i], &one, BPF_ANY);
+
+	/* signals: SIGTERM stops; SIGINT too, except in command mode (the
+	 * terminal sends it to the command as well) */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_chld;
+	sa.sa_flags = SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	/* command mode: fork now, release the child once it is traced */
+	int go[2] = { -1, -1 }, status[2] = { -1, -1 };
+	if (o.cmd) {
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+			emit_log("warn", "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+		if (pipe2(go, O_CLOEXEC) || pipe2(status, O_CLOEXEC))
+			fatal("pipe: %s", strerror(errno));
+		fflush(NULL);
+		child_pid = fork();
+		if (child_pid < 0)
+			fatal("fork: %s", strerror(errno));
+		if (child_pid == 0) {
+			/* the command: default signals, wait for the go byte with
+			 * poll (not a traced syscall), exec. Our pipes and the
+			 * output fd are close-on-exec: no traced close() needed. */
+			sigset_t none;
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGHUP, SIG_DFL);
+			signal(SIGPIPE, SIG_DFL);
+			signal(SIGCHLD, SIG_DFL);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			struct pollfd p = { .fd = go[0], .events = POLLIN };
+			while (poll(&p, 1, -1) < 0 && errno == EINTR)
+				;
+			if (!(p.revents & POLLIN))
+				_exit(126); /* the loader failed before starting us */
+			execvp(o.cmd[0], o.cmd);
+			int e = errno;
+			if (write(status[1], &e, sizeof(e)) < 0) {
+			}
+			_exit(127);
+		}
+		close(go[0]);
+		close(status[1]);
+		signal(SIGINT, SIG_IGN);
+		bpf_map_update_elem(pid_fd, (__u32 *)&child_pid, &one, BPF_ANY);
+	}
+
+	/* attach: exits before enters, so no entry is left without its exit */
+	int nattached = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < IOR_SC_COUNT; i++) {
+			if (!requested[i] || skip_reason[i])
+				continue;
+			struct bpf_program *p = prog_by_name(pass ? "enter_" : "exit_", table[i].name);
+			char tp[96];
+			snprintf(tp, sizeof(tp), "sys_%s_%s", pass ? "enter" : "exit", table[i].name);
+			struct bpf_link *l = bpf_program__attach_tracepoint(p, "syscalls", tp);
+			if (!l) {
+				char r[256];
+				snprintf(r, sizeof(r), "attach %s: %s", tp, strerror(errno));
+				skip_reason[i] = strdup(r);
+				emit_log("warn", "cannot attach %s: %s", tp, strerror(errno));
+				if (pass) {
+					bpf_link__destroy(exit_link[i]);
+					exit_link[i] = NULL;
+				}
+				continue;
+			}
+			if (pass) {
+				enter_link[i] = l;
+				attached[i] = true;
+				nattached++;
+			} else {
+				exit_link[i] = l;
+			}
+		}
+	}
+	if (flags & IOR_FILTER_FOLLOW) {
+		fork_link = bpf_program__attach(skel->progs.ior_fork);
+		if (!fork_link)
+			fatal("cannot attach sched_process_fork (--follow): %s", strerror(errno));
+	}
+	if (flags & IOR_FILTER_PIDS) {
+		pexit_link = bpf_program__attach(skel->progs.ior_exit);
+		if (!pexit_link)
+			emit_log("warn", "cannot attach sched_process_exit: %s", strerror(errno));
+	}
+	if (!nattached)
+		fatal("could not attach any syscall tracepoint");
+
+	send_hello();
+
+	const char *reason = "signal";
+	char endmsg[512] = "";
+	if (o.cmd) {
+		/* go */
+		if (write(go[1], "g", 1) != 1)
+			fatal("cannot start the command: %s", strerror(errno));
+		close(go[1]);
+		int e = 0;
+		ssize_t n;
+		while ((n = read(status[0], &e, sizeof(e))) < 0 && errno == EINTR)
+			;
+		close(status[0]);
+		if (n == (ssize_t)sizeof(e)) {
+			child_exec_failed = true;
+			snprintf(endmsg, sizeof(endmsg), "cannot run %s: %s", o.cmd[0], strerror(e));
+			emit_log("error", "%s", endmsg);
+		}
+	}
+
+	/* drain loop */
+	long long next_stats = o.stats_ms ? now_ns(CLOCK_MONOTONIC) + (long long)o.stats_ms * 1000000 : 0;
+	for (;;) {
+		if (stop_signal && !(o.cmd && stop_signal == SIGINT)) {
+			reason = "signal";
+			break;
+		}
+		if (o.cmd && stop_signal == SIGINT)
+			stop_signal = 0;
+		int timeout = (int)o.poll_ms;
+		if (next_stats) {
+			long long left = (next_stats - now_ns(CLOCK_MONOTONIC)) / 1000000;
+			if (left < timeout)
+				timeout = left < 0 ? 0 : (int)left;
+		}
+		struct epoll_event ev;
+		epoll_wait(ring.epfd, &ev, 1, timeout);
+		drain();
+		flush_batch();
+		if (next_stats && now_ns(CLOCK_MONOTONIC) >= next_stats) {
+			send_stats();
+			next_stats += (long long)o.stats_ms * 1000000;
+			if (next_stats < now_ns(CLOCK_MONOTONIC))
+				next_stats = now_ns(CLOCK_MONOTONIC) + (long long)o.stats_ms * 1000000;
+		}
+		if (o.cmd && reap()) {
+			reason = "child-exited";
+			break;
+		}
+		struct out_stats st;
+		out_get_stats(&st);
+		if (st.broken) {
+			reason = "error";
+			snprintf(endmsg, sizeof(endmsg), "output fd failed: %s", strerror(st.error));
+			fprintf(stderr, "ior-loader: %s\n", endmsg);
+			break;
+		}
+	}
+
+	/* stop: detach, final drain, END */
+	detach_all();
+	drain();
+	flush_batch();
+	if (o.cmd && child_status == -1)
+		reap();
+	send_end(reason, endmsg[0] ? endmsg : NULL);
+	out_finish();
+	ior_bpf__destroy(skel);
+	return strcmp(reason, "error") ? 0 : 2;
+}
