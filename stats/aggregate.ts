@@ -1,0 +1,378 @@
+/**
+ * computeStats: one streaming pass over a trace, a row group at a time,
+ * reading only the columns it needs. Memory is bounded by the number of
+ * distinct syscalls, files, processes and threads, never by the number of
+ * events: latencies go into log-bucketed histograms, the rate into a
+ * fixed number of time bins. The loop over a batch allocates nothing per
+ * row (map lookups return existing accumulators).
+ */
+import os from 'node:os';
+import { eventsLost } from '../schema/index.js';
+import { TraceReader } from '../trace/index.js';
+import { Transfer, transferOf } from './classify.js';
+import { LogHistogram } from './histogram.js';
+import { RateTimeline } from './timeline.js';
+import type { BreakdownDimension, BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
+
+export interface StatsOptions {
+  /** length of every ranked list (files, processes, errors, slowest calls, non-syscall breakdowns) */
+  top: number;
+  by: BreakdownDimension;
+  pids: number[];
+  comm: string | null;
+  pathPrefixes: string[];
+  /** keep events whose entry is in [since, until) ns from the trace's start */
+  sinceNs: number | null;
+  untilNs: number | null;
+  /** columns of the I/O rate chart */
+  chartColumns: number;
+}
+
+export const DEFAULT_STATS_OPTIONS: StatsOptions = {
+  top: 10,
+  by: 'syscall',
+  pids: [],
+  comm: null,
+  pathPrefixes: [],
+  sinceNs: null,
+  untilNs: null,
+  chartColumns: 60,
+};
+
+const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes'] as const;
+
+const TWO_32 = 2 ** 32;
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+/** log2 size classes: 0 -> [0, 0], k -> [2^(k-1), 2^k - 1] */
+const SIZE_CLASSES = 65;
+
+function sizeClass(bytes: number): number {
+  if (bytes < 1) return 0;
+  return bytes < 2 ** 32 ? 32 - Math.clz32(bytes) : 64 - Math.clz32(Math.floor(bytes / 2 ** 32));
+}
+
+interface SyscallState {
+  transfer: Transfer;
+  errnos: Map<number, number>;
+  /** the breakdown group when --by syscall (saves a lookup per row) */
+  group: Group;
+}
+
+class Group {
+  calls = 0;
+  errors = 0;
+  bytes = 0;
+  time = 0;
+  comm = '';
+  readonly latency = new LogHistogram();
+}
+
+class FileTotals {
+  calls = 0;
+  read = 0;
+  write = 0;
+  time = 0;
+}
+
+class ProcessTotals {
+  calls = 0;
+  errors = 0;
+  read = 0;
+  write = 0;
+  time = 0;
+  comm = '';
+}
+
+/** The `size` largest latencies seen, as a min-heap on latency. */
+class SlowestCalls {
+  readonly heap: SlowCall[] = [];
+  constructor(private readonly size: number) {}
+
+  /** Latency a call must exceed to get in. */
+  get threshold(): number {
+    return this.heap.length < this.size ? -Infinity : this.heap[0]!.latency_ns;
+  }
+
+  offer(call: SlowCall): void {
+    const heap = this.heap;
+    if (heap.length < this.size) {
+      heap.push(call);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (heap[parent]!.latency_ns <= heap[i]!.latency_ns) break;
+        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+        i = parent;
+      }
+      return;
+    }
+    heap[0] = call;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let smallest = i;
+      if (l < heap.length && heap[l]!.latency_ns < heap[smallest]!.latency_ns) smallest = l;
+      if (r < heap.length && heap[r]!.latency_ns < heap[smallest]!.latency_ns) smallest = r;
+      if (smallest === i) break;
+      [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+      i = smallest;
+    }
+  }
+
+  sorted(): SlowCall[] {
+    return [...this.heap].sort((a, b) => b.latency_ns - a.latency_ns || a.seq - b.seq);
+  }
+}
+
+/**
+ * An int64 column as 32-bit words, read as numbers without a BigInt per
+ * row (reading a BigInt64Array element allocates one): value i is
+ * words[2i+1] * 2^32 + (words[2i] >>> 0), exact below 2^53 (little-endian,
+ * as every platform ior runs on).
+ */
+function int64Words(column: BigInt64Array): Int32Array {
+  return new Int32Array(column.buffer, column.byteOffset, column.length * 2);
+}
+
+function parentDir(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+function mapGet<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
+export async function computeStats(file: string, options: StatsOptions = DEFAULT_STATS_OPTIONS): Promise<StatsReport> {
+  const reader = await TraceReader.open(file);
+  const footer = reader.footer;
+  const { by, top } = options;
+
+  const footerStart = Number(footer.start_ts_ns);
+  // a footer without a start (0) falls back to the first event
+  let origin: number | null = footerStart > 0 ? footerStart : null;
+  const since = options.sinceNs ?? -Infinity;
+  const until = options.untilNs ?? Infinity;
+  const pidFilter = options.pids.length ? new Set(options.pids) : null;
+  const commFilter = options.comm;
+  const prefixes = options.pathPrefixes.length ? options.pathPrefixes : null;
+  const matchesPrefix = (p: string | null) => p !== null && prefixes!.some((prefix) => p.startsWith(prefix));
+
+  const syscalls = new Map<string, SyscallState>();
+  const groups = new Map<string | number | null, Group>();
+  const dirOf = new Map<string, string>();
+  const files = new Map<string, FileTotals>();
+  const processes = new Map<number, ProcessTotals>();
+  const threads = new Set<number>();
+  const readSizes = new Float64Array(SIZE_CLASSES);
+  const writeSizes = new Float64Array(SIZE_CLASSES);
+  const slowest = new SlowestCalls(top);
+  let timeline: RateTimeline | null = null;
+  let events = 0;
+  let errors = 0;
+  let readBytes = 0;
+  let readCalls = 0;
+  let writeBytes = 0;
+  let writeCalls = 0;
+  let totalTime = 0;
+  let firstOffset = Infinity;
+  let lastOffset = -Infinity;
+  let lastTid = NaN;
+  const newGroup = () => new Group();
+  const newFile = () => new FileTotals();
+  const newProcess = () => new ProcessTotals();
+
+  for await (const batch of reader.batches(STATS_COLUMNS)) {
+    const { seq, pid, tid, comm, syscall, path, path2 } = batch;
+    const ts = int64Words(batch.ts_ns);
+    const latencies = int64Words(batch.latency_ns);
+    const rets = int64Words(batch.ret);
+    const moves = int64Words(batch.bytes);
+    if (batch.length > 0 && origin === null) origin = Number(batch.ts_ns[0]);
+    const start = origin!;
+    timeline ??= new RateTimeline(Number.isFinite(since) ? since : 0);
+    for (let i = 0; i < batch.length; i++) {
+      const offset = ts[2 * i + 1]! * TWO_32 + (ts[2 * i]! >>> 0) - start;
+      if (offset < since || offset >= until) continue;
+      const p = pid[i]!;
+      if (pidFilter !== null && !pidFilter.has(p)) continue;
+      const task = comm[i]!;
+      if (commFilter !== null && task !== commFilter) continue;
+      const file1 = path[i]!;
+      const file2 = path2[i]!;
+      if (prefixes !== null && !matchesPrefix(file1) && !matchesPrefix(file2)) continue;
+
+      const name = syscall[i]!;
+      let sc = syscalls.get(name);
+      if (sc === undefined) {
+        sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(groups, name, newGroup) : newGroup() };
+        syscalls.set(name, sc);
+      }
+      const latency = latencies[2 * i + 1]! * TWO_32 + (latencies[2 * i]! >>> 0);
+      const result = rets[2 * i + 1]! * TWO_32 + (rets[2 * i]! >>> 0);
+      const moved = moves[2 * i + 1]! * TWO_32 + (moves[2 * i]! >>> 0);
+      const failed = result < 0;
+      const transfer = sc.transfer;
+      const read = transfer === Transfer.Read || transfer === Transfer.Copy ? moved : 0;
+      const written = transfer === Transfer.Write || transfer === Transfer.Copy ? moved : 0;
+
+      events++;
+      totalTime += latency;
+      if (offset < firstOffset) firstOffset = offset;
+      if (offset + latency > lastOffset) lastOffset = offset + latency;
+      const t = tid[i]!;
+      if (t !== lastTid) {
+        threads.add(t);
+        lastTid = t;
+      }
+      if (failed) {
+        errors++;
+        sc.errnos.set(-result, (sc.errnos.get(-result) ?? 0) + 1);
+      }
+      if (transfer === Transfer.Read || transfer === Transfer.Copy) {
+        readCalls++;
+        readBytes += read;
+        if (!failed) readSizes[sizeClass(read)]!++;
+      }
+      if (transfer === Transfer.Write || transfer === Transfer.Copy) {
+        writeCalls++;
+        writeBytes += written;
+        if (!failed) writeSizes[sizeClass(written)]!++;
+      }
+
+      const group =
+        by === 'syscall' ? sc.group
+        : by === 'process' ? mapGet(groups, p, newGroup)
+        : by === 'file' ? mapGet(groups, file1, newGroup)
+        : mapGet(groups, file1 === null ? null : mapGet(dirOf, file1, () => parentDir(file1)), newGroup);
+      group.calls++;
+      group.time += latency;
+      group.bytes += moved;
+      group.comm = task;
+      if (failed) group.errors++;
+      group.latency.record(latency);
+
+      if (file1 !== null) {
+        const f = mapGet(files, file1, newFile);
+        f.calls++;
+        f.time += latency;
+        f.read += read;
+        if (transfer !== Transfer.Copy) f.write += written;
+      }
+      if (file2 !== null) {
+        const f2 = mapGet(files, file2, newFile);
+        if (transfer === Transfer.Copy) f2.write += written;
+      }
+
+      const proc = mapGet(processes, p, newProcess);
+      proc.calls++;
+      proc.time += latency;
+      proc.read += read;
+      proc.write += written;
+      proc.comm = task;
+      if (failed) proc.errors++;
+
+      timeline.record(offset, read, written);
+      if (latency > slowest.threshold) {
+        slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, latency_ns: latency, ret: result });
+      }
+    }
+  }
+
+  const byTime = <T extends { time_ns: number }>(a: T, b: T) => b.time_ns - a.time_ns;
+  const groupRows: BreakdownRow[] = [...groups]
+    .filter(([, g]) => g.calls > 0)
+    .map(([key, g]) => ({
+      key,
+      ...(by === 'process' ? { comm: g.comm } : {}),
+      calls: g.calls,
+      errors: g.errors,
+      bytes: g.bytes,
+      time_ns: g.time,
+      p50_ns: g.latency.quantile(0.5),
+      p95_ns: g.latency.quantile(0.95),
+      p99_ns: g.latency.quantile(0.99),
+      max_ns: g.latency.count ? g.latency.max : null,
+    }))
+    .sort((a, b) => byTime(a, b) || String(a.key).localeCompare(String(b.key)));
+  const shownGroups = by === 'syscall' ? groupRows : groupRows.slice(0, top);
+
+  const fileRows: FileRow[] = [...files].map(([p, f]) => ({ path: p, calls: f.calls, read_bytes: f.read, write_bytes: f.write, time_ns: f.time }));
+  const byPath = (a: FileRow, b: FileRow) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  const topFilesByBytes = fileRows
+    .filter((f) => f.read_bytes + f.write_bytes > 0)
+    .sort((a, b) => b.read_bytes + b.write_bytes - (a.read_bytes + a.write_bytes) || byPath(a, b))
+    .slice(0, top);
+  const topFilesByTime = fileRows
+    .filter((f) => f.calls > 0)
+    .sort((a, b) => byTime(a, b) || byPath(a, b))
+    .slice(0, top);
+  const topProcesses: ProcessRow[] = [...processes]
+    .map(([pid, p]) => ({ pid, comm: p.comm, calls: p.calls, errors: p.errors, read_bytes: p.read, write_bytes: p.write, time_ns: p.time }))
+    .sort((a, b) => byTime(a, b) || a.pid - b.pid)
+    .slice(0, top);
+  const errorRows: ErrorRow[] = [...syscalls]
+    .flatMap(([syscall, sc]) => [...sc.errnos].map(([errno, count]) => ({ syscall, errno, name: ERRNO_NAMES.get(errno) ?? null, count })))
+    .sort((a, b) => b.count - a.count || a.syscall.localeCompare(b.syscall) || a.errno - b.errno)
+    .slice(0, top);
+
+  const sizeBuckets = (classes: Float64Array): SizeBucket[] => {
+    const out: SizeBucket[] = [];
+    const used = [...classes.keys()].filter((k) => classes[k]! > 0);
+    if (used.length === 0) return out;
+    for (let k = used[0]!; k <= used[used.length - 1]!; k++) {
+      out.push({ min: k === 0 ? 0 : 2 ** (k - 1), max: k === 0 ? 0 : 2 ** k - 1, calls: classes[k]! });
+    }
+    return out;
+  };
+
+  const losses = footer.losses;
+  return {
+    file,
+    trace: {
+      ior_version: footer.ior_version,
+      schema_version: footer.schema_version,
+      hostname: footer.host.hostname,
+      kernel_release: footer.host.kernel_release,
+      arch: footer.host.arch,
+      cpus: footer.host.cpus,
+      argv: footer.capture.argv,
+      command: footer.capture.command,
+      capture_filters: footer.capture.filters,
+      start_wall: footer.start_wall,
+      end_wall: footer.end_wall,
+      duration_ns: Number(BigInt(footer.end_ts_ns) - BigInt(footer.start_ts_ns)),
+      stop_reason: footer.stop_reason,
+      command_exit: footer.command_exit,
+    },
+    filters: { pids: options.pids, comm: options.comm, path_prefix: options.pathPrefixes, since_ns: options.sinceNs, until_ns: options.untilNs },
+    totals: {
+      events,
+      trace_events: reader.rowCount,
+      first_offset_ns: events ? firstOffset : null,
+      last_offset_ns: events ? lastOffset : null,
+      processes: processes.size,
+      threads: threads.size,
+      files: files.size,
+      read_bytes: readBytes,
+      read_calls: readCalls,
+      write_bytes: writeBytes,
+      write_calls: writeCalls,
+      errors,
+      time_ns: totalTime,
+    },
+    losses: { ...losses, events_lost: eventsLost(losses), filtered_out: footer.filtered_out },
+    breakdown: { by, rows: shownGroups, omitted: groupRows.length - shownGroups.length },
+    top_files_by_bytes: topFilesByBytes,
+    top_files_by_time: topFilesByTime,
+    top_processes: topProcesses,
+    errors: errorRows,
+    slowest: slowest.sorted(),
+    rate: (timeline ?? new RateTimeline(options.sinceNs ?? 0)).columns(options.chartColumns, events ? lastOffset : 0),
+    sizes: { read: sizeBuckets(readSizes), write: sizeBuckets(writeSizes) },
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The human output of `ior stats`: the StatsReport as aligned text, a
+ * sparkline chart of the I/O rate and bar charts of transfer sizes.
+ * ANSI colour only when asked (the CLI asks on a terminal, never in a pipe).
+ */
+import { formatBytes, formatCount, formatDurationNs, formatOffsetNs, formatRate, formatSizeBound } from './format.js';
+import type { BreakdownDimension, SizeBucket, StatsReport } from './report.js';
+
+type Style = 'bold' | 'dim' | 'red' | 'yellow' | 'cyan' | 'magenta' | 'green';
+const SGR: Record<Style, string> = { bold: '1', dim: '2', red: '31', yellow: '33', cyan: '36', magenta: '35', green: '32' };
+const SPARKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+const BAR_WIDTH = 30;
+
+export interface RenderOptions {
+  colour: boolean;
+}
+
+type Cell = string | { text: string; style: Style | null };
+type Align = 'left' | 'right';
+
+export function renderStats(report: StatsReport, options: RenderOptions): string {
+  const paint = (text: string, style: Style | null) => (options.colour && style && text ? `\x1b[${SGR[style]}m${text}\x1b[0m` : text);
+  const heading = (text: string) => paint(text, 'bold');
+  const alert = (n: number, text = formatCount(n)) => ({ text, style: n > 0 ? ('red' as const) : null });
+
+  /** Aligned columns; widths from the plain text, colour applied after padding. */
+  const table = (headers: string[], aligns: Align[], rows: Cell[][]): string[] => {
+    const text = (c: Cell) => (typeof c === 'string' ? c : c.text);
+    const widths = headers.map((h, j) => Math.max(h.length, ...rows.map((r) => text(r[j]!).length)));
+    const line = (cells: Cell[], headerRow: boolean) =>
+      '  ' +
+      cells
+        .map((c, j) => {
+          const padded = aligns[j] === 'right' ? text(c).padStart(widths[j]!) : text(c).padEnd(widths[j]!);
+          return paint(padded, headerRow ? 'dim' : typeof c === 'string' ? null : c.style);
+        })
+        .join('  ')
+        .trimEnd();
+    return [line(headers, true), ...rows.map((r) => line(r, false))];
+  };
+  const section = (title: string, body: string[]) => ['', heading(title), ...body];
+
+  const { trace, totals, losses, filters } = report;
+  const out: string[] = [];
+
+  out.push(heading(`ior stats ${report.file}`));
+  out.push(`  host      ${trace.hostname}, kernel ${trace.kernel_release}, ${trace.arch}, ${trace.cpus} CPUs`);
+  out.push(`  capture   ${trace.argv.join(' ')}`);
+  if (trace.command) {
+    const exit = trace.command_exit ? (trace.command_exit.signal ? `, killed by ${trace.command_exit.signal}` : `, exit ${trace.command_exit.code}`) : '';
+    out.push(`  command   ${trace.command.join(' ')}${exit}`);
+  }
+  out.push(`  time      ${trace.start_wall} .. ${trace.end_wall} (${formatDurationNs(trace.duration_ns)}), stopped: ${trace.stop_reason}`);
+  out.push(`  ior       ${trace.ior_version}, schema ${trace.schema_version}`);
+  const applied = [
+    filters.pids.length ? `pid ${filters.pids.join(',')}` : '',
+    filters.comm !== null ? `comm ${filters.comm}` : '',
+    filters.path_prefix.length ? `path ${filters.path_prefix.join(',')}*` : '',
+    filters.since_ns !== null ? `since ${formatOffsetNs(filters.since_ns)}` : '',
+    filters.until_ns !== null ? `until ${formatOffsetNs(filters.until_ns)}` : '',
+  ].filter(Boolean);
+  if (applied.length) out.push(`  filters   ${paint(applied.join('; '), 'yellow')}`);
+
+  const percentOf = (n: number, of: number) => (of > 0 ? ` (${((100 * n) / of).toFixed(1)}%)` : '');
+  out.push(
+    ...section('Totals', [
+      `  events     ${formatCount(totals.events)}${totals.events !== totals.trace_events ? ` of ${formatCount(totals.trace_events)} in the trace` : ''}`,
+      `  span       ${totals.first_offset_ns === null ? '-' : `${formatOffsetNs(totals.first_offset_ns)} .. ${formatOffsetNs(totals.last_offset_ns!)}`}`,
+      `  processes  ${formatCount(totals.processes)}   threads ${formatCount(totals.threads)}   files ${formatCount(totals.files)}`,
+      `  read       ${formatBytes(totals.read_bytes)} in ${formatCount(totals.read_calls)} calls`,
+      `  written    ${formatBytes(totals.write_bytes)} in ${formatCount(totals.write_calls)} calls`,
+      `  errors     ${paint(formatCount(totals.errors), totals.errors ? 'red' : null)}${percentOf(totals.errors, totals.events)}`,
+      `  in calls   ${formatDurationNs(totals.time_ns)}`,
+    ]),
+  );
+
+  const lossNames = Object.keys(losses).filter((k) => k !== 'events_lost') as (keyof typeof losses)[];
+  const lossCells = lossNames.map((k) => ({ name: k, value: losses[k] }));
+  const lossWidth = Math.max(...lossCells.map((c) => c.name.length + 1 + formatCount(c.value).length));
+  const lossLines: string[] = [];
+  for (let i = 0; i < lossCells.length; i += 3) {
+    lossLines.push(
+      '  ' +
+        lossCells
+          .slice(i, i + 3)
+          .map((c) => {
+            const n = formatCount(c.value);
+            return `${c.name} ${' '.repeat(lossWidth - c.name.length - 1 - n.length)}${paint(n, c.value > 0 && c.name !== 'filtered_out' ? 'red' : null)}`;
+          })
+          .join('    '),
+    );
+  }
+  const lostLine = losses.events_lost > 0 ? paint(`  ${formatCount(losses.events_lost)} events lost (ring buffer, in-flight table, loader queue)`, 'red') : '  no events lost';
+  out.push(...section('Losses', [lostLine, ...lossLines]));
+
+  out.push(...section(breakdownTitle(report.breakdown.by), breakdownTable(report, table, alert)));
+
+  const fileTable = (rows: StatsReport['top_files_by_bytes']) =>
+    rows.length === 0
+      ? ['  (none)']
+      : table(
+          ['read', 'written', 'calls', 'time', 'path'],
+          ['right', 'right', 'right', 'right', 'left'],
+          rows.map((f) => [formatBytes(f.read_bytes), formatBytes(f.write_bytes), formatCount(f.calls), formatDurationNs(f.time_ns), f.path]),
+        );
+  out.push(...section('Top files by bytes', fileTable(report.top_files_by_bytes)));
+  out.push(...section('Top files by time in calls', fileTable(report.top_files_by_time)));
+
+  out.push(
+    ...section(
+      'Top processes by time in calls',
+      report.top_processes.length === 0
+        ? ['  (none)']
+        : table(
+            ['pid', 'comm', 'calls', 'errors', 'read', 'written', 'time'],
+            ['right', 'left', 'right', 'right', 'right', 'right', 'right'],
+            report.top_processes.map((p) => [String(p.pid), p.comm, formatCount(p.calls), alert(p.errors), formatBytes(p.read_bytes), formatBytes(p.write_bytes), formatDurationNs(p.time_ns)]),
+          ),
+    ),
+  );
+
+  out.push(
+    ...section(
+      'Errors',
+      report.errors.length === 0
+        ? ['  (none)']
+        : table(
+            ['syscall', 'errno', 'calls'],
+            ['left', 'left', 'right'],
+            report.errors.map((e) => [e.syscall, `${e.name ?? '?'} (${e.errno})`, alert(e.count)]),
+          ),
+    ),
+  );
+
+  out.push(
+    ...section(
+      'Slowest calls',
+      report.slowest.length === 0
+        ? ['  (none)']
+        : table(
+            ['latency', 'at', 'pid', 'tid', 'comm', 'syscall', 'ret', 'path'],
+            ['right', 'right', 'right', 'right', 'left', 'left', 'right', 'left'],
+            report.slowest.map((s) => [formatDurationNs(s.latency_ns), formatOffsetNs(s.offset_ns), String(s.pid), String(s.tid), s.comm, s.syscall, alert(s.ret < 0 ? 1 : 0, String(s.ret)), s.path ?? '']),
+          ),
+    ),
+  );
+
+  out.push(...section('I/O rate over time', rateChart(report, paint)));
+  out.push(...section('Read sizes (successful calls, bytes transferred)', sizeBars(report.sizes.read, paint)));
+  out.push(...section('Write sizes (successful calls, bytes transferred)', sizeBars(report.sizes.write, paint)));
+  return out.join('\n') + '\n';
+}
+
+function breakdownTitle(by: BreakdownDimension): string {
+  const what = { syscall: 'syscall', file: 'file', process: 'process', dir: 'directory' }[by];
+  return `Per ${what}, by time in calls (latency p50 / p95 / p99 / max)`;
+}
+
+function breakdownTable(
+  report: StatsReport,
+  table: (headers: string[], aligns: Align[], rows: Cell[][]) => string[],
+  alert: (n: number) => Cell,
+): string[] {
+  const { by, rows, omitted } = report.breakdown;
+  if (rows.length === 0) return ['  (none)'];
+  const latency = (ns: number | null) => (ns === null ? '-' : formatDurationNs(ns));
+  const keyHeader = { syscall: 'syscall', file: 'path', process: 'pid', dir: 'directory' }[by];
+  const keyText = (key: string | number | null) => (key === null ? '(no path)' : String(key));
+  const headers = [keyHeader, ...(by === 'process' ? ['comm'] : []), 'calls', 'errors', 'bytes', 'time', 'p50', 'p95', 'p99', 'max'];
+  const aligns: Align[] = [by === 'process' ? 'right' : 'left', ...(by === 'process' ? (['left'] as Align[]) : []), ...(Array(8).fill('right') as Align[])];
+  const lines = table(
+    headers,
+    aligns,
+    rows.map((r) => [
+      keyText(r.key),
+      ...(by === 'process' ? [r.comm ?? ''] : []),
+      formatCount(r.calls),
+      alert(r.errors),
+      formatBytes(r.bytes),
+      formatDurationNs(r.time_ns),
+      latency(r.p50_ns),
+      latency(r.p95_ns),
+      latency(r.p99_ns),
+      latency(r.max_ns),
+    ]),
+  );
+  if (omitted > 0) lines.push(`  ... ${formatCount(omitted)} more (--top)`);
+  return lines;
+}
+
+function sparkline(values: number[]): { line: string; peak: number } {
+  const peak = Math.max(0, ...values);
+  const line = values.map((v) => SPARKS[v <= 0 ? 0 : Math.max(1, Math.ceil((v / peak) * (SPARKS.length - 1)))]).join('');
+  return { line, peak };
+}
+
+function rateChart(report: StatsReport, paint: (text: string, style: Style | null) => string): string[] {
+  const rate = report.rate;
+  const columns = rate.calls.length;
+  if (columns === 0) return ['  (no events)'];
+  // the last column ends with the last event, not at a full column width
+  const seconds = (c: number) => Math.max(1, Math.min(rate.column_ns, rate.end_offset_ns - rate.start_offset_ns - c * rate.column_ns)) / 1e9;
+  const perSecond = (series: number[]) => series.map((v, c) => v / seconds(c));
+  const rows: [string, number[], (peak: number) => string, Style][] = [
+    ['read', perSecond(rate.read_bytes), formatRate, 'cyan'],
+    ['write', perSecond(rate.write_bytes), formatRate, 'magenta'],
+    ['calls', perSecond(rate.calls), (peak) => `${formatCount(Math.round(peak))} calls/s`, 'green'],
+  ];
+  const startLabel = formatOffsetNs(rate.start_offset_ns);
+  const endLabel = formatOffsetNs(rate.end_offset_ns);
+  const axis = startLabel + ' '.repeat(Math.max(1, columns - startLabel.length - endLabel.length)) + endLabel;
+  return [
+    `  one column = ${formatDurationNs(rate.column_ns)}; each row scaled to its own peak`,
+    ...rows.map(([label, values, peakText, style]) => {
+      const { line, peak } = sparkline(values);
+      return `  ${label.padEnd(5)} |${paint(line, style)}|  peak ${peakText(peak)}`;
+    }),
+    `         ${axis}`,
+  ];
+}
+
+function sizeBars(buckets: SizeBucket[], paint: (text: string, style: Style | null) => string): string[] {
+  if (buckets.length === 0) return ['  (none)'];
+  const total = buckets.reduce((sum, b) => sum + b.calls, 0);
+  const most = Math.max(...buckets.map((b) => b.calls));
+  const labels = buckets.map((b) => (b.max === 0 ? '0 B' : `[${formatSizeBound(b.min)}, ${formatSizeBound(b.max + 1)})`));
+  const labelWidth = Math.max(...labels.map((l) => l.length));
+  const counts = buckets.map((b) => formatCount(b.calls));
+  const countWidth = Math.max(...counts.map((c) => c.length));
+  return buckets.map((b, i) => {
+    const bar = b.calls === 0 ? '' : '█'.repeat(Math.max(1, Math.round((b.calls / most) * BAR_WIDTH)));
+    return `  ${labels[i]!.padEnd(labelWidth)}  ${paint(bar.padEnd(BAR_WIDTH), 'cyan')}  ${counts[i]!.padStart(countWidth)}  ${((100 * b.calls) / total).toFixed(1).padStart(5)}%`;
+  });
+}
