@@ -6,6 +6,7 @@
 import { Cli, Builtins } from 'clipanion';
 import { IOR_VERSION } from '../common/version.js';
 import { CaptureCommand } from './commands/capture.js';
+import { StatsCommand } from './commands/stats.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -26,6 +27,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   cli.register(CaptureCommand);
+  cli.register(StatsCommand);
   const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }
