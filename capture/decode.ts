@@ -184,7 +184,7 @@ export class EventDecoder {
     b.count[i] = sc.hasCount ? dv.getBigInt64(off + EV.count, true) : null;
     b.ret[i] = ret;
     b.bytes[i] = sc.transfers && retNum > 0 ? ret : 0n;
-    b.file_type[i] = FILE_TYPES[fileType] ?? 'other';
+    b.file_type[i] = fileType === 0 ? null : (FILE_TYPES[fileType] ?? 'other');
     if (++this.rows === this.batchRows) this.flush();
   }
 

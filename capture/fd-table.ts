@@ -30,6 +30,31 @@ export class PathResolver {
     return p;
   }
 
+  /**
+   * Read the open fds and cwd of running processes from /proc once, right
+   * after attach: this is how fds opened before the capture began get their
+   * paths even when their process exits before its events are decoded.
+   * `pids` limits it to those processes (all when null).
+   */
+  snapshot(pids: readonly number[] | null, excludePids: readonly number[] = []): number {
+    let seeded = 0;
+    const list = pids ?? readdirOrEmpty(this.procRoot).filter((n) => /^\d+$/.test(n)).map(Number);
+    for (const pid of list) {
+      if (excludePids.includes(pid)) continue;
+      const proc = this.process(pid);
+      const cwd = this.readProcLink(`${pid}/cwd`);
+      if (cwd !== undefined) proc.cwd = cwd;
+      for (const name of readdirOrEmpty(`${this.procRoot}/${pid}/fd`)) {
+        const fd = Number(name);
+        const target = this.readProcLink(`${pid}/fd/${fd}`);
+        if (target === undefined || proc.fds.has(fd)) continue;
+        proc.fds.set(fd, target.startsWith('/') ? target : null);
+        seeded++;
+      }
+    }
+    return seeded;
+  }
+
   /** The path open on (pid, fd), or null for a non-file fd or one nobody can name. */
   fdPath(pid: number, fd: number): string | null {
     const proc = this.process(pid);
@@ -110,6 +135,14 @@ export class PathResolver {
     } catch {
       return undefined;
     }
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

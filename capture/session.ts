@@ -11,7 +11,7 @@ import path from 'node:path';
 import { IorError, errnoCode } from '../common/errors.js';
 import { parseDurationNs, formatDurationNs } from '../common/duration.js';
 import { IOR_VERSION } from '../common/version.js';
-import { emptyLosses, eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
+import { eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
 import { TraceWriter } from '../trace/index.js';
 import { EventDecoder } from './decode.js';
 import { PathResolver } from './fd-table.js';
@@ -49,19 +49,18 @@ export interface CaptureSummary {
 
 type StopReason = Footer['stop_reason'];
 
-/** Map the loader's counters (summed over CPUs) onto the footer's loss counters. */
+/** Map the loader's counters (names from native/loader.c counter_names) onto the footer's loss counters. */
 export function lossesFrom(counters: Record<string, number>, unpairedEnters: number, unresolvedFds: number): LossCounters {
   const get = (name: string) => counters[name] ?? 0;
   return {
-    ...emptyLosses(),
-    ringbuf_drops: get('ringbuf_drops'),
-    inflight_full: get('inflight_full'),
+    ringbuf_drops: get('loss_ringbuf'),
+    inflight_full: get('loss_inflight_full'),
     loader_queue_dropped: get('loader_queue_dropped'),
-    unpaired_exits: get('unpaired_exits'),
+    unpaired_exits: get('unpaired_exit'),
     unpaired_enters: unpairedEnters,
     unresolved_fds: unresolvedFds,
-    path_truncated: get('path_truncated'),
-    path_faults: get('path_faults'),
+    path_truncated: get('loss_path_truncated'),
+    path_faults: get('loss_path_fault'),
   };
 }
 
@@ -107,6 +106,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   let failure: unknown;
   let stopReason: StopReason | undefined;
   const loaderErrors: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
 
   const loader = new LoaderProcess(
     { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command },
@@ -114,11 +114,24 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       hello(frame) {
         hello = frame;
         validateSyscalls(syscalls, frame);
+        // attached: name the fds of processes already running (a command started by the loader has none yet)
+        if (opts.command.length === 0) resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
         decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
         if (frame.skipped.length > 0) {
           stderr.write(`ior: note: ${frame.skipped.length} syscall tracepoint(s) not on this kernel, not traced: ${frame.skipped.map((s) => s.name).join(', ')}\n`);
         }
+        if (!opts.json) {
+          const target = opts.command.length > 0 ? opts.command.join(' ') : opts.pids.length > 0 ? `pid ${opts.pids.join(', ')} and children` : 'the whole host';
+          stderr.write(`ior: capturing ${frame.attached.length} syscalls of ${target} into ${output}${opts.command.length > 0 ? '' : '; Ctrl-C to stop'}\n`);
+        }
         progress?.start();
+        // -duration counts from attach: the capture covers that long
+        if (durationNs !== undefined) {
+          timer = setTimeout(() => {
+            stopReason ??= 'duration';
+            loader.stop();
+          }, Number(durationNs / 1_000_000n));
+        }
       },
       events(payload) {
         if (!decoder) throw new IorError('the loader sent events before its HELLO frame: rebuild loader and ior from one tree', 2);
@@ -152,10 +165,6 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
-  const timer = durationNs === undefined ? undefined : setTimeout(() => {
-    stopReason ??= 'duration';
-    loader.stop();
-  }, Number(durationNs / 1_000_000n));
 
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   try {

@@ -74,3 +74,13 @@ export function writeFixtureTrace(path: string, rows: TraceEvent[], footer: Part
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ior-${prefix}-`));
 }
+
+/** Every row of a trace, in seq order, with its footer (small traces only). */
+export async function readTrace(file: string): Promise<{ rows: TraceEvent[]; footer: Footer }> {
+  const { TraceReader } = await import('../../trace/index.js');
+  const { rowOf } = await import('../../schema/index.js');
+  const reader = await TraceReader.open(file);
+  const rows: TraceEvent[] = [];
+  for await (const b of reader.batches()) for (let i = 0; i < b.length; i++) rows.push(rowOf(b as never, i));
+  return { rows, footer: reader.footer };
+}

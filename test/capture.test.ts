@@ -1,0 +1,156 @@
+/**
+ * Capture on the real kernel: deterministic workloads, checked event by event.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { needBpf } from './helpers/bpf.js';
+import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD, IOR_BIN } from './helpers/cli.js';
+import { readTrace, tempDir } from './helpers/fixture.js';
+import type { TraceEvent } from '../schema/index.js';
+
+const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, AT_EMPTY_PATH = 0x1000;
+
+/** The fields of a row a test states; the rest are checked separately. */
+function pick(r: TraceEvent) {
+  return { syscall: r.syscall, path: r.path, path2: r.path2, fd: r.fd, offset: r.offset, count: r.count, ret: r.ret, bytes: r.bytes, flags: r.flags, mode: r.mode, file_type: r.file_type };
+}
+const row = (fields: Partial<ReturnType<typeof pick>> & { syscall: string }) => ({
+  path: null, path2: null, fd: -1, offset: null, count: null, ret: 0n, bytes: 0n, flags: null, mode: null, file_type: null, ...fields,
+});
+
+test('every syscall of a deterministic workload, event by event, with an fd opened before the capture', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fixed'));
+  const pre = path.join(dir, 'pre.txt');
+  fs.writeFileSync(pre, Buffer.alloc(10000, 'p'));
+  const work = spawn(path.join(NATIVE_BUILD, 'iowork-fixed'), [dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await waitForOutput(work.stdout!, /ready\n/);
+  const trace = path.join(dir, 'fixed.parquet');
+  const capture = iorSpawn(['capture', '--pid', String(work.pid), '-o', trace]);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  work.stdin!.end('g');
+  assert.deepEqual(await exitOf(work), { code: 0, signal: null });
+  capture.kill('SIGINT');
+  assert.equal((await exitOf(capture)).code, 0);
+
+  const { rows, footer } = await readTrace(trace);
+  const mine = rows.filter((r) => r.pid === work.pid);
+  const P = 3; // pre.txt: the first fd the workload opened
+  const A = 4, D = 4, B = 5; // rel.txt (closed at 7), then sub/ gets 4 again, in-sub.dat 5
+  const rel = path.join(dir, 'rel.txt'), sub = path.join(dir, 'sub'), inSub = path.join(sub, 'in-sub.dat'), renamed = path.join(sub, 'renamed.txt');
+  const regular = 'regular';
+  assert.deepEqual(mine.map(pick), [
+    row({ syscall: 'pread64', path: pre, fd: P, offset: 50n, count: 100n, ret: 100n, bytes: 100n, file_type: regular }),
+    row({ syscall: 'chdir', path: dir }),
+    row({ syscall: 'openat', path: rel, fd: A, ret: BigInt(A), flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, file_type: regular }),
+    row({ syscall: 'write', path: rel, fd: A, offset: 0n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
+    row({ syscall: 'write', path: rel, fd: A, offset: 4096n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
+    row({ syscall: 'write', path: rel, fd: A, offset: 8192n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
+    row({ syscall: 'close', path: rel, fd: A, file_type: regular }),
+    row({ syscall: 'mkdirat', path: sub, mode: 0o755 }),
+    row({ syscall: 'openat', path: sub, fd: D, ret: BigInt(D), flags: O_DIRECTORY, mode: 0, file_type: 'directory' }),
+    row({ syscall: 'openat', path: inSub, fd: B, ret: BigInt(B), flags: O_CREAT | O_RDWR, mode: 0o600, file_type: regular }),
+    row({ syscall: 'pwrite64', path: inSub, fd: B, offset: 1000n, count: 512n, ret: 512n, bytes: 512n, file_type: regular }),
+    row({ syscall: 'fsync', path: inSub, fd: B, file_type: regular }),
+    row({ syscall: 'close', path: inSub, fd: B, file_type: regular }),
+    row({ syscall: 'renameat2', path: rel, path2: renamed, flags: 0 }),
+    row({ syscall: 'openat', path: path.join(dir, 'missing.txt'), fd: -1, ret: -2n, flags: 0, mode: 0 }),
+    row({ syscall: 'newfstatat', path: renamed, flags: 0 }),
+    row({ syscall: 'lseek', path: pre, fd: P, offset: 200n, ret: 200n, flags: 0, file_type: regular }),
+    row({ syscall: 'read', path: pre, fd: P, offset: 200n, count: 300n, ret: 300n, bytes: 300n, file_type: regular }),
+    row({ syscall: 'newfstatat', path: pre, fd: P, flags: AT_EMPTY_PATH }),
+    row({ syscall: 'unlinkat', path: renamed, flags: 0 }),
+    row({ syscall: 'close', path: sub, fd: D, file_type: 'directory' }),
+    row({ syscall: 'close', path: pre, fd: P, file_type: regular }),
+  ]);
+  for (const r of mine) {
+    assert.equal(r.tid, work.pid);
+    assert.equal(r.comm, 'iowork-fixed');
+    assert.ok(r.latency_ns > 0n && r.latency_ns < 1_000_000_000n, `latency of ${r.syscall}: ${r.latency_ns}`);
+  }
+  for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.ts_ns > mine[i - 1]!.ts_ns, 'entry times increase');
+  assert.ok(BigInt(footer.start_ts_ns) <= mine[0]!.ts_ns && mine.at(-1)!.ts_ns <= BigInt(footer.end_ts_ns), 'events inside the capture window');
+  assert.equal(footer.events, rows.length);
+  assert.equal(footer.stop_reason, 'signal');
+  assert.ok(footer.losses.unpaired_exits >= 1, 'the read(0) in flight at attach is counted as an unpaired exit');
+  assert.equal(footer.losses.ringbuf_drops, 0);
+  assert.deepEqual(footer.capture.filters.pids, [work.pid]);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exits with its status', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('cmd'));
+  fs.writeFileSync(path.join(dir, 'in.txt'), 'hello from the traced command\n'.repeat(100));
+  const trace = path.join(dir, 'cmd.parquet');
+  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; exit 7'], { cwd: dir, input: 'typed input\n' });
+  assert.equal(r.status, 7, r.stderr);
+  assert.equal(r.stdout, 'hello from the traced command\n'.repeat(100) + 'got typed input\n');
+  assert.match(r.stderr, /^ior: capturing \d+ syscalls of sh -c/m);
+  const { rows, footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'command-exited');
+  assert.deepEqual(footer.command_exit, { code: 7, signal: null });
+  const pids = new Set(rows.map((x) => x.pid));
+  assert.ok(pids.size >= 3, `sh and two cats traced (pids: ${[...pids].join(',')})`);
+  const first = rows[0]!;
+  assert.equal(first.comm, 'sh');
+  assert.ok(['access', 'openat'].includes(first.syscall) && /ld\.so/.test(first.path ?? ''), `first event is the dynamic loader of sh: ${first.syscall} ${first.path}`);
+  // cat reads with read(2) into a pipe and with copy_file_range(2) into a file (coreutils 9)
+  const inTxt = path.join(dir, 'in.txt'), outTxt = path.join(dir, 'out.txt');
+  const moved = (pred: (x: TraceEvent) => boolean) => rows.filter(pred).reduce((s, x) => s + x.bytes, 0n);
+  assert.equal(moved((x) => x.path === inTxt && (x.syscall === 'read' || x.syscall === 'copy_file_range')), 2n * 3000n);
+  assert.equal(moved((x) => (x.path === outTxt && x.syscall === 'write') || (x.path2 === outTxt && x.syscall === 'copy_file_range')), 3000n);
+  assert.equal(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8').length, 3000);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('-duration ends the capture with a complete file; --json prints the summary', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('duration');
+  const trace = path.join(dir, 'd.parquet');
+  const started = Date.now();
+  const r = ior(['capture', '-duration', '1', '--comm', 'ior-no-such', '-o', trace, '--json']);
+  const elapsed = Date.now() - started;
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(elapsed >= 1000 && elapsed < 8000, `took ${elapsed} ms`);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.stop_reason, 'duration');
+  assert.equal(summary.events, 0);
+  assert.equal(summary.output, trace);
+  const { footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'duration');
+  assert.equal(footer.capture.filters.comm, 'ior-no-such');
+  assert.deepEqual(fs.readdirSync(dir), ['d.parquet'], 'no temp file left');
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('bad capture input: one clear line, non-zero exit, nothing written', (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('bad');
+  const cases: [string[], RegExp][] = [
+    [['capture', '-o', path.join(dir, 'no', 'such', 'x.parquet'), '--', 'true'], /directory of -o .* does not exist/],
+    [['capture', '-o', dir, '--', 'true'], /is a directory/],
+    [['capture', '-duration', 'soon', '-o', path.join(dir, 'x.parquet')], /-duration "soon" is not a duration/],
+    [['capture', '--syscalls', 'openat,frobnicate', '-o', path.join(dir, 'x.parquet'), '--', 'true'], /frobnicate is not traced by ior/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = ior(args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('ior: ') && !l.startsWith('ior: capturing')).length, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  assert.deepEqual(fs.readdirSync(dir), []);
+  const notRoot = spawnNobody(['capture', '-o', '/tmp/ior-nobody.parquet', '--', 'true']);
+  assert.equal(notRoot.status, 2, notRoot.stderr);
+  assert.match(notRoot.stderr, /^ior: .*root/m);
+  fs.rmSync(dir, { recursive: true });
+});
+
+/** Run ior as user nobody: the loader must refuse with one clear line. */
+function spawnNobody(args: string[]) {
+  return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, IOR_BIN, ...args], { encoding: 'utf8', cwd: '/tmp' });
+}
