@@ -112,8 +112,8 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command },
     {
       hello(frame) {
-        hello = frame;
         validateSyscalls(syscalls, frame);
+        hello = frame;
         // attached: name the fds of processes already running (a command started by the loader has none yet)
         if (opts.command.length === 0) resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
         decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
@@ -178,7 +178,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     progress?.stop();
   }
 
-  if (!hello) {
+  if (!hello || !decoder) {
     writer.abort();
     if (failure) throw failure;
     const message = loaderErrors[0] ?? loader.lastStderr.trim().split('\n').pop()?.replace(/^ior-loader: /, '') ?? `the loader exited with ${exit?.code ?? exit?.signal}`;
@@ -189,7 +189,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     throw failure;
   }
 
-  decoder!.flush();
+  decoder.flush();
   const endWall = new Date();
   const bootToWall = BigInt(hello.boot_to_wall_ns);
   const reason: StopReason = failure ? 'error' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
@@ -216,8 +216,8 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       attached: hello.attached,
       skipped: hello.skipped,
     },
-    events: Number(decoder!.events),
-    filtered_out: decoder!.counters.filteredOut,
+    events: Number(decoder.events),
+    filtered_out: decoder.counters.filteredOut,
     losses,
     stop_reason: reason,
     command_exit: child ? { code: child.code, signal: child.signal === null ? null : String(child.signal) } : null,
