@@ -84,6 +84,8 @@ export interface DecodeCounters {
 export class EventDecoder {
   private readonly syscalls: SyscallInfo[];
   private batch: EventBatch;
+  private words!: Record<'ts_ns' | 'latency_ns' | 'ret' | 'bytes', Int32Array>;
+  private readonly comm = new CommCache();
   private rows = 0;
   private seq = 0n;
   readonly counters: DecodeCounters = { filteredOut: 0 };
@@ -100,7 +102,14 @@ export class EventDecoder {
     }
     this.syscalls = [];
     for (const e of hello.syscalls) this.syscalls[e.id] = infoOf(e);
-    this.batch = allocateBatch(batchRows);
+    this.batch = this.newBatch();
+  }
+
+  private newBatch(): EventBatch {
+    const batch = allocateBatch(this.batchRows);
+    const words = (col: BigInt64Array) => new Int32Array(col.buffer, col.byteOffset, col.length * 2);
+    this.words = { ts_ns: words(batch.ts_ns), latency_ns: words(batch.latency_ns), ret: words(batch.ret), bytes: words(batch.bytes) };
+    return batch;
   }
 
   /** Events decoded so far (after the path filter). */
@@ -125,8 +134,9 @@ export class EventDecoder {
     const sc = this.syscalls[id];
     if (sc === undefined) throw new IorError(`the loader sent syscall id ${id}, not in its own table: loader and ior are from different builds; rebuild`, 2);
     const pid = dv.getInt32(off + EV.pid, true);
-    const ret = dv.getBigInt64(off + EV.ret, true);
-    const retNum = Number(ret);
+    const retLo = dv.getInt32(off + EV.ret, true);
+    const retHi = dv.getInt32(off + EV.ret + 4, true);
+    const retNum = retHi * 4294967296 + (retLo >>> 0);
     const fdArg = dv.getInt32(off + EV.fd, true);
     const fd2Arg = dv.getInt32(off + EV.fd2, true);
     const dirfd = dv.getInt32(off + EV.dirfd, true);
@@ -167,12 +177,23 @@ export class EventDecoder {
 
     const b = this.batch;
     const i = this.rows;
+    const w = this.words;
+    const i2 = 2 * i;
     b.seq[i] = this.seq++;
-    b.ts_ns[i] = dv.getBigInt64(off + EV.ts_ns, true);
-    b.latency_ns[i] = dv.getBigInt64(off + EV.latency_ns, true);
+    // int64 columns are copied as 32-bit halves: no BigInt per value on the hot path
+    w.ts_ns[i2] = dv.getInt32(off + EV.ts_ns, true);
+    w.ts_ns[i2 + 1] = dv.getInt32(off + EV.ts_ns + 4, true);
+    w.latency_ns[i2] = dv.getInt32(off + EV.latency_ns, true);
+    w.latency_ns[i2 + 1] = dv.getInt32(off + EV.latency_ns + 4, true);
+    w.ret[i2] = retLo;
+    w.ret[i2 + 1] = retHi;
+    if (sc.transfers && retNum > 0) {
+      w.bytes[i2] = retLo;
+      w.bytes[i2 + 1] = retHi;
+    }
     b.pid[i] = pid;
     b.tid[i] = dv.getInt32(off + EV.tid, true);
-    b.comm[i] = commAt(buf, off + EV.comm);
+    b.comm[i] = this.comm.at(dv, buf, off + EV.comm);
     b.syscall[i] = sc.name;
     b.fd[i] = fd;
     b.fd2[i] = sc.hasFd2 ? fd2Arg : -1;
@@ -182,8 +203,6 @@ export class EventDecoder {
     b.mode[i] = sc.hasMode ? dv.getInt32(off + EV.mode, true) : null;
     b.offset[i] = sc.hasOffset || eventFlags & EF_HAS_POS ? dv.getBigInt64(off + EV.offset, true) : null;
     b.count[i] = sc.hasCount ? dv.getBigInt64(off + EV.count, true) : null;
-    b.ret[i] = ret;
-    b.bytes[i] = sc.transfers && retNum > 0 ? ret : 0n;
     b.file_type[i] = fileType === 0 ? null : (FILE_TYPES[fileType] ?? 'other');
     if (++this.rows === this.batchRows) this.flush();
   }
@@ -232,16 +251,31 @@ export class EventDecoder {
   flush(): void {
     if (this.rows === 0) return;
     const full = this.rows === this.batchRows ? this.batch : (sliceBatch(this.batch, 0, this.rows) as EventBatch);
-    this.batch = allocateBatch(this.batchRows);
+    this.batch = this.newBatch();
     this.rows = 0;
     this.onBatch(full);
   }
 }
 
-/** The kernel's comm: up to 16 bytes, NUL-terminated when shorter. */
-function commAt(buf: Buffer, at: number): string {
-  let end = at;
-  while (end < at + COMM_LEN && buf[end] !== 0) end++;
-  return buf.toString('utf8', at, end);
-}
+/**
+ * The kernel's comm (16 bytes, NUL-padded) as a string. Consecutive events
+ * mostly come from the same task: compare the raw bytes with the last ones
+ * and reuse the string instead of decoding it again.
+ */
+class CommCache {
+  private readonly last = new Int32Array(4);
+  private lastText = '';
 
+  at(dv: DataView, buf: Buffer, at: number): string {
+    const a = dv.getInt32(at, true), b = dv.getInt32(at + 4, true), c = dv.getInt32(at + 8, true), d = dv.getInt32(at + 12, true);
+    const last = this.last;
+    if (a === last[0] && b === last[1] && c === last[2] && d === last[3] && this.lastText !== '') return this.lastText;
+    let end = at;
+    while (end < at + COMM_LEN && buf[end] !== 0) end++;
+    last[0] = a;
+    last[1] = b;
+    last[2] = c;
+    last[3] = d;
+    return (this.lastText = buf.toString('utf8', at, end));
+  }
+}

@@ -146,7 +146,11 @@ function readdirOrEmpty(dir: string): string[] {
   }
 }
 
+/** Paths that need no folding: no '//', no '/.' component start, no trailing '/'. */
+const NEEDS_NORMALIZING = /\/\/|\/\.|\/$/;
+
 function normalize(p: string): string {
+  if (!NEEDS_NORMALIZING.test(p)) return p;
   const n = path.posix.normalize(p);
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
