@@ -7,6 +7,7 @@ import { Cli, Builtins } from 'clipanion';
 import { IOR_VERSION } from '../common/version.js';
 import { CaptureCommand } from './commands/capture.js';
 import { StatsCommand } from './commands/stats.js';
+import { SqlCommand } from './commands/sql.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(Builtins.VersionCommand);
   cli.register(CaptureCommand);
   cli.register(StatsCommand);
+  cli.register(SqlCommand);
   const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }

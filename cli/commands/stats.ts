@@ -5,6 +5,17 @@ import { IorError } from '../../common/errors.js';
 import { parseDurationNs } from '../../common/duration.js';
 import { BREAKDOWN_DIMENSIONS, computeStats, DEFAULT_STATS_OPTIONS, renderStats, type BreakdownDimension } from '../../stats/index.js';
 
+/**
+ * `ior ... | head` closes stdout early: stop quietly, as a command killed
+ * by SIGPIPE would, instead of an EPIPE stack trace.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 /** Room the chart leaves for its labels: "  read  |" ... "|  peak 123.45 MiB/s". */
 const CHART_MARGIN = 32;
 
@@ -45,6 +56,7 @@ export class StatsCommand extends BaseCommand {
       throw new IorError(`--until ${this.until} is not after --since ${this.since}: nothing would be left`);
     }
     const stdout = this.context.stdout as NodeJS.WriteStream;
+    quietOnClosedPipe(stdout);
     const terminalWidth = stdout.isTTY && stdout.columns ? stdout.columns : 80 + CHART_MARGIN;
     const report = await computeStats(this.file, {
       top: Number(this.top),
