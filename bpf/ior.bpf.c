@@ -72,7 +72,8 @@ struct inflight {
 	__u64 args[6];       /* raw tracepoint arguments (only the first nargs are set) */
 	__s64 pos;           /* file position of the fd argument (pos rows), or VMA file offset */
 	__u32 file_type;     /* enum ior_file_type of the fd argument / VMA */
-	__u32 event_flags;   /* IOR_EF_* decided at entry */
+	__u16 sc;            /* enum ior_syscall_id, checked at exit */
+	__u16 event_flags;   /* IOR_EF_* decided at entry */
 };
 
 struct {
@@ -227,22 +228,46 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 
 /* ---- the generic sys_enter body ----------------------------------------- */
 
-/* Argument i of the tracepoint (only used under an (i) >= 0 test). */
-#define ARG(i) (ctx->args[(i) < 0 ? 0 : (i)])
+/* Syscall arguments and number from the user registers (raw sys_enter /
+ * sys_exit hooks). tp_btf hands us a trusted pt_regs: plain loads. */
+#if defined(__TARGET_ARCH_x86)
+#define SYS_NR(r) ((r)->orig_ax)
+#define SYS_ARG(r, i) ((i) == 0 ? (r)->di : (i) == 1 ? (r)->si : (i) == 2 ? (r)->dx : \
+		       (i) == 3 ? (r)->r10 : (i) == 4 ? (r)->r8 : (r)->r9)
+/* 64-bit syscalls only: ia32 tasks use other numbers (__USER_CS = 0x33) */
+#define SYS_NATIVE(r) ((r)->cs == 0x33)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_NR(r) ((r)->syscallno)
+#define SYS_ARG(r, i) ((i) == 0 ? (r)->orig_x0 : (r)->regs[(i)])
+#define SYS_NATIVE(r) (!((r)->pstate & 0x10)) /* not AArch32 (PSR_MODE32_BIT) */
+#else
+#error "ior.bpf.c: raw syscall hooks need SYS_NR/SYS_ARG for this architecture"
+#endif
 
-static __always_inline int do_enter(struct ior_enter_ctx *ctx, const int nargs,
-				    const int kind, const int fd_arg, const int flags_arg,
-				    const int pos)
+/* Argument i as saved at entry (only used under an (i) >= 0 test). */
+#define ARG(i) (args[(i) < 0 ? 0 : (i)])
+
+/* raw: arguments from regs (raw sys_enter hook), else from tpctx (a
+ * syscalls/sys_enter_<name> tracepoint). A constant at every call site. */
+static __always_inline int do_enter(const bool raw, struct ior_enter_ctx *tpctx, struct pt_regs *regs,
+				    const __u16 sc, const int nargs, const int kind,
+				    const int fd_arg, const int flags_arg, const int pos)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct inflight v;
+	__u64 *args = v.args;
 
 	if (!trace_this(id >> 32))
 		return 0;
 
 	__builtin_memset(&v, 0, sizeof(v));
 	v.pos = -1;
+	v.sc = sc;
+#pragma unroll
+	for (int i = 0; i < 6; i++)
+		if (i < nargs) /* never past the tracepoint's own arguments */
+			args[i] = raw ? SYS_ARG(regs, i) : tpctx->args[i];
 
 	if (kind == IOR_K_MMAP) {
 		/* file mappings only */
@@ -272,10 +297,6 @@ static __always_inline int do_enter(struct ior_enter_ctx *ctx, const int nargs,
 				v.pos = f->f_pos;
 		}
 	}
-#pragma unroll
-	for (int i = 0; i < 6; i++)
-		if (i < nargs)
-			v.args[i] = ARG(i);
 
 	v.ts = bpf_ktime_get_boot_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
@@ -307,7 +328,7 @@ static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
 
 #define ROLE_S32(r) ((r) >= 0 ? (__s32)ARG(r) : -1)
 
-static __always_inline int do_exit(struct ior_exit_ctx *ectx, const __u16 sc,
+static __always_inline int do_exit(const __s64 ret, const __u16 sc,
 				   const int kind, const int fd_arg, const int fd2_arg,
 				   const int dirfd_arg, const int path_arg, const int dirfd2_arg,
 				   const int path2_arg, const int count_arg, const int off_arg,
@@ -321,18 +342,24 @@ static __always_inline int do_exit(struct ior_exit_ctx *ectx, const __u16 sc,
 	struct ior_event *e;
 	struct scratch *s = NULL;
 	__u32 zero = 0, size = sizeof(struct ior_event);
-	__s64 ret = ectx->ret;
 	__u64 flags;
 
 	ip = bpf_map_lookup_elem(&inflight, &tid);
 	if (!ip) {
-		/* entered before we attached, or filtered out at entry */
-		if (trace_this(id >> 32))
+		/* entered before we attached, or filtered out at entry (by
+		 * process, or as an anonymous mmap / non-file munmap, which the
+		 * exit cannot tell apart: those are not counted) */
+		if (kind != IOR_K_MMAP && kind != IOR_K_VMA && trace_this(id >> 32))
 			count(IOR_UNPAIRED_EXIT);
 		return 0;
 	}
 	v = *ip;
 	bpf_map_delete_elem(&inflight, &tid);
+	if (v.sc != sc) {
+		/* the number changed under us (ptrace, seccomp): drop the pair */
+		count(IOR_UNPAIRED_EXIT);
+		return 0;
+	}
 
 	/* Rows without paths write straight into the ring; rows with paths
 	 * build the record in per-CPU scratch and copy its exact size. */
@@ -349,8 +376,7 @@ static __always_inline int do_exit(struct ior_exit_ctx *ectx, const __u16 sc,
 		}
 	}
 
-	/* the saved arguments, seen through ARG() like a sys_enter ctx */
-	struct { __u64 args[6]; } *ctx = (void *)&v.args;
+	__u64 *args = v.args; /* for ARG() */
 
 	e->ts_ns = v.ts;
 	e->latency_ns = now - v.ts;
@@ -494,18 +520,73 @@ static __always_inline int do_exit(struct ior_exit_ctx *ectx, const __u16 sc,
 	return 0;
 }
 
-/* ---- one enter and one exit program per syscall -------------------------- */
+/* ---- hooks ----------------------------------------------------------------- */
 
+/*
+ * Default: one raw sys_enter and one raw sys_exit program (tp_btf), which
+ * map the syscall number to a row of syscalls.def through nr_row (set by
+ * the loader: 0 = not traced, else row + 1; the loader leaves out the
+ * syscalls not requested) and switch to that row's folded copy of the
+ * generic body. Cheaper per call than the per-syscall tracepoints below
+ * (no perf buffer copy of the arguments), and detaching 2 programs takes
+ * a few RCU grace periods instead of ~150 (each per-syscall tracepoint
+ * detach waits for one: ~9 s at exit for the whole table).
+ */
+const volatile __u8 nr_row[IOR_NR_MAX] = {};
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u32 row;
+
+	if ((unsigned long)nr >= IOR_NR_MAX || !SYS_NATIVE(regs))
+		return 0;
+	row = nr_row[nr];
+	switch (row) {
+#define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
+	case IOR_SC_##name + 1:                                                                     \
+		return do_enter(true, NULL, regs, IOR_SC_##name, nargs, kind, fd, flags, pos);
+#include "syscalls.def"
+#undef IOR_SC
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
+{
+	unsigned long nr = SYS_NR(regs);
+	__u32 row;
+
+	if (nr >= IOR_NR_MAX || !SYS_NATIVE(regs))
+		return 0;
+	row = nr_row[nr];
+	switch (row) {
+#define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
+	case IOR_SC_##name + 1:                                                                     \
+		return do_exit(ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,       \
+			       count, offset, flags, mode, pos);
+#include "syscalls.def"
+#undef IOR_SC
+	}
+	return 0;
+}
+
+/*
+ * Alternative (--hooks tracepoints): one syscalls/sys_enter_<name> and one
+ * sys_exit_<name> program per row; the loader attaches only the rows
+ * requested. Same bodies.
+ */
 #define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
 	SEC("tp/syscalls/sys_enter_" #name)                                                         \
-	int enter_##name(struct ior_enter_ctx *ctx)                                     \
+	int enter_##name(struct ior_enter_ctx *ctx)                                                 \
 	{                                                                                            \
-		return do_enter(ctx, nargs, kind, fd, flags, pos);                                  \
+		return do_enter(false, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos);             \
 	}                                                                                            \
 	SEC("tp/syscalls/sys_exit_" #name)                                                          \
-	int exit_##name(struct ior_exit_ctx *ctx)                                       \
+	int exit_##name(struct ior_exit_ctx *ctx)                                                   \
 	{                                                                                            \
-		return do_exit(ctx, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,       \
+		return do_exit(ctx->ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,  \
 			       count, offset, flags, mode, pos);                                    \
 	}
 #include "syscalls.def"

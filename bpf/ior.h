@@ -106,6 +106,8 @@ enum ior_counter {
 #define IOR_FILTER_PIDS   0x1 /* only tgids in the traced_pids map (and, with follow, their descendants) */
 #define IOR_FILTER_COMM   0x2 /* only tasks whose comm equals filter_comm */
 #define IOR_FILTER_FOLLOW 0x4 /* add children of traced tgids to traced_pids on fork */
+/* Syscall numbers below this are mapped to rows (BPF .rodata nr_row). */
+#define IOR_NR_MAX 1024
 /* Most tgids excluded from tracing (the loader itself, --exclude-pid). */
 #define IOR_MAX_EXCLUDE 8
 

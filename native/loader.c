@@ -38,6 +38,7 @@
 #include <linux/capability.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "ior.h"
@@ -71,6 +72,33 @@ static const struct sc_row table[IOR_SC_COUNT] = {
 #undef IOR_SC
 };
 
+/* syscall number of each row on this architecture, -1: none */
+static int row_nr[IOR_SC_COUNT];
+
+static void init_row_nr(void)
+{
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		row_nr[i] = -1;
+#define IOR_NR(name, nr) row_nr[IOR_SC_##name] = (nr);
+#include "sysnr.h"
+#undef IOR_NR
+}
+
+#if defined(__x86_64__)
+#define SYS_PREFIX "__x64_sys_"
+#elif defined(__aarch64__)
+#define SYS_PREFIX "__arm64_sys_"
+#elif defined(__s390x__)
+#define SYS_PREFIX "__s390x_sys_"
+#elif defined(__riscv)
+#define SYS_PREFIX "__riscv_sys_"
+#else
+#define SYS_PREFIX "sys_"
+#endif
+
+enum hooks { HOOKS_RAW, HOOKS_TRACEPOINTS };
+static const char *const hooks_names[] = { "raw", "tracepoints" };
+
 static const char *const kind_names[] = { "plain", "iov", "open_how", "offptr", "mmap", "vma" };
 static const char *const file_type_names[] = { "none", "regular", "directory", "pipe", "socket",
 					       "char", "block", "symlink", "other" };
@@ -96,14 +124,16 @@ static struct {
 	int nexcl;
 	const char *syscalls;
 	int out_fd;
+	int hooks;
 	char **cmd;
-} o = { .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3 };
+} o = { .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
 
 static struct ior_bpf *skel;
 static bool requested[IOR_SC_COUNT];
 static bool attached[IOR_SC_COUNT];
 static char *skip_reason[IOR_SC_COUNT];
 static struct bpf_link *enter_link[IOR_SC_COUNT], *exit_link[IOR_SC_COUNT], *fork_link, *pexit_link;
+static struct bpf_link *raw_enter_link, *raw_exit_link;
 static size_t ring_bytes;
 static long long boot_to_wall;
 static pid_t child_pid = -1;
@@ -237,6 +267,11 @@ static void put_table(struct sb *b)
 		sb_kv_i64(b, "flags", r->flags);
 		sb_kv_i64(b, "mode", r->mode);
 		sb_kv_i64(b, "pos", r->pos);
+		sb_key(b, "nr");
+		if (row_nr[i] >= 0)
+			sb_printf(b, "%d", row_nr[i]);
+		else
+			sb_puts(b, "null");
 		sb_putc(b, '}');
 	}
 	sb_putc(b, ']');
@@ -271,6 +306,7 @@ static void send_hello(void)
 	sb_kv_i64(&b, "boot_to_wall_ns", boot_to_wall);
 	sb_kv_i64(&b, "start_boot_ns", now_ns(CLOCK_BOOTTIME));
 	sb_kv_u64(&b, "ring_bytes", ring_bytes);
+	sb_kv_str(&b, "hooks", hooks_names[o.hooks]);
 	sb_kv_i64(&b, "poll_ms", o.poll_ms);
 	sb_kv_i64(&b, "stats_ms", o.stats_ms);
 	sb_kv_i64(&b, "loader_pid", getpid());
@@ -530,6 +566,43 @@ static bool tracepoint_exists(const char *tfs, const char *name)
 	return access(p, F_OK) == 0;
 }
 
+/* Kernel functions of the syscalls, from BTF (NULL: no BTF) */
+static struct btf *vmlinux_btf;
+static bool btf_has_syscalls;
+
+static void load_vmlinux_btf(void)
+{
+	if (vmlinux_btf || access(BTF_PATH, R_OK))
+		return;
+	vmlinux_btf = btf__load_vmlinux_btf();
+	if (libbpf_get_error(vmlinux_btf)) {
+		vmlinux_btf = NULL;
+		return;
+	}
+	btf_has_syscalls = btf__find_by_name_kind(vmlinux_btf, SYS_PREFIX "read", BTF_KIND_FUNC) > 0;
+}
+
+/* Can the raw hooks trace row i here? NULL if so, else why not. */
+static const char *raw_unavailable(int i)
+{
+	char fn[96];
+	if (row_nr[i] < 0 || row_nr[i] >= IOR_NR_MAX)
+		return "not a syscall on this architecture";
+	if (!btf_has_syscalls)
+		return NULL; /* cannot tell: assume it exists */
+	snprintf(fn, sizeof(fn), SYS_PREFIX "%s", table[i].name);
+	if (btf__find_by_name_kind(vmlinux_btf, fn, BTF_KIND_FUNC) > 0)
+		return NULL;
+	return "no such syscall in this kernel";
+}
+
+/* The raw syscall tracepoints exist (BTF has their prototypes)? */
+static bool raw_hooks_available(void)
+{
+	return vmlinux_btf && btf__find_by_name_kind(vmlinux_btf, "btf_trace_sys_enter", BTF_KIND_TYPEDEF) > 0 &&
+	       btf__find_by_name_kind(vmlinux_btf, "btf_trace_sys_exit", BTF_KIND_TYPEDEF) > 0;
+}
+
 static void put_rlim(struct sb *b, const char *key, rlim_t v)
 {
 	if (v == RLIM_INFINITY)
@@ -577,15 +650,30 @@ static int do_probe(void)
 	if (!tfs)
 		sb_kv_str(&b, "error", strerror(tfs_err));
 	sb_putc(&b, '}');
+	load_vmlinux_btf();
+	bool raw = raw_hooks_available();
+	sb_kv_str(&b, "hooks", raw ? "raw" : "tracepoints");
+	sb_kv_bool(&b, "raw_syscall_hooks", raw);
+	/* per syscall: traceable here with the default hooks */
 	sb_key(&b, "tracepoints");
 	sb_putc(&b, '{');
 	for (int i = 0; i < IOR_SC_COUNT; i++) {
-		bool ok = tracepoint_exists(tfs, table[i].name);
+		bool ok = raw ? raw_unavailable(i) == NULL : tracepoint_exists(tfs, table[i].name);
 		navail += ok;
 		sb_kv_bool(&b, table[i].name, ok);
 	}
 	sb_putc(&b, '}');
 	sb_kv_i64(&b, "tracepoints_available", navail);
+	sb_key(&b, "syscall_numbers");
+	sb_putc(&b, '{');
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		sb_key(&b, table[i].name);
+		if (row_nr[i] >= 0)
+			sb_printf(&b, "%d", row_nr[i]);
+		else
+			sb_puts(&b, "null");
+	}
+	sb_putc(&b, '}');
 	sb_kv_bool(&b, "root", root);
 	sb_kv_bool(&b, "cap_bpf", cap_bpf);
 	sb_kv_bool(&b, "cap_perfmon", cap_perfmon);
@@ -595,7 +683,7 @@ static int do_probe(void)
 	put_rlim(&b, "soft", rl.rlim_cur);
 	put_rlim(&b, "hard", rl.rlim_max);
 	sb_putc(&b, '}');
-	sb_kv_bool(&b, "ok", btf && tfs && navail > 0 && rb == 1 &&
+	sb_kv_bool(&b, "ok", btf && (raw || tfs) && navail > 0 && rb == 1 &&
 				     (cap_bpf || cap_sys_admin) && (cap_perfmon || cap_sys_admin));
 	sb_putc(&b, '}');
 	puts(b.s);
@@ -698,6 +786,11 @@ static struct bpf_program *prog_by_name(const char *prefix, const char *name)
 static void detach_all(void)
 {
 	/* enters first: no new inflight entries, then the exits that pair them */
+	if (raw_enter_link)
+		bpf_link__destroy(raw_enter_link);
+	if (raw_exit_link)
+		bpf_link__destroy(raw_exit_link);
+	raw_enter_link = raw_exit_link = NULL;
 	for (int i = 0; i < IOR_SC_COUNT; i++)
 		if (enter_link[i]) {
 			bpf_link__destroy(enter_link[i]);
@@ -754,6 +847,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ior-loader [--ring-mb N] [--poll-ms N] [--stats-ms N] [--pid N]... [--comm NAME]\n"
 		"                  [--follow] [--exclude-pid N]... [--syscalls name,name,...] [--out-fd N]\n"
+		"                  [--hooks raw|tracepoints]\n"
 		"                  [-- CMD ARGS...]\n"
 		"       ior-loader --probe\n"
 		"       ior-loader --version\n");
@@ -772,7 +866,7 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
 }
 
 enum { OPT_RING = 1000, OPT_POLL, OPT_STATS, OPT_PID, OPT_COMM, OPT_FOLLOW, OPT_EXCL, OPT_SYSCALLS,
-       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP };
+       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP, OPT_HOOKS };
 
 static const struct option long_opts[] = {
 	{ "ring-mb", required_argument, 0, OPT_RING },   { "poll-ms", required_argument, 0, OPT_POLL },
@@ -781,6 +875,7 @@ static const struct option long_opts[] = {
 	{ "exclude-pid", required_argument, 0, OPT_EXCL }, { "syscalls", required_argument, 0, OPT_SYSCALLS },
 	{ "out-fd", required_argument, 0, OPT_OUTFD },   { "probe", no_argument, 0, OPT_PROBE },
 	{ "version", no_argument, 0, OPT_VERSION },      { "help", no_argument, 0, OPT_HELP },
+	{ "hooks", required_argument, 0, OPT_HOOKS },
 	{ 0, 0, 0, 0 },
 };
 
@@ -818,6 +913,16 @@ int main(int argc, char **argv)
 		case OPT_SYSCALLS: o.syscalls = optarg; break;
 		case OPT_OUTFD: o.out_fd = (int)parse_uint("--out-fd", optarg, 0, INT_MAX); break;
 		case OPT_PROBE: probe = true; break;
+		case OPT_HOOKS:
+			if (!strcmp(optarg, "raw"))
+				o.hooks = HOOKS_RAW;
+			else if (!strcmp(optarg, "tracepoints"))
+				o.hooks = HOOKS_TRACEPOINTS;
+			else {
+				fprintf(stderr, "ior-loader: --hooks: expected raw or tracepoints, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case OPT_VERSION:
 			printf("ior-loader %s (libbpf %s, wire %d)\n", IOR_LOADER_VERSION, libbpf_ver(), IOR_WIRE_VERSION);
 			return 0;
@@ -837,6 +942,7 @@ int main(int argc, char **argv)
 		o.cmd = &argv[optind];
 	}
 	libbpf_set_print(libbpf_print);
+	init_row_nr();
 	if (probe)
 		return do_probe();
 
@@ -881,12 +987,20 @@ int main(int argc, char **argv)
 		fatal("run as root (needs CAP_BPF and CAP_PERFMON)");
 	if (access(BTF_PATH, R_OK))
 		fatal("kernel has no BTF at %s; ior needs CONFIG_DEBUG_INFO_BTF=y", BTF_PATH);
-	bool mounted_now;
-	const char *tfs = ensure_tracefs(&mounted_now);
-	if (!tfs)
-		fatal("tracefs is not mounted and cannot be mounted on /sys/kernel/tracing: %s", strerror(errno));
-	if (mounted_now)
-		emit_log("info", "mounted tracefs on /sys/kernel/tracing");
+	load_vmlinux_btf();
+	if (o.hooks == HOOKS_RAW && !raw_hooks_available()) {
+		emit_log("warn", "no raw sys_enter/sys_exit hooks in this kernel's BTF: using per-syscall tracepoints");
+		o.hooks = HOOKS_TRACEPOINTS;
+	}
+	const char *tfs = NULL;
+	if (o.hooks == HOOKS_TRACEPOINTS) {
+		bool mounted_now;
+		tfs = ensure_tracefs(&mounted_now);
+		if (!tfs)
+			fatal("tracefs is not mounted and cannot be mounted on /sys/kernel/tracing: %s", strerror(errno));
+		if (mounted_now)
+			emit_log("info", "mounted tracefs on /sys/kernel/tracing");
+	}
 
 	/* open, configure, load */
 	skel = ior_bpf__open();
@@ -915,18 +1029,24 @@ int main(int argc, char **argv)
 
 	int navail = 0;
 	for (int i = 0; i < IOR_SC_COUNT; i++) {
-		bool avail = tracepoint_exists(tfs, table[i].name);
-		bool load = requested[i] && avail;
-		if (requested[i] && !avail)
-			skip_reason[i] = strdup("no tracepoint in this kernel");
+		const char *why = o.hooks == HOOKS_RAW ? raw_unavailable(i)
+			: tracepoint_exists(tfs, table[i].name) ? NULL : "no tracepoint in this kernel";
+		bool load = requested[i] && !why;
+		if (requested[i] && why)
+			skip_reason[i] = strdup(why);
 		navail += load;
+		if (o.hooks == HOOKS_RAW && load)
+			skel->rodata->nr_row[row_nr[i]] = (__u8)(i + 1);
+		load = load && o.hooks == HOOKS_TRACEPOINTS;
 		bpf_program__set_autoload(prog_by_name("enter_", table[i].name), load);
 		bpf_program__set_autoload(prog_by_name("exit_", table[i].name), load);
 	}
+	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW);
+	bpf_program__set_autoload(skel->progs.ior_sys_exit, o.hooks == HOOKS_RAW);
 	bpf_program__set_autoload(skel->progs.ior_fork, (flags & IOR_FILTER_FOLLOW) != 0);
 	bpf_program__set_autoload(skel->progs.ior_exit, (flags & IOR_FILTER_PIDS) != 0);
 	if (!navail)
-		fatal("none of the requested syscalls has a tracepoint in this kernel (CONFIG_FTRACE_SYSCALLS?)");
+		fatal("none of the requested syscalls can be traced on this kernel");
 
 	err = ior_bpf__load(skel);
 	if (err)
@@ -994,7 +1114,20 @@ int main(int argc, char **argv)
 
 	/* attach: exits before enters, so no entry is left without its exit */
 	int nattached = 0;
-	for (int pass = 0; pass < 2; pass++) {
+	if (o.hooks == HOOKS_RAW) {
+		raw_exit_link = bpf_program__attach(skel->progs.ior_sys_exit);
+		if (!raw_exit_link)
+			fatal("cannot attach the raw sys_exit hook: %s: %s", strerror(errno), libbpf_detail());
+		raw_enter_link = bpf_program__attach(skel->progs.ior_sys_enter);
+		if (!raw_enter_link)
+			fatal("cannot attach the raw sys_enter hook: %s: %s", strerror(errno), libbpf_detail());
+		for (int i = 0; i < IOR_SC_COUNT; i++)
+			if (requested[i] && !skip_reason[i]) {
+				attached[i] = true;
+				nattached++;
+			}
+	}
+	for (int pass = 0; pass < 2 && o.hooks == HOOKS_TRACEPOINTS; pass++) {
 		for (int i = 0; i < IOR_SC_COUNT; i++) {
 			if (!requested[i] || skip_reason[i])
 				continue;
