@@ -194,7 +194,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     const moves = int64Words(batch.bytes);
     if (batch.length > 0 && origin === null) origin = Number(batch.ts_ns[0]);
     const start = origin!;
-    timeline ??= new RateTimeline(Number.isFinite(since) ? since : 0);
+    timeline ??= new RateTimeline(options.sinceNs);
     for (let i = 0; i < batch.length; i++) {
       const offset = ts[2 * i + 1]! * TWO_32 + (ts[2 * i]! >>> 0) - start;
       if (offset < since || offset >= until) continue;

@@ -40,7 +40,11 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(Math.round(bytesPerSecond))}/s`;
 }
 
-/** Offsets from the trace's start: +1.234 s. */
-export function formatOffsetNs(ns: number): string {
-  return `+${(ns / 1e9).toFixed(3)} s`;
+/**
+ * Offsets from the trace's start: +1.234 s; with `resolutionNs` (the span
+ * they delimit), enough decimals to tell its ends apart (+0.299417 s).
+ */
+export function formatOffsetNs(ns: number, resolutionNs = 1e6): string {
+  const decimals = Math.min(9, Math.max(3, Math.ceil(-Math.log10(Math.max(1, resolutionNs) / 1e9)) + 1));
+  return `${ns < 0 ? '-' : '+'}${(Math.abs(ns) / 1e9).toFixed(decimals)} s`;
 }

@@ -45,10 +45,10 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
 
   out.push(heading(`ior stats ${report.file}`));
   out.push(`  host      ${trace.hostname}, kernel ${trace.kernel_release}, ${trace.arch}, ${trace.cpus} CPUs`);
-  out.push(`  capture   ${trace.argv.join(' ')}`);
+  out.push(`  capture   ${shellWords(trace.argv)}`);
   if (trace.command) {
     const exit = trace.command_exit ? (trace.command_exit.signal ? `, killed by ${trace.command_exit.signal}` : `, exit ${trace.command_exit.code}`) : '';
-    out.push(`  command   ${trace.command.join(' ')}${exit}`);
+    out.push(`  command   ${shellWords(trace.command)}${exit}`);
   }
   out.push(`  time      ${trace.start_wall} .. ${trace.end_wall} (${formatDurationNs(trace.duration_ns)}), stopped: ${trace.stop_reason}`);
   out.push(`  ior       ${trace.ior_version}, schema ${trace.schema_version}`);
@@ -65,7 +65,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
   out.push(
     ...section('Totals', [
       `  events     ${formatCount(totals.events)}${totals.events !== totals.trace_events ? ` of ${formatCount(totals.trace_events)} in the trace` : ''}`,
-      `  span       ${totals.first_offset_ns === null ? '-' : `${formatOffsetNs(totals.first_offset_ns)} .. ${formatOffsetNs(totals.last_offset_ns!)}`}`,
+      `  span       ${totals.first_offset_ns === null ? '-' : `${formatOffsetNs(totals.first_offset_ns, totals.last_offset_ns! - totals.first_offset_ns)} .. ${formatOffsetNs(totals.last_offset_ns!, totals.last_offset_ns! - totals.first_offset_ns)} (${formatDurationNs(totals.last_offset_ns! - totals.first_offset_ns)})`}`,
       `  processes  ${formatCount(totals.processes)}   threads ${formatCount(totals.threads)}   files ${formatCount(totals.files)}`,
       `  read       ${formatBytes(totals.read_bytes)} in ${formatCount(totals.read_calls)} calls`,
       `  written    ${formatBytes(totals.write_bytes)} in ${formatCount(totals.write_calls)} calls`,
@@ -151,6 +151,11 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
   return out.join('\n') + '\n';
 }
 
+/** argv as a shell would need it typed: words with spaces or specials in single quotes. */
+function shellWords(argv: string[]): string {
+  return argv.map((w) => (w !== '' && /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
 function breakdownTitle(by: BreakdownDimension): string {
   const what = { syscall: 'syscall', file: 'file', process: 'process', dir: 'directory' }[by];
   return `Per ${what}, by time in calls (latency p50 / p95 / p99 / max)`;
@@ -206,8 +211,8 @@ function rateChart(report: StatsReport, paint: (text: string, style: Style | nul
     ['write', perSecond(rate.write_bytes), formatRate, 'magenta'],
     ['calls', perSecond(rate.calls), (peak) => `${formatCount(Math.round(peak))} calls/s`, 'green'],
   ];
-  const startLabel = formatOffsetNs(rate.start_offset_ns);
-  const endLabel = formatOffsetNs(rate.end_offset_ns);
+  const startLabel = formatOffsetNs(rate.start_offset_ns, rate.end_offset_ns - rate.start_offset_ns);
+  const endLabel = formatOffsetNs(rate.end_offset_ns, rate.end_offset_ns - rate.start_offset_ns);
   const axis = startLabel + ' '.repeat(Math.max(1, columns - startLabel.length - endLabel.length)) + endLabel;
   return [
     `  one column = ${formatDurationNs(rate.column_ns)}; each row scaled to its own peak`,

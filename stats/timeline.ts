@@ -10,7 +10,7 @@ const MAX_BINS = 4096;
 const FIRST_BIN_NS = 1000;
 
 export interface RateColumns {
-  /** offset of the first column from the trace's start, ns */
+  /** offset of the first column from the trace's start, ns: --since, else the first event */
   start_offset_ns: number;
   /** exit of the last event: the last column is cut there (it may be narrower) */
   end_offset_ns: number;
@@ -28,15 +28,17 @@ export class RateTimeline {
   private readonly write = new Float64Array(MAX_BINS);
   private readonly calls = new Float64Array(MAX_BINS);
 
-  /** `originNs`: offset of bin 0; events before it count in bin 0. */
-  constructor(readonly originNs: number) {}
+  /** `originNs`: offset of bin 0 (null: the first event's); events before it count in bin 0. */
+  constructor(private originNs: number | null) {}
 
   record(offsetNs: number, readBytes: number, writeBytes: number): void {
-    let bin = Math.floor((offsetNs - this.originNs) / this.binNs);
+    this.originNs ??= offsetNs;
+    const sinceOrigin = offsetNs - this.originNs;
+    let bin = Math.floor(sinceOrigin / this.binNs);
     if (bin < 0) bin = 0;
     while (bin >= MAX_BINS) {
       this.widen();
-      bin = Math.floor((offsetNs - this.originNs) / this.binNs);
+      bin = Math.floor(sinceOrigin / this.binNs);
     }
     this.read[bin] += readBytes;
     this.write[bin] += writeBytes;
@@ -63,9 +65,10 @@ export class RateTimeline {
         for (let i = c * perColumn; i < Math.min(this.used, (c + 1) * perColumn); i++) total += series[i]!;
         return total;
       });
+    const origin = this.originNs ?? 0;
     return {
-      start_offset_ns: this.originNs,
-      end_offset_ns: Math.max(this.originNs, endOffsetNs),
+      start_offset_ns: origin,
+      end_offset_ns: Math.max(origin, endOffsetNs),
       column_ns: perColumn * this.binNs,
       read_bytes: sum(this.read),
       write_bytes: sum(this.write),
