@@ -2,15 +2,9 @@
  * zstd for Parquet pages, through zstd-napi (the reference C library as a
  * Node addon): about 1.7x faster than the wasm builds measured here.
  */
-import { createRequire } from 'node:module';
-
-interface ZstdNapi {
-  compress(data: Uint8Array, params?: { compressionLevel?: number }): Buffer;
-  decompress(data: Uint8Array): Buffer;
-}
-
-// The single-file binary (dist/ior) loads addons through its own require.
-const zstd = createRequire(import.meta.url)('zstd-napi') as ZstdNapi;
+// A static import, so that the bundle of dist/ior includes zstd-napi's JS and
+// loads its addon from the unpacked assets (scripts/sea/bundle.ts).
+import * as zstd from 'zstd-napi';
 
 /** Level 3 is zstd's default: the column data is small after encoding, speed matters more. */
 export const ZSTD_LEVEL = 3;

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# check-bullseye.sh - prove that dist/ior runs on an older distribution:
+# Debian 11 (bullseye, glibc 2.31, libstdc++ of gcc 10), made with debootstrap
+# from Debian's own packages, entered with chroot. Inside it, with nothing but
+# the copied binary and `env -i`, it runs --version, doctor, a capture of a
+# small command, stats on that trace, and a replay of it into a temp dir.
+#
+#   sudo bash scripts/check-bullseye.sh        (CI: .ci/run)
+#
+# The debootstrap root is cached in $IOR_BULLSEYE_CACHE (/var/cache/ior-bullseye)
+# and reused when complete, so a second run takes seconds. Mounts (/proc, /sys
+# with its bpf and tracing file systems, /dev) are made in a private mount
+# namespace and removed on exit. Exits non-zero when any check fails.
+#
+# Environment: IOR_BULLSEYE_CACHE, IOR_DEBIAN_MIRROR (default: the host's
+# first Debian mirror, else http://deb.debian.org/debian), IOR_BINARY (a
+# prebuilt binary to check instead of building dist/ior).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${IOR_BULLSEYE_CACHE:-/var/cache/ior-bullseye}"
+ROOTFS="$CACHE/rootfs"
+SUITE=bullseye
+
+say() { printf 'check-bullseye: %s\n' "$*" >&2; }
+die() { say "FAIL: $*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot and BPF need it)"
+command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
+command -v unshare >/dev/null || die "unshare not found: apt-get install util-linux"
+
+host_mirror() {
+	local uri
+	uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+	[ -n "$uri" ] || uri="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)"
+	case "$uri" in
+	*debian-security* | "") echo http://deb.debian.org/debian ;;
+	*) echo "$uri" ;;
+	esac
+}
+
+# 1. the bullseye root, built once (into a temp name, renamed when complete)
+if [ ! -f "$ROOTFS/.ior-complete" ]; then
+	MIRROR="${IOR_DEBIAN_MIRROR:-$(host_mirror)}"
+	say "debootstrap --variant=minbase $SUITE from $MIRROR into $ROOTFS (once; cached)"
+	mkdir -p "$CACHE"
+	rm -rf "$ROOTFS.partial"
+	keyring=/usr/share/keyrings/debian-archive-bullseye-stable.gpg
+	[ -f "$keyring" ] || keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	debootstrap --variant=minbase --keyring="$keyring" "$SUITE" "$ROOTFS.partial" "$MIRROR" \
+		>"$CACHE/debootstrap.log" 2>&1 ||
+		die "debootstrap failed (log: $CACHE/debootstrap.log): check the mirror or set IOR_DEBIAN_MIRROR"
+	touch "$ROOTFS.partial/.ior-complete"
+	rm -rf "$ROOTFS"
+	mv "$ROOTFS.partial" "$ROOTFS"
+else
+	say "reusing $ROOTFS"
+fi
+
+# 2. the binary
+if [ -n "${IOR_BINARY:-}" ]; then
+	BIN="$IOR_BINARY"
+else
+	say "building dist/ior (scripts/build-binary.sh; quick when up to date)"
+	bash "$REPO/scripts/build-binary.sh" >&2 || die "scripts/build-binary.sh failed"
+	BIN="$REPO/dist/ior"
+fi
+[ -x "$BIN" ] || die "no executable at $BIN"
+
+# 3. a fresh work dir inside the root holding only the binary
+WORK_IN="/tmp/ior-check"
+WORK="$ROOTFS$WORK_IN"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cp "$BIN" "$WORK/ior"
+
+# 4. enter a private mount namespace, mount, run the checks inside the chroot
+export ROOTFS WORK_IN
+exec unshare --mount --propagation private bash -euo pipefail -c '
+say() { printf "check-bullseye: %s\n" "$*" >&2; }
+mounted=()
+cleanup() {
+	local i
+	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+mnt() { # mnt TARGET ARGS...: mount and remember for cleanup
+	local target="$1"; shift
+	mkdir -p "$target"
+	mount "$@" "$target"
+	mounted+=("$target")
+}
+mnt "$ROOTFS/proc" -t proc proc
+mnt "$ROOTFS/sys" -t sysfs sysfs
+mnt "$ROOTFS/sys/fs/bpf" -t bpf bpf
+if [ -d /sys/kernel/tracing/events ]; then mnt "$ROOTFS/sys/kernel/tracing" --bind /sys/kernel/tracing
+else mnt "$ROOTFS/sys/kernel/tracing" -t tracefs nodev; fi
+if [ -d /sys/kernel/debug/tracing/events ]; then mnt "$ROOTFS/sys/kernel/debug" --bind /sys/kernel/debug; fi
+mnt "$ROOTFS/dev" --rbind /dev
+mount --make-rslave "$ROOTFS/dev"
+
+failed=0
+checked=()
+# run NAME CMD...: run CMD inside the chroot with an empty environment
+run() {
+	local name="$1"; shift
+	say "-- $name: $*"
+	if chroot "$ROOTFS" /usr/bin/env -i "$@" >"$ROOTFS$WORK_IN/$name.out" 2>&1; then
+		sed "s/^/   | /" "$ROOTFS$WORK_IN/$name.out" >&2
+		checked+=("ok   $name")
+		return 0
+	fi
+	sed "s/^/   | /" "$ROOTFS$WORK_IN/$name.out" >&2
+	checked+=("FAIL $name (exit status non-zero)")
+	failed=1
+	return 1
+}
+# expect NAME PATTERN: the output of check NAME matches PATTERN (grep -E)
+expect() {
+	if grep -qE "$2" "$ROOTFS$WORK_IN/$1.out"; then checked+=("ok   $1 prints /$2/")
+	else checked+=("FAIL $1 does not print /$2/"); failed=1; fi
+}
+
+glibc="$(chroot "$ROOTFS" /usr/bin/ldd --version | head -1)"
+say "inside: $(cat "$ROOTFS/etc/debian_version") ($glibc)"
+case "$glibc" in *2.31*) checked+=("ok   root is glibc 2.31: $glibc") ;; *) checked+=("FAIL root glibc is not 2.31: $glibc"); failed=1 ;; esac
+
+BIN="$WORK_IN/ior"
+cd "$ROOTFS$WORK_IN"
+run version "$BIN" --version && expect version "^ior [0-9]" && expect version "libbpf"
+run doctor "$BIN" doctor || true
+if run capture "$BIN" capture -o "$WORK_IN/t.parquet" -- /bin/sh -c "echo bullseye > $WORK_IN/data.txt && cat $WORK_IN/data.txt >/dev/null"; then
+	[ -s "$ROOTFS$WORK_IN/t.parquet" ] && checked+=("ok   capture wrote t.parquet") || { checked+=("FAIL capture wrote no trace"); failed=1; }
+	run stats "$BIN" stats "$WORK_IN/t.parquet" && expect stats "openat"
+	run replay "$BIN" replay "$WORK_IN/t.parquet" --speed max --target "$WORK_IN/replay" || true
+	if [ -f "$ROOTFS$WORK_IN/replay$WORK_IN/data.txt" ]; then checked+=("ok   replay recreated data.txt under the target")
+	else checked+=("FAIL replay did not recreate $WORK_IN/replay$WORK_IN/data.txt"); failed=1; fi
+fi
+
+echo "check-bullseye: checked dist/ior in Debian $(cat "$ROOTFS/etc/debian_version") (chroot, env -i):"
+printf "  %s\n" "${checked[@]}"
+if [ "$failed" -ne 0 ]; then echo "check-bullseye: FAILED"; exit 1; fi
+echo "check-bullseye: all checks passed"
+'

@@ -1,0 +1,319 @@
+/**
+ * Makes dist/ior, one executable file: Node's own single executable
+ * application (SEA) = this Node binary, stripped, plus an injected blob with
+ * the CLI bundled to CommonJS and the parts that must be files at run time
+ * as assets. Run by scripts/build-binary.sh after tsc (this file runs from
+ * build/scripts/sea/build.js and bundles the compiled JS in build/).
+ *
+ *   1. native addons (common/assets.ts NATIVE_ADDONS) rebuilt from source with
+ *      node-gyp and scripts/sea/glibc-compat.*, so they need no newer glibc
+ *      or libstdc++ than Node itself; cached in build/sea/addons/
+ *   2. esbuild: the CLI (bootstrap.ts), every worker script the code names
+ *      with workerPath('...'), and piscina's own worker, each one CJS file
+ *   3. manifest.json + SEA config -> node --experimental-sea-config -> blob
+ *   4. copy of process.execPath, stripped, postject injects the blob
+ *   5. smoke test (env -i dist/ior --version from another directory), sizes
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { NATIVE_ADDONS, type NativeAddonName } from '../../common/assets.js';
+import { IOR_VERSION } from '../../common/version.js';
+import type { AssetManifest } from './unpack.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SEA_SRC = path.join(ROOT, 'scripts', 'sea');
+const OUT = path.join(ROOT, 'build', 'sea');
+const DIST = path.join(ROOT, 'dist');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/**
+ * The newest symbol versions an embedded addon may need: Node 20's own floor
+ * (official builds: glibc 2.28, built with gcc 8-era libstdc++ ABI), so that
+ * the addons never raise what dist/ior needs beyond what Node needs.
+ */
+const FLOORS = { GLIBC: '2.28', GLIBCXX: '3.4.25', CXXABI: '1.3.11' } as const;
+
+/** Source directories (relative to the repo) whose compiled JS is bundled. */
+const BUNDLED_SOURCES = ['cli', 'capture', 'common', 'schema', 'trace', 'stats', 'sql', 'replay', 'scripts/sea'];
+
+function log(message: string): void {
+  process.stderr.write(`build-binary: ${message}\n`);
+}
+
+class BuildError extends Error {}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw new BuildError(`cannot run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const output = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n');
+    throw new BuildError(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${output}`);
+  }
+  return r.stdout;
+}
+
+const sha256 = (data: string | Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
+}
+
+/** Newest GLIBC/GLIBCXX/CXXABI version each dynamic symbol of `file` needs, and the symbols above FLOORS. */
+function symbolFloor(file: string): { newest: Record<string, string>; above: string[] } {
+  const newest: Record<string, string> = {};
+  const above: string[] = [];
+  for (const line of run('objdump', ['-T', file]).split('\n')) {
+    const m = /\((GLIBC|GLIBCXX|CXXABI)_([0-9.]+)\)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const [, lib, version, symbol] = m as unknown as [string, keyof typeof FLOORS, string, string];
+    if (!newest[lib] || compareVersions(version, newest[lib]!) > 0) newest[lib] = version;
+    if (compareVersions(version, FLOORS[lib]) > 0) above.push(`${symbol}@${lib}_${version}`);
+  }
+  return { newest, above };
+}
+
+// ---- 1. native addons -------------------------------------------------------
+
+function nodeGyp(): string {
+  const candidates = [process.env.NODE_GYP, process.env.npm_config_node_gyp,
+    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
+  const found = candidates.find((c) => c && fs.existsSync(c));
+  if (!found) throw new BuildError('node-gyp not found (it comes with npm): set NODE_GYP to node-gyp.js');
+  return found;
+}
+
+/** Node's headers next to this Node (official builds and Debian's nodejs ship them), so node-gyp needs no download. */
+function nodeHeadersDir(): string {
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  if (!fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
+    throw new BuildError(`Node's headers are not in ${prefix}/include/node: install the Node build that includes them (nodejs.org tarball or nodesource)`);
+  }
+  return prefix;
+}
+
+function compatObjects(): string[] {
+  const dir = path.join(OUT, 'compat');
+  fs.mkdirSync(dir, { recursive: true });
+  const header = path.join(SEA_SRC, 'glibc-compat.h');
+  const c = path.join(dir, 'glibc-compat.o');
+  const cxx = path.join(dir, 'libstdcxx-compat.o');
+  run(process.env.CC ?? 'gcc', ['-c', '-O2', '-fPIC', path.join(SEA_SRC, 'glibc-compat.c'), '-o', c]);
+  run(process.env.CXX ?? 'g++', ['-c', '-O2', '-fPIC', '-include', header, path.join(SEA_SRC, 'libstdcxx-compat.cc'), '-o', cxx]);
+  return [c, cxx];
+}
+
+/** Builds (or reuses) every addon; returns asset name -> file. */
+function buildAddons(): Record<string, string> {
+  const compatSources = ['glibc-compat.h', 'glibc-compat.c', 'libstdcxx-compat.cc'].map((f) => fs.readFileSync(path.join(SEA_SRC, f), 'utf8'));
+  const out: Record<string, string> = {};
+  let objects: string[] | undefined;
+  for (const [name, addon] of Object.entries(NATIVE_ADDONS) as [NativeAddonName, (typeof NATIVE_ADDONS)[NativeAddonName]][]) {
+    const source = path.join(ROOT, addon.source);
+    const built = path.join(OUT, 'addons', `${name}.node`);
+    const stampFile = `${built}.stamp`;
+    const stamp = sha256(JSON.stringify([fs.readFileSync(path.join(source, 'package.json'), 'utf8'), compatSources, process.version, process.env.CC, process.env.CXX]));
+    out[`addons/${name}.node`] = built;
+    if (fs.existsSync(built) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) {
+      log(`addon ${name}: up to date`);
+      continue;
+    }
+    objects ??= compatObjects();
+    // a copy inside the repo: the original stays as npm built it, and
+    // node-addon-api etc. still resolve from the repo's node_modules
+    const work = path.join(OUT, 'addon-src', name);
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.cpSync(source, work, { recursive: true, filter: (src) => src !== path.join(source, 'build') && src !== path.join(source, 'node_modules') });
+    log(`addon ${name}: node-gyp rebuild (glibc floor ${FLOORS.GLIBC})`);
+    const started = Date.now();
+    run(process.execPath, [nodeGyp(), 'rebuild', '--jobs', 'max', `--nodedir=${nodeHeadersDir()}`], {
+      cwd: work,
+      env: {
+        ...process.env,
+        CPPFLAGS: `-include ${path.join(SEA_SRC, 'glibc-compat.h')}`,
+        LDFLAGS: [...objects, '-Wl,--wrap=stat64,--wrap=fstat64,--wrap=lstat64'].join(' '),
+      },
+    });
+    fs.mkdirSync(path.dirname(built), { recursive: true });
+    fs.copyFileSync(path.join(work, addon.file), built);
+    run('strip', ['--strip-unneeded', built]);
+    fs.writeFileSync(stampFile, stamp);
+    log(`addon ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${mib(fs.statSync(built).size)}`);
+  }
+  for (const [asset, file] of Object.entries(out)) {
+    const { newest, above } = symbolFloor(file);
+    if (above.length) {
+      throw new BuildError(`${asset} needs newer symbols than ${JSON.stringify(FLOORS)}: ${above.join(', ')}; pin them in scripts/sea/glibc-compat.h (or glibc-compat.c)`);
+    }
+    log(`${asset}: needs ${Object.entries(newest).map(([k, v]) => `${k}_${v}`).join(', ')}`);
+  }
+  return out;
+}
+
+// ---- 2. bundles --------------------------------------------------------------
+
+function* tsFiles(dir: string): Generator<string> {
+  if (!fs.existsSync(dir)) return;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* tsFiles(full);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) yield full;
+  }
+}
+
+/** Every worker script the code names as workerPath('x/y.js'): the compiled file must exist in build/. */
+function discoverWorkers(): string[] {
+  const found = new Set<string>();
+  for (const dir of BUNDLED_SOURCES) {
+    for (const file of tsFiles(path.join(ROOT, dir))) {
+      for (const m of fs.readFileSync(file, 'utf8').matchAll(/workerPath\(\s*['"]([^'"]+\.js)['"]\s*\)/g)) found.add(m[1]!);
+    }
+  }
+  for (const rel of found) {
+    if (!fs.existsSync(path.join(ROOT, 'build', rel))) throw new BuildError(`worker build/${rel} (named by workerPath) does not exist: run tsc`);
+  }
+  return [...found].sort();
+}
+
+/**
+ * Redirects what cannot work inside one executable:
+ *  - zstd-napi (require('../binding')) and better-sqlite3 (require('bindings'))
+ *    load their .node files relative to their package: point them at
+ *    requireNativeAddon(), which finds the unpacked copy;
+ *  - piscina starts its worker from path.resolve(__dirname, 'worker.js'):
+ *    point it at the unpacked piscina-worker.cjs.
+ */
+function seaPlugin(): esbuild.Plugin {
+  const assetsModule = path.join(ROOT, 'build', 'common', 'assets.js');
+  const inPackage = (importer: string, pkg: string) => importer.includes(`${path.sep}node_modules${path.sep}${pkg}${path.sep}`);
+  const addonModule = (name: NativeAddonName, asFunction: boolean) =>
+    `const { requireNativeAddon } = require(${JSON.stringify(assetsModule)});\n` +
+    (asFunction ? `module.exports = () => requireNativeAddon(${JSON.stringify(name)});\n` : `module.exports = requireNativeAddon(${JSON.stringify(name)});\n`);
+  return {
+    name: 'ior-sea',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/binding$/ }, (args) => (inPackage(args.importer, 'zstd-napi') ? { path: 'zstd-napi', namespace: 'ior-addon' } : undefined));
+      b.onResolve({ filter: /^bindings$/ }, (args) => (inPackage(args.importer, 'better-sqlite3') ? { path: 'better-sqlite3', namespace: 'ior-addon-fn' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'ior-addon' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, false), resolveDir: ROOT, loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: 'ior-addon-fn' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, true), resolveDir: ROOT, loader: 'js' }));
+      b.onLoad({ filter: /[\\/]node_modules[\\/]piscina[\\/]dist[\\/]index\.js$/ }, (args) => {
+        const code = fs.readFileSync(args.path, 'utf8');
+        const original = "(0, node_path_1.resolve)(__dirname, 'worker.js')";
+        if (!code.includes(original)) throw new BuildError(`piscina changed: ${args.path} no longer contains ${original}; update scripts/sea/build.ts`);
+        return { contents: code.replace(original, 'require("node:path").join(process.env.IOR_ASSET_DIR, "piscina-worker.cjs")'), loader: 'js' };
+      });
+    },
+  };
+}
+
+async function bundle(entry: string, outfile: string): Promise<void> {
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // import.meta does not exist in CommonJS: give it this file's URL
+    define: { 'import.meta.url': '__iorImportMetaUrl' },
+    banner: { js: 'var __iorImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+    logOverride: { 'empty-import-meta': 'error' },
+    // optional in piscina's worker (it catches the failure)
+    external: ['@napi-rs/nice'],
+    plugins: [seaPlugin()],
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'error',
+  });
+}
+
+// ---- 3.-5. blob, executable, check ---------------------------------------------
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+function manifestFor(assets: Record<string, string>): AssetManifest {
+  const names = Object.keys(assets).sort();
+  const hash = crypto.createHash('sha256');
+  const files = names.map((name) => {
+    const data = fs.readFileSync(assets[name]!);
+    hash.update(name).update('\0').update(data);
+    return { name, size: data.byteLength, executable: !name.endsWith('.cjs') };
+  });
+  return { version: IOR_VERSION, id: hash.digest('hex').slice(0, 16), files };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.mkdirSync(DIST, { recursive: true });
+  if (process.arch !== 'x64' || process.platform !== 'linux') throw new BuildError(`dist/ior is built for x86_64 Linux only (this is ${process.platform}/${process.arch})`);
+  if (!fs.readFileSync(process.execPath).includes(SEA_FUSE)) throw new BuildError(`${process.execPath} cannot make single executable applications (no ${SEA_FUSE}): use an official Node 20 build`);
+
+  const loader = path.join(ROOT, 'native', 'build', 'ior-loader');
+  if (!fs.existsSync(loader)) throw new BuildError(`${loader} is missing: run scripts/build-native.sh`);
+  const assets: Record<string, string> = { 'ior-loader': loader, ...buildAddons() };
+
+  const mainBundle = path.join(OUT, 'ior.cjs');
+  await bundle(path.join(ROOT, 'build', 'scripts', 'sea', 'bootstrap.js'), mainBundle);
+  for (const rel of discoverWorkers()) {
+    const name = `workers/${rel.replace(/\.js$/, '.cjs')}`;
+    assets[name] = path.join(OUT, 'assets', name);
+    await bundle(path.join(ROOT, 'build', rel), assets[name]!);
+  }
+  assets['piscina-worker.cjs'] = path.join(OUT, 'assets', 'piscina-worker.cjs');
+  await bundle(path.join(ROOT, 'node_modules', 'piscina', 'dist', 'worker.js'), assets['piscina-worker.cjs']!);
+
+  const manifest = manifestFor(assets);
+  const manifestFile = path.join(OUT, 'manifest.json');
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+  const blob = path.join(OUT, 'sea-prep.blob');
+  const config = {
+    main: mainBundle,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    assets: { ...assets, 'manifest.json': manifestFile },
+  };
+  const configFile = path.join(OUT, 'sea-config.json');
+  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  run(process.execPath, ['--experimental-sea-config', configFile]);
+
+  const tmp = path.join(DIST, `.ior.${process.pid}`);
+  try {
+    fs.copyFileSync(process.execPath, tmp);
+    fs.chmodSync(tmp, 0o755);
+    const nodeSize = fs.statSync(tmp).size;
+    // symbols and debug info: Node's exported API (.dynsym, used by addons) stays
+    const strip = spawnSync('strip', ['--strip-all', tmp], { encoding: 'utf8' });
+    if (strip.status !== 0) throw new BuildError(`strip failed: ${strip.stderr.trim()}`);
+    const strippedSize = fs.statSync(tmp).size;
+    run(process.execPath, [path.join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+    // smoke test: from another directory, with an empty environment
+    const version = execFileSync('env', ['-i', tmp, '--version'], { cwd: '/', encoding: 'utf8' });
+    if (!version.startsWith(`ior ${IOR_VERSION}`)) throw new BuildError(`the new binary printed an unexpected version:\n${version}`);
+    fs.renameSync(tmp, path.join(DIST, 'ior'));
+    const total = fs.statSync(path.join(DIST, 'ior')).size;
+    const assetBytes = manifest.files.reduce((s, f) => s + f.size, 0);
+    log(`dist/ior: ${mib(total)} = node ${mib(strippedSize)} (stripped from ${mib(nodeSize)}) + CLI bundle ${mib(fs.statSync(mainBundle).size)} + assets ${mib(assetBytes)} (${manifest.files.map((f) => `${f.name} ${mib(f.size)}`).join(', ')}); built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  if (!(err instanceof BuildError)) throw err;
+  process.stderr.write(`build-binary: ${err.message}\n`);
+  process.exitCode = 1;
+});
