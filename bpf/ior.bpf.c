@@ -592,28 +592,93 @@ int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
 #include "syscalls.def"
 #undef IOR_SC
 
-/* ---- following children (IOR_FILTER_FOLLOW) ------------------------------ */
+/* ---- process lifecycle ---------------------------------------------------- */
 
+/* A lifecycle record (enum ior_record) into the ring: not a trace row, it
+ * keeps the decoder's per-process fd tables right. Reserved in the context
+ * of the event itself, so it sits in the ring before every record it
+ * affects (a child cannot run before sched_process_fork returns). */
+static __always_inline void lifecycle(__u16 type, __u32 tgid, __u32 tid, __s64 ret, __s32 fd, __s32 flags)
+{
+	struct ior_event *e = bpf_ringbuf_reserve(&events, sizeof(struct ior_event), 0);
+
+	if (!e) {
+		count(IOR_LOSS_RINGBUF);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->ret = ret;
+	e->offset = -1;
+	e->count = -1;
+	e->pid = tgid;
+	e->tid = tid;
+	e->fd = fd;
+	e->fd2 = -1;
+	e->dirfd = -1;
+	e->dirfd2 = -1;
+	e->flags = flags;
+	e->syscall = type;
+	e->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	count(IOR_LIFECYCLE_EMITTED);
+}
+
+/* A new process (not a thread): follow it if its parent is followed, and
+ * tell the decoder to give it a copy of the parent's fd table and cwd. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ior_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__s32 shared = 0;
 	__u8 one = 1;
 
 	if (ptgid == ctgid) /* a new thread */
 		return 0;
-	if (bpf_map_lookup_elem(&traced_pids, &ptgid))
+	if ((filter_flags & IOR_FILTER_FOLLOW) && bpf_map_lookup_elem(&traced_pids, &ptgid))
 		bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY);
+	/* the child runs with the parent's comm until it execs */
+	if (!trace_this(ctgid))
+		return 0;
+	if (child->files == parent->files)
+		shared |= IOR_FORK_SHARED_FILES;
+	if (child->fs == parent->fs)
+		shared |= IOR_FORK_SHARED_FS;
+	lifecycle(IOR_REC_FORK, ptgid, parent->pid, ctgid, -1, shared);
 	return 0;
 }
 
-/* Forget a tgid when its group leader exits, so a reused pid is not traced. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ior_exit, struct task_struct *p)
+/* After a successful execve: the close-on-exec fds are already closed. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ior_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->pid == tgid)
+	if (trace_this(tgid))
+		lifecycle(IOR_REC_EXEC, tgid, p->pid, 0, old_pid, 0);
+	return 0;
+}
+
+/*
+ * Every exiting thread: a call it entered and will never leave is
+ * forgotten (counted, not recorded). When the last thread of a process
+ * exits (signal->live already dropped to 0 before this tracepoint), tell
+ * the decoder to forget the process and stop following the tgid, so a
+ * reused pid is not traced.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ior_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid, tid = p->pid;
+
+	if (bpf_map_delete_elem(&inflight, &tid) == 0)
+		count(IOR_ENTER_ABANDONED);
+	if (p->signal->live.counter != 0)
+		return 0;
+	if (trace_this(tgid))
+		lifecycle(IOR_REC_EXIT, tgid, tid, p->exit_code, -1, 0);
+	if (filter_flags & IOR_FILTER_PIDS)
 		bpf_map_delete_elem(&traced_pids, &tgid);
 	return 0;
 }

@@ -91,14 +91,33 @@ struct ior_event {
 	__u32 _pad;
 };
 
+/*
+ * Process lifecycle records: a struct ior_event whose `syscall` is one of
+ * these (never a row of syscalls.def), with no path. They are not trace
+ * rows: they tell the decoder when a traced process forks (copy its fd
+ * table and cwd), execs (close-on-exec fds are gone) and exits (forget it).
+ *   FORK  pid/tid = parent tgid/tid, ret = child tgid, flags = IOR_FORK_*
+ *   EXEC  pid/tid = tgid/tid after exec, fd = the tid that called execve
+ *   EXIT  pid = tgid whose last thread exited, tid = that thread, ret = exit code
+ */
+enum ior_record {
+	IOR_REC_FORK = 0xff01,
+	IOR_REC_EXEC = 0xff02,
+	IOR_REC_EXIT = 0xff03,
+};
+#define IOR_FORK_SHARED_FILES 0x1 /* CLONE_FILES: the child shares the parent's fd table */
+#define IOR_FORK_SHARED_FS    0x2 /* CLONE_FS: the child shares the parent's cwd */
+
 /* Per-CPU loss and health counters (BPF array map "counters"). */
 enum ior_counter {
-	IOR_LOSS_RINGBUF = 0,        /* ring buffer full: event dropped */
+	IOR_LOSS_RINGBUF = 0,        /* ring buffer full: record dropped (an event or, rarely, a lifecycle record) */
 	IOR_LOSS_INFLIGHT_FULL = 1,  /* sys_enter could not be remembered (map full): event dropped */
 	IOR_UNPAIRED_EXIT = 2,       /* sys_exit with no matching sys_enter (call began before attach) */
 	IOR_LOSS_PATH_TRUNCATED = 3, /* events whose path was truncated */
 	IOR_LOSS_PATH_FAULT = 4,     /* events whose path could not be read */
-	IOR_EVENTS_EMITTED = 5,      /* events written to the ring buffer */
+	IOR_EVENTS_EMITTED = 5,      /* syscall events written to the ring buffer */
+	IOR_LIFECYCLE_EMITTED = 6,   /* lifecycle records (fork, exec, exit) written to the ring buffer */
+	IOR_ENTER_ABANDONED = 7,     /* sys_enter whose thread exited without a sys_exit (no result to record) */
 	IOR_COUNTER_COUNT
 };
 
@@ -116,11 +135,11 @@ enum ior_counter {
  * each an 8-byte header followed by len bytes of payload.
  */
 #define IOR_WIRE_MAGIC 0x31524f49u /* "IOR1", first 4 bytes of the stream */
-#define IOR_WIRE_VERSION 1
+#define IOR_WIRE_VERSION 2
 
 enum ior_frame_type {
 	IOR_FRAME_HELLO = 1,   /* JSON: versions, syscall table, attached and skipped tracepoints */
-	IOR_FRAME_EVENTS = 2,  /* concatenated ior_event records */
+	IOR_FRAME_EVENTS = 2,  /* concatenated ior_event records (syscall events and lifecycle records) */
 	IOR_FRAME_STATS = 3,   /* JSON: counters summed over CPUs, sent periodically */
 	IOR_FRAME_LOG = 4,     /* JSON: {"level": "info|warn|error", "message": "..."} */
 	IOR_FRAME_END = 5,     /* JSON: final counters, unpaired enters, child exit status; last frame */

@@ -2,11 +2,13 @@
  * EventDecoder: EVENTS frames (struct ior_event records, bpf/ior.h) into
  * EventBatch rows, resolving fds and relative paths on the way (PathResolver)
  * and keeping the fd table in step with the opens, dups, closes, chdirs and
- * renames it decodes. One pass, no per-event objects.
+ * renames it decodes, and with the process lifecycle records (fork, exec,
+ * exit) that come in the same stream but are not rows. One pass, no
+ * per-event objects.
  */
 import { allocateBatch, FILE_TYPES, sliceBatch, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
-import { PathResolver } from './fd-table.js';
+import { O_CLOEXEC, PathResolver } from './fd-table.js';
 
 /** Byte offsets of struct ior_event (bpf/ior.h); docs/wire-format.md has the table. */
 const EV = {
@@ -19,7 +21,12 @@ const EF_HAS_POS = 0x08;
 const AT_EMPTY_PATH = 0x1000;
 const F_DUPFD = 0;
 const F_DUPFD_CLOEXEC = 1030;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const CLOSE_RANGE_UNSHARE = 2;
 const CLOSE_RANGE_CLOEXEC = 4;
+const FORK_SHARED_FILES = 0x1;
+const FORK_SHARED_FS = 0x2;
 const EBADF = 9;
 const RENAME_EXCHANGE = 2;
 /** creat(path, mode) is open(path, O_CREAT|O_WRONLY|O_TRUNC, mode): record the flags it implies */
@@ -88,6 +95,9 @@ export class EventDecoder {
   private readonly comm = new CommCache();
   private rows = 0;
   private seq = 0n;
+  private readonly records: HelloFrame['records'];
+  /** lifecycle records applied (not rows) */
+  lifecycleRecords = 0;
   readonly counters: DecodeCounters = { filteredOut: 0 };
 
   constructor(
@@ -102,6 +112,7 @@ export class EventDecoder {
     }
     this.syscalls = [];
     for (const e of hello.syscalls) this.syscalls[e.id] = infoOf(e);
+    this.records = hello.records;
     this.batch = this.newBatch();
   }
 
@@ -132,8 +143,8 @@ export class EventDecoder {
   private decodeOne(buf: Buffer, dv: DataView, off: number, pathLen: number, path2Len: number): void {
     const id = dv.getUint16(off + EV.syscall, true);
     const sc = this.syscalls[id];
-    if (sc === undefined) throw new IorError(`the loader sent syscall id ${id}, not in its own table: loader and ior are from different builds; rebuild`, 2);
     const pid = dv.getInt32(off + EV.pid, true);
+    if (sc === undefined) return this.lifecycle(id, dv, off, pid);
     const retLo = dv.getInt32(off + EV.ret, true);
     const retHi = dv.getInt32(off + EV.ret + 4, true);
     const retNum = retHi * 4294967296 + (retLo >>> 0);
@@ -168,7 +179,7 @@ export class EventDecoder {
     }
     if (sc.returnsFd) fd = retNum >= 0 ? retNum : -1;
 
-    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, path, path2);
+    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, sc.effect === 'fcntl' ? dv.getInt32(off + EV.count, true) : 0, path, path2);
 
     if (this.pathPrefixes.length > 0 && !this.keep(path, path2)) {
       this.counters.filteredOut++;
@@ -207,23 +218,43 @@ export class EventDecoder {
     if (++this.rows === this.batchRows) this.flush();
   }
 
-  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, path: string | null, path2: string | null): void {
+  /** A fork, exec or exit record: the fd tables follow the processes; no row. */
+  private lifecycle(id: number, dv: DataView, off: number, pid: number): void {
+    const records = this.records;
+    if (id === records.fork) {
+      const flags = dv.getInt32(off + EV.flags, true);
+      this.resolver.forked(pid, dv.getInt32(off + EV.ret, true), (flags & FORK_SHARED_FILES) !== 0, (flags & FORK_SHARED_FS) !== 0);
+    } else if (id === records.exec) {
+      this.resolver.execed(pid);
+    } else if (id === records.exit) {
+      this.resolver.exited(pid);
+    } else {
+      throw new IorError(`the loader sent syscall id ${id}, not in its own table: loader and ior are from different builds; rebuild`, 2);
+    }
+    this.lifecycleRecords++;
+  }
+
+  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, fcntlArg: number, path: string | null, path2: string | null): void {
     const resolver = this.resolver;
     switch (sc.effect) {
       case 'open':
-        resolver.opened(pid, ret, path);
+        resolver.opened(pid, ret, path, (flags & O_CLOEXEC) !== 0);
         break;
       case 'close':
         resolver.closed(pid, fdArg);
         break;
       case 'close_range':
-        if ((flags & CLOSE_RANGE_CLOEXEC) === 0) resolver.closedRange(pid, fdArg, fd2Arg);
+        if (flags & CLOSE_RANGE_UNSHARE) resolver.unsharedFiles(pid);
+        if (flags & CLOSE_RANGE_CLOEXEC) resolver.setCloexec(pid, fdArg, fd2Arg >>> 0, true);
+        else resolver.closedRange(pid, fdArg, fd2Arg >>> 0);
         break;
       case 'dup':
-        resolver.duplicated(pid, fdArg, ret);
+        // dup and dup2 clear close-on-exec on the new fd; dup3 takes O_CLOEXEC
+        resolver.duplicated(pid, fdArg, ret, sc.hasFlags && (flags & O_CLOEXEC) !== 0);
         break;
       case 'fcntl':
-        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret);
+        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret, flags === F_DUPFD_CLOEXEC);
+        else if (flags === F_SETFD) resolver.setCloexec(pid, fdArg, fdArg, (fcntlArg & FD_CLOEXEC) !== 0);
         break;
       case 'chdir':
         resolver.changedDirectory(pid, path);

@@ -1,7 +1,11 @@
 /**
  * PathResolver: turns what a syscall names (an fd, a path relative to a
  * dirfd or the cwd) into an absolute path, by following the opens, dups,
- * closes and chdirs the trace itself shows, per process (threads share).
+ * closes and chdirs the trace itself shows, per process (threads share),
+ * and the process lifecycle the kernel reports beside the events: a forked
+ * child starts with a copy of its parent's fd table and cwd, exec drops the
+ * close-on-exec fds, exit forgets the process (memory stays bounded by the
+ * processes alive).
  * What the trace cannot tell (fds opened and cwds set before the capture
  * began) is read once from /proc/PID/fd/N and /proc/PID/cwd while the
  * process lives, then cached; what /proc cannot tell either is counted in
@@ -11,10 +15,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const AT_FDCWD = -100;
+/** O_CLOEXEC in open flags and in /proc/PID/fdinfo/N "flags:" (octal) */
+export const O_CLOEXEC = 0o2000000;
+
+/** A table of open fds; shared by processes created with CLONE_FILES. */
+interface FdTable {
+  paths: Map<number, string | null>; // null: open, but not a path (pipe, socket, anon inode)
+  cloexec: Set<number>; // fds that exec closes
+}
+
+/** The cwd; shared by processes created with CLONE_FS. */
+interface Cwd {
+  path: string | null | undefined; // undefined: not looked up yet
+}
 
 interface ProcessFiles {
-  cwd: string | null | undefined; // undefined: not looked up yet
-  fds: Map<number, string | null>; // null: open, but not a path (pipe, socket, anon inode)
+  cwd: Cwd;
+  fds: FdTable;
 }
 
 export class PathResolver {
@@ -26,8 +43,13 @@ export class PathResolver {
 
   private process(pid: number): ProcessFiles {
     let p = this.processes.get(pid);
-    if (!p) this.processes.set(pid, (p = { cwd: undefined, fds: new Map() }));
+    if (!p) this.processes.set(pid, (p = { cwd: { path: undefined }, fds: { paths: new Map(), cloexec: new Set() } }));
     return p;
+  }
+
+  /** Processes whose files are remembered now (bounded by the processes alive). */
+  get size(): number {
+    return this.processes.size;
   }
 
   /**
@@ -43,38 +65,44 @@ export class PathResolver {
       if (excludePids.includes(pid)) continue;
       const proc = this.process(pid);
       const cwd = this.readProcLink(`${pid}/cwd`);
-      if (cwd !== undefined) proc.cwd = cwd;
+      if (cwd !== undefined) proc.cwd.path = cwd;
       for (const name of readdirOrEmpty(`${this.procRoot}/${pid}/fd`)) {
         const fd = Number(name);
-        const target = this.readProcLink(`${pid}/fd/${fd}`);
-        if (target === undefined || proc.fds.has(fd)) continue;
-        proc.fds.set(fd, target.startsWith('/') ? target : null);
-        seeded++;
+        if (proc.fds.paths.has(fd)) continue;
+        if (this.lookUp(pid, proc.fds, fd) !== undefined) seeded++;
       }
     }
     return seeded;
   }
 
+  /**
+   * What a process starts with when ior started it: its cwd and the fds it
+   * inherited, as readlink targets (the loader reads them before the fork).
+   */
+  seed(pid: number, cwd: string | null, fds: Readonly<Record<string, string>>): void {
+    const proc = this.process(pid);
+    proc.cwd.path = cwd;
+    for (const [fd, target] of Object.entries(fds)) proc.fds.paths.set(Number(fd), target.startsWith('/') ? stripDeleted(target) : null);
+  }
+
   /** The path open on (pid, fd), or null for a non-file fd or one nobody can name. */
   fdPath(pid: number, fd: number): string | null {
-    const proc = this.process(pid);
-    const known = proc.fds.get(fd);
+    const fds = this.process(pid).fds;
+    const known = fds.paths.get(fd);
     if (known !== undefined) return known;
-    const target = this.readProcLink(`${pid}/fd/${fd}`);
-    const resolved = target !== undefined && target.startsWith('/') ? target : null;
-    if (target === undefined) this.unresolved++;
-    else proc.fds.set(fd, resolved); // cache non-paths too: a pipe stays a pipe until closed
-    return resolved;
+    const found = this.lookUp(pid, fds, fd);
+    if (found === undefined) this.unresolved++;
+    return found ?? null;
   }
 
   cwd(pid: number): string | null {
-    const proc = this.process(pid);
-    if (proc.cwd === undefined) {
+    const cwd = this.process(pid).cwd;
+    if (cwd.path === undefined) {
       const target = this.readProcLink(`${pid}/cwd`);
       if (target === undefined) this.unresolved++;
-      proc.cwd = target ?? null;
+      cwd.path = target ?? null;
     }
-    return proc.cwd;
+    return cwd.path;
   }
 
   /**
@@ -91,51 +119,123 @@ export class PathResolver {
     return raw === '' ? base : normalize(`${base}/${raw}`);
   }
 
-  opened(pid: number, fd: number, absolutePath: string | null): void {
-    this.process(pid).fds.set(fd, absolutePath);
+  opened(pid: number, fd: number, absolutePath: string | null, cloexec: boolean): void {
+    const fds = this.process(pid).fds;
+    fds.paths.set(fd, absolutePath);
+    setFlag(fds.cloexec, fd, cloexec);
   }
 
   closed(pid: number, fd: number): void {
-    this.process(pid).fds.delete(fd);
+    const fds = this.process(pid).fds;
+    fds.paths.delete(fd);
+    fds.cloexec.delete(fd);
   }
 
   closedRange(pid: number, first: number, last: number): void {
     const fds = this.process(pid).fds;
-    for (const fd of fds.keys()) if (fd >= first && fd <= last) fds.delete(fd);
+    for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) this.closed(pid, fd);
   }
 
-  duplicated(pid: number, from: number, to: number): void {
-    this.opened(pid, to, this.fdPath(pid, from));
+  /** fcntl(F_SETFD), close_range(CLOSE_RANGE_CLOEXEC): known fds in [first, last] get or lose close-on-exec. */
+  setCloexec(pid: number, first: number, last: number, on: boolean): void {
+    const fds = this.process(pid).fds;
+    for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) setFlag(fds.cloexec, fd, on);
+  }
+
+  duplicated(pid: number, from: number, to: number, cloexec: boolean): void {
+    this.opened(pid, to, this.fdPath(pid, from), cloexec);
   }
 
   changedDirectory(pid: number, absolutePath: string | null): void {
-    this.process(pid).cwd = absolutePath;
+    this.process(pid).cwd.path = absolutePath;
   }
 
   /** After rename(from, to): fds and cwds naming `from` or a path under it now name `to`. */
   renamed(from: string, to: string): void {
     const under = `${from}/`;
     const move = (p: string | null | undefined) => (p === from ? to : p?.startsWith(under) ? to + p.slice(from.length) : p);
+    // shared tables are visited once per sharer: moving twice is a no-op
     for (const proc of this.processes.values()) {
-      proc.cwd = move(proc.cwd);
-      for (const [fd, p] of proc.fds) proc.fds.set(fd, move(p) ?? null);
+      proc.cwd.path = move(proc.cwd.path);
+      for (const [fd, p] of proc.fds.paths) proc.fds.paths.set(fd, move(p) ?? null);
     }
   }
 
-  /** The process exited or exec'd something else: forget its table. */
-  forget(pid: number): void {
+  /**
+   * A new process: it starts with a copy of its parent's fd table and cwd,
+   * or the same ones when created with CLONE_FILES / CLONE_FS. A parent the
+   * trace knows nothing of leaves the child to be looked up in /proc.
+   */
+  forked(parent: number, child: number, sharedFiles: boolean, sharedFs: boolean): void {
+    const p = this.processes.get(parent);
+    if (!p) {
+      this.processes.delete(child);
+      return;
+    }
+    this.processes.set(child, {
+      cwd: sharedFs ? p.cwd : { path: p.cwd.path },
+      fds: sharedFiles ? p.fds : { paths: new Map(p.fds.paths), cloexec: new Set(p.fds.cloexec) },
+    });
+  }
+
+  /** A successful exec: the close-on-exec fds are gone, and the table is no longer shared. */
+  execed(pid: number): void {
+    const proc = this.processes.get(pid);
+    if (!proc) return;
+    const paths = new Map(proc.fds.paths);
+    for (const fd of proc.fds.cloexec) paths.delete(fd);
+    proc.fds = { paths, cloexec: new Set() };
+  }
+
+  /** close_range(CLOSE_RANGE_UNSHARE): the process gets its own copy of a shared table. */
+  unsharedFiles(pid: number): void {
+    const fds = this.process(pid).fds;
+    this.process(pid).fds = { paths: new Map(fds.paths), cloexec: new Set(fds.cloexec) };
+  }
+
+  /** The process exited: forget it (a reused pid starts afresh). */
+  exited(pid: number): void {
     this.processes.delete(pid);
+  }
+
+  /** Name (pid, fd) from /proc and remember it; undefined when the process or fd is gone. */
+  private lookUp(pid: number, fds: FdTable, fd: number): string | null | undefined {
+    const target = this.readProcLink(`${pid}/fd/${fd}`);
+    if (target === undefined) return undefined;
+    const resolved = target.startsWith('/') ? target : null;
+    fds.paths.set(fd, resolved); // cache non-paths too: a pipe stays a pipe until closed
+    setFlag(fds.cloexec, fd, this.isCloexec(pid, fd));
+    return resolved;
+  }
+
+  /** The close-on-exec flag of a live fd, from /proc/PID/fdinfo/N. */
+  private isCloexec(pid: number, fd: number): boolean {
+    try {
+      const info = fs.readFileSync(`${this.procRoot}/${pid}/fdinfo/${fd}`, 'latin1');
+      const flags = /^flags:\s*([0-7]+)/m.exec(info);
+      return flags !== null && (parseInt(flags[1]!, 8) & O_CLOEXEC) !== 0;
+    } catch {
+      return false;
+    }
   }
 
   /** readlink under /proc; undefined when the process or fd is gone. */
   private readProcLink(rel: string): string | undefined {
     try {
-      const target = fs.readlinkSync(`${this.procRoot}/${rel}`);
-      return target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target;
+      return stripDeleted(fs.readlinkSync(`${this.procRoot}/${rel}`));
     } catch {
       return undefined;
     }
   }
+}
+
+function setFlag(set: Set<number>, fd: number, on: boolean): void {
+  if (on) set.add(fd);
+  else set.delete(fd);
+}
+
+function stripDeleted(target: string): string {
+  return target.endsWith(' (deleted)') ? target.slice(0, -' (deleted)'.length) : target;
 }
 
 function readdirOrEmpty(dir: string): string[] {

@@ -34,7 +34,8 @@ export function loaderArgs(opts: LoaderOptions): string[] {
   if (opts.pids.length > 0 || opts.command.length > 0) args.push('--follow');
   if (opts.comm !== undefined) args.push('--comm', opts.comm);
   if (opts.syscalls !== undefined) args.push('--syscalls', opts.syscalls.join(','));
-  if (opts.command.length > 0) args.push('--', ...opts.command);
+  // the command's stderr is ours (fd 4 of the loader); the loader's own stderr is a pipe to us
+  if (opts.command.length > 0) args.push('--cmd-stderr-fd', '4', '--', ...opts.command);
   return args;
 }
 
@@ -45,9 +46,10 @@ export class LoaderProcess {
   readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(opts: LoaderOptions, handlers: LoaderHandlers) {
-    // the command (if any) inherits stdin/stdout/stderr untouched; events come on fd 3
+    // the command (if any) inherits stdin/stdout/stderr untouched (stderr through fd 4); events come on fd 3
+    const command = opts.command.length > 0;
     this.child = spawn(loaderPath(), loaderArgs(opts), {
-      stdio: [opts.command.length > 0 ? 'inherit' : 'ignore', 'inherit', 'pipe', 'pipe'],
+      stdio: command ? ['inherit', 'inherit', 'pipe', 'pipe', 2] : ['ignore', 'inherit', 'pipe', 'pipe'],
     });
     const stream = this.child.stdio[3] as Readable;
     const streamEnded = new Promise<void>((resolve, reject) => {

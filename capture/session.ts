@@ -114,8 +114,10 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       hello(frame) {
         validateSyscalls(syscalls, frame);
         hello = frame;
-        // attached: name the fds of processes already running (a command started by the loader has none yet)
-        if (opts.command.length === 0) resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
+        // attached: name the fds of processes already running; a command started by the loader
+        // starts with the cwd and fds the loader read just before forking it
+        if (frame.child_pid && frame.command_files) resolver.seed(frame.child_pid, frame.command_files.cwd, frame.command_files.fds);
+        else resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
         decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
         if (frame.skipped.length > 0) {
           stderr.write(`ior: note: ${frame.skipped.length} syscall tracepoint(s) not on this kernel, not traced: ${frame.skipped.map((s) => s.name).join(', ')}\n`);

@@ -7,7 +7,7 @@
 import { IorError } from '../common/errors.js';
 
 export const WIRE_MAGIC = 0x31524f49; // "IOR1"
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
 export const FrameType = { HELLO: 1, EVENTS: 2, STATS: 3, LOG: 4, END: 5 } as const;
 export type FrameTypeId = (typeof FrameType)[keyof typeof FrameType];

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -110,6 +111,8 @@ static const char *const counter_names[IOR_COUNTER_COUNT] = {
 	[IOR_LOSS_PATH_TRUNCATED] = "loss_path_truncated",
 	[IOR_LOSS_PATH_FAULT] = "loss_path_fault",
 	[IOR_EVENTS_EMITTED] = "events_emitted",
+	[IOR_LIFECYCLE_EMITTED] = "lifecycle_emitted",
+	[IOR_ENTER_ABANDONED] = "enter_abandoned",
 };
 
 /* ---- options and state --------------------------------------------------- */
@@ -125,14 +128,15 @@ static struct {
 	const char *syscalls;
 	int out_fd;
 	int hooks;
+	int cmd_stderr_fd;
 	char **cmd;
-} o = { .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
+} o = { .cmd_stderr_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
 
 static struct ior_bpf *skel;
 static bool requested[IOR_SC_COUNT];
 static bool attached[IOR_SC_COUNT];
 static char *skip_reason[IOR_SC_COUNT];
-static struct bpf_link *enter_link[IOR_SC_COUNT], *exit_link[IOR_SC_COUNT], *fork_link, *pexit_link;
+static struct bpf_link *enter_link[IOR_SC_COUNT], *exit_link[IOR_SC_COUNT], *fork_link, *exec_link, *pexit_link;
 static struct bpf_link *raw_enter_link, *raw_exit_link;
 static size_t ring_bytes;
 static long long boot_to_wall;
@@ -140,6 +144,7 @@ static pid_t child_pid = -1;
 static int child_status = -1;   /* wait status of the direct child, -1: not reaped */
 static bool child_exec_failed;
 static bool hello_sent;
+static struct sb command_files; /* JSON: what the command starts with (its cwd and inherited fds) */
 static struct chunk *pending_logs, **pending_tail = &pending_logs;
 static volatile sig_atomic_t stop_signal, got_sigchld;
 static bool debug;
@@ -327,6 +332,14 @@ static void send_hello(void)
 	} else {
 		sb_puts(&b, "null");
 	}
+	sb_key(&b, "command_files");
+	sb_puts(&b, command_files.s ? command_files.s : "null");
+	sb_key(&b, "records");
+	sb_putc(&b, '{');
+	sb_kv_i64(&b, "fork", IOR_REC_FORK);
+	sb_kv_i64(&b, "exec", IOR_REC_EXEC);
+	sb_kv_i64(&b, "exit", IOR_REC_EXIT);
+	sb_putc(&b, '}');
 	sb_kv_str(&b, "kernel_release", u.release);
 	sb_kv_str(&b, "machine", u.machine);
 	sb_kv_str(&b, "hostname", host);
@@ -471,7 +484,10 @@ static void send_end(const char *reason, const char *message)
 	if (message)
 		sb_kv_str(&b, "message", message);
 	put_counters(&b);
-	sb_kv_i64(&b, "unpaired_enters", count_inflight());
+	/* in flight now, or abandoned by a thread that exited inside the call */
+	__u64 sum[IOR_COUNTER_COUNT];
+	read_counters(sum);
+	sb_kv_i64(&b, "unpaired_enters", count_inflight() + (long long)sum[IOR_ENTER_ABANDONED]);
 	sb_key(&b, "child");
 	if (child_pid <= 0) {
 		sb_puts(&b, "null");
@@ -801,11 +817,74 @@ static void detach_all(void)
 			bpf_link__destroy(exit_link[i]);
 			exit_link[i] = NULL;
 		}
-	if (fork_link)
-		bpf_link__destroy(fork_link);
-	if (pexit_link)
-		bpf_link__destroy(pexit_link);
-	fork_link = pexit_link = NULL;
+	bpf_link__destroy(fork_link);
+	bpf_link__destroy(exec_link);
+	bpf_link__destroy(pexit_link);
+	fork_link = exec_link = pexit_link = NULL;
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+/* The command is forked from us just after this: it starts in our cwd with
+ * our fds that are not close-on-exec. Reading them here, before the fork,
+ * names them exactly (the command may chdir or exit before the decoder
+ * could look in /proc). JSON: {"cwd": "...", "fds": {"0": "/dev/pts/1", ...}},
+ * fd targets as readlink(/proc/self/fd/N) gives them. */
+static void read_command_files(struct sb *b)
+{
+	char cwd[PATH_MAX], link[64], target[PATH_MAX];
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	bool first = true;
+
+	sb_init(b);
+	sb_putc(b, '{');
+	sb_kv_str(b, "cwd", getcwd(cwd, sizeof(cwd)) ? cwd : NULL);
+	sb_key(b, "fds");
+	sb_putc(b, '{');
+	while (d && (de = readdir(d))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd == dfd)
+			continue;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (!first)
+			sb_putc(b, ',');
+		first = false;
+		sb_printf(b, "\"%ld\":", fd);
+		sb_json_str(b, target);
+	}
+	sb_putc(b, '}');
+	sb_putc(b, '}');
+	if (d)
+		closedir(d);
+	else if (dfd >= 0)
+		close(dfd);
+}
+
+/* The command's stderr is --cmd-stderr-fd (ior's own stderr), while ours
+ * stays the pipe ior reads our messages from: put that fd on 2 for the
+ * command to inherit and keep writing our messages to a private copy. */
+static void swap_stderr(int cmd_fd)
+{
+	int mine = fcntl(2, F_DUPFD_CLOEXEC, 10);
+	FILE *f = mine >= 0 ? fdopen(mine, "w") : NULL;
+
+	if (!f || dup2(cmd_fd, 2) < 0)
+		fatal("--cmd-stderr-fd %d: %s", cmd_fd, strerror(errno));
+	if (cmd_fd != 2)
+		close(cmd_fd);
+	setvbuf(f, NULL, _IONBF, 0);
+	fflush(stderr);
+	stderr = f;
 }
 
 /* ---- signals and children ------------------------------------------------------ */
@@ -847,7 +926,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ior-loader [--ring-mb N] [--poll-ms N] [--stats-ms N] [--pid N]... [--comm NAME]\n"
 		"                  [--follow] [--exclude-pid N]... [--syscalls name,name,...] [--out-fd N]\n"
-		"                  [--hooks raw|tracepoints]\n"
+		"                  [--hooks raw|tracepoints] [--cmd-stderr-fd N]\n"
 		"                  [-- CMD ARGS...]\n"
 		"       ior-loader --probe\n"
 		"       ior-loader --version\n");
@@ -866,7 +945,7 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
 }
 
 enum { OPT_RING = 1000, OPT_POLL, OPT_STATS, OPT_PID, OPT_COMM, OPT_FOLLOW, OPT_EXCL, OPT_SYSCALLS,
-       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP, OPT_HOOKS };
+       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP, OPT_HOOKS, OPT_CMD_STDERR };
 
 static const struct option long_opts[] = {
 	{ "ring-mb", required_argument, 0, OPT_RING },   { "poll-ms", required_argument, 0, OPT_POLL },
@@ -875,7 +954,7 @@ static const struct option long_opts[] = {
 	{ "exclude-pid", required_argument, 0, OPT_EXCL }, { "syscalls", required_argument, 0, OPT_SYSCALLS },
 	{ "out-fd", required_argument, 0, OPT_OUTFD },   { "probe", no_argument, 0, OPT_PROBE },
 	{ "version", no_argument, 0, OPT_VERSION },      { "help", no_argument, 0, OPT_HELP },
-	{ "hooks", required_argument, 0, OPT_HOOKS },
+	{ "hooks", required_argument, 0, OPT_HOOKS },    { "cmd-stderr-fd", required_argument, 0, OPT_CMD_STDERR },
 	{ 0, 0, 0, 0 },
 };
 
@@ -913,6 +992,7 @@ int main(int argc, char **argv)
 		case OPT_SYSCALLS: o.syscalls = optarg; break;
 		case OPT_OUTFD: o.out_fd = (int)parse_uint("--out-fd", optarg, 0, INT_MAX); break;
 		case OPT_PROBE: probe = true; break;
+		case OPT_CMD_STDERR: o.cmd_stderr_fd = (int)parse_uint("--cmd-stderr-fd", optarg, 0, INT_MAX); break;
 		case OPT_HOOKS:
 			if (!strcmp(optarg, "raw"))
 				o.hooks = HOOKS_RAW;
@@ -1043,8 +1123,6 @@ int main(int argc, char **argv)
 	}
 	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW);
 	bpf_program__set_autoload(skel->progs.ior_sys_exit, o.hooks == HOOKS_RAW);
-	bpf_program__set_autoload(skel->progs.ior_fork, (flags & IOR_FILTER_FOLLOW) != 0);
-	bpf_program__set_autoload(skel->progs.ior_exit, (flags & IOR_FILTER_PIDS) != 0);
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
 
@@ -1079,6 +1157,9 @@ int main(int argc, char **argv)
 			emit_log("warn", "PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 		if (pipe2(go, O_CLOEXEC) || pipe2(status, O_CLOEXEC))
 			fatal("pipe: %s", strerror(errno));
+		if (o.cmd_stderr_fd >= 0)
+			swap_stderr(o.cmd_stderr_fd);
+		read_command_files(&command_files);
 		fflush(NULL);
 		child_pid = fork();
 		if (child_pid < 0)
@@ -1112,7 +1193,20 @@ int main(int argc, char **argv)
 		bpf_map_update_elem(pid_fd, (__u32 *)&child_pid, &one, BPF_ANY);
 	}
 
-	/* attach: exits before enters, so no entry is left without its exit */
+	/* attach: the process lifecycle first (no fork between the first
+	 * syscall event and following the child), then exits before enters,
+	 * so no entry is left without its exit */
+	fork_link = bpf_program__attach(skel->progs.ior_fork);
+	if (!fork_link && (flags & IOR_FILTER_FOLLOW))
+		fatal("cannot attach sched_process_fork (needed to follow children): %s: %s", strerror(errno), libbpf_detail());
+	if (!fork_link)
+		emit_log("warn", "cannot attach sched_process_fork: %s; children's fds are looked up in /proc", strerror(errno));
+	exec_link = bpf_program__attach(skel->progs.ior_exec);
+	if (!exec_link)
+		emit_log("warn", "cannot attach sched_process_exec: %s; close-on-exec fds are not dropped at exec", strerror(errno));
+	pexit_link = bpf_program__attach(skel->progs.ior_exit);
+	if (!pexit_link)
+		emit_log("warn", "cannot attach sched_process_exit: %s; exited processes are remembered until the end", strerror(errno));
 	int nattached = 0;
 	if (o.hooks == HOOKS_RAW) {
 		raw_exit_link = bpf_program__attach(skel->progs.ior_sys_exit);
@@ -1154,16 +1248,6 @@ int main(int argc, char **argv)
 				exit_link[i] = l;
 			}
 		}
-	}
-	if (flags & IOR_FILTER_FOLLOW) {
-		fork_link = bpf_program__attach(skel->progs.ior_fork);
-		if (!fork_link)
-			fatal("cannot attach sched_process_fork (--follow): %s", strerror(errno));
-	}
-	if (flags & IOR_FILTER_PIDS) {
-		pexit_link = bpf_program__attach(skel->progs.ior_exit);
-		if (!pexit_link)
-			emit_log("warn", "cannot attach sched_process_exit: %s", strerror(errno));
 	}
 	if (!nattached)
 		fatal("could not attach any syscall tracepoint");

@@ -37,6 +37,10 @@ export const HelloFrameSchema = z.object({
   syscalls: z.array(SyscallEntrySchema),
   attached: z.array(z.string()),
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+  /** ids (the record's syscall field) of the process lifecycle records: enum ior_record */
+  records: z.object({ fork: z.number().int(), exec: z.number().int(), exit: z.number().int() }),
+  /** command mode: the cwd and inherited fds (readlink targets) the command starts with */
+  command_files: z.object({ cwd: z.string().nullable(), fds: z.record(z.string(), z.string()) }).nullable().optional(),
 });
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
 

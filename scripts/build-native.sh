@@ -5,7 +5,7 @@
 #   native/build/ior.bpf.o      clang -target bpf
 #   native/build/ior.skel.h     bpftool gen skeleton (embeds ior.bpf.o)
 #   native/build/ior-loader     gcc -static, libbpf + libelf + zstd + zlib linked in
-#   native/build/iowork-*       workload programs (native/bench/*.c)
+#   native/build/iowork-*       workload programs (native/bench/*.c, test/workloads/*.c)
 #
 # Idempotent: each step runs only when an input is newer than its output.
 # Environment: CC (gcc), CLANG (clang), BPFTOOL (bpftool), VMLINUX_BTF
@@ -109,8 +109,8 @@ if readelf -d "$B/ior-loader" 2>/dev/null | grep -q NEEDED; then
 	die "ior-loader is not static (NEEDED entries found)"
 fi
 
-# 5. workload programs
-for src in "$ROOT"/native/bench/*.c; do
+# 5. workload programs: benchmark loops and the capture tests' deterministic workloads
+for src in "$ROOT"/native/bench/*.c "$ROOT"/test/workloads/*.c; do
 	[ -e "$src" ] || continue
 	out="$B/$(basename "$src" .c)"
 	if stale "$out" "$src"; then

@@ -86,24 +86,88 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   const dir = fs.realpathSync(tempDir('cmd'));
   fs.writeFileSync(path.join(dir, 'in.txt'), 'hello from the traced command\n'.repeat(100));
   const trace = path.join(dir, 'cmd.parquet');
-  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; exit 7'], { cwd: dir, input: 'typed input\n' });
+  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; echo "to stderr" >&2; exit 7'], { cwd: dir, input: 'typed input\n' });
   assert.equal(r.status, 7, r.stderr);
   assert.equal(r.stdout, 'hello from the traced command\n'.repeat(100) + 'got typed input\n');
+  assert.match(r.stderr, /^to stderr$/m, 'the command writes to ior\'s stderr');
   assert.match(r.stderr, /^ior: capturing \d+ syscalls of sh -c/m);
   const { rows, footer } = await readTrace(trace);
   assert.equal(footer.stop_reason, 'command-exited');
   assert.deepEqual(footer.command_exit, { code: 7, signal: null });
   const pids = new Set(rows.map((x) => x.pid));
   assert.ok(pids.size >= 3, `sh and two cats traced (pids: ${[...pids].join(',')})`);
+  assert.equal(footer.losses.unresolved_fds, 0, "every fd of the tree is named (fork copies, the command's own named by the loader)");
   const first = rows[0]!;
   assert.equal(first.comm, 'sh');
   assert.ok(['access', 'openat'].includes(first.syscall) && /ld\.so/.test(first.path ?? ''), `first event is the dynamic loader of sh: ${first.syscall} ${first.path}`);
   // cat reads with read(2) into a pipe and with copy_file_range(2) into a file (coreutils 9)
   const inTxt = path.join(dir, 'in.txt'), outTxt = path.join(dir, 'out.txt');
+  // the cats are children of sh: their relative opens resolve against the cwd inherited at fork
+  const cats = rows.filter((x) => x.comm === 'cat' && x.syscall === 'openat' && x.path?.startsWith(dir));
+  assert.deepEqual(cats.map((x) => [x.path, x.ret >= 0n]), [[inTxt, true], [inTxt, true]]);
+  const copies = rows.filter((x) => x.syscall === 'copy_file_range' || x.syscall === 'sendfile64');
+  for (const x of copies) assert.deepEqual([x.path, x.path2], [inTxt, outTxt], `${x.syscall} names both files`);
   const moved = (pred: (x: TraceEvent) => boolean) => rows.filter(pred).reduce((s, x) => s + x.bytes, 0n);
   assert.equal(moved((x) => x.path === inTxt && (x.syscall === 'read' || x.syscall === 'copy_file_range')), 2n * 3000n);
   assert.equal(moved((x) => (x.path === outTxt && x.syscall === 'write') || (x.path2 === outTxt && x.syscall === 'copy_file_range')), 3000n);
   assert.equal(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8').length, 3000);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES | CLONE_FS, close-on-exec fds gone after exec', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('lifecycle'));
+  for (const name of ['a.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, name), Buffer.alloc(200, name[0]));
+  const trace = path.join(dir, 'lifecycle.parquet');
+  const r = ior(['capture', '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-lifecycle'), dir]);
+  assert.equal(r.status, 0, r.stderr);
+  const { rows, footer } = await readTrace(trace);
+  const f = (name: string) => path.join(dir, name);
+  // rows about the workload's own files, plus the fstat of an fd that exec closed
+  const mine = rows.filter((x) => x.path?.startsWith(dir) || (x.syscall === 'newfstatat' && x.fd === 5));
+  const labels = new Map<number, string>();
+  const who = (pid: number) => labels.get(pid) ?? labels.set(pid, ['parent', 'child', 'clone'][labels.size]!).get(pid)!;
+  const O_RDONLY = 0, O_CLOEXEC = 0o2000000, F_SETFD = 2, F_DUPFD_CLOEXEC = 1030, EBADF = -9n;
+  assert.deepEqual(
+    mine.map((x) => [who(x.pid), x.syscall, x.fd, x.path, x.ret]),
+    [
+      ['parent', 'chdir', -1, dir, 0n],
+      ['parent', 'openat', 3, f('a.txt'), 3n],
+      ['parent', 'openat', 4, f('b.txt'), 4n],
+      ['parent', 'openat', 5, f('c.txt'), 5n],
+      ['parent', 'fcntl', 5, f('c.txt'), 0n],
+      ['parent', 'fcntl', 3, f('a.txt'), 10n],
+      ['parent', 'dup3', 3, f('a.txt'), 11n],
+      ['parent', 'dup2', 4, f('b.txt'), 12n],
+      // the forked child: the parent's fds and cwd
+      ['child', 'pread64', 3, f('a.txt'), 10n],
+      ['child', 'pread64', 4, f('b.txt'), 10n],
+      ['child', 'openat', 6, f('d.txt'), 6n],
+      ['child', 'write', 6, f('d.txt'), 10n],
+      // after execve: 3, 6 and 12 stay; 4, 5, 10, 11 were close-on-exec
+      ['child', 'pread64', 3, f('a.txt'), 10n],
+      ['child', 'pwrite64', 6, f('d.txt'), 10n],
+      ['child', 'pread64', 12, f('b.txt'), 10n],
+      ['child', 'newfstatat', 5, null, EBADF],
+      ['child', 'openat', 4, f('e.txt'), 4n],
+      ['child', 'write', 4, f('e.txt'), 5n],
+      ['parent', 'pread64', 10, f('a.txt'), 10n],
+      // the CLONE_FILES | CLONE_FS child: its open and chdir are the parent's too
+      ['clone', 'mkdirat', -1, f('sub'), 0n],
+      ['clone', 'chdir', -1, f('sub'), 0n],
+      ['clone', 'openat', 6, f('sub/shared.txt'), 6n],
+      ['parent', 'write', 6, f('sub/shared.txt'), 7n],
+      ['parent', 'close', 6, f('sub/shared.txt'), 0n],
+      ['parent', 'openat', 6, f('sub/f.txt'), 6n],
+      ['parent', 'close', 6, f('sub/f.txt'), 0n],
+    ],
+  );
+  const flagsOf = (syscall: string, fd: number) => mine.find((x) => x.syscall === syscall && x.fd === fd && who(x.pid) === 'parent')!.flags;
+  assert.equal(flagsOf('openat', 4), O_RDONLY | O_CLOEXEC);
+  assert.equal(flagsOf('fcntl', 5), F_SETFD);
+  assert.equal(flagsOf('fcntl', 3), F_DUPFD_CLOEXEC);
+  assert.equal(footer.losses.unresolved_fds, 1, 'only the fd that exec closed has no name');
+  assert.equal(footer.events, rows.length, 'lifecycle records are not rows');
   fs.rmSync(dir, { recursive: true });
 });
 
