@@ -8,6 +8,8 @@ import { IOR_VERSION } from '../common/version.js';
 import { CaptureCommand } from './commands/capture.js';
 import { StatsCommand } from './commands/stats.js';
 import { SqlCommand } from './commands/sql.js';
+import { VersionCommand } from './commands/version.js';
+import { DoctorCommand } from './commands/doctor.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -26,10 +28,11 @@ export function normalizeArgv(argv: readonly string[]): string[] {
 export async function main(argv: readonly string[]): Promise<void> {
   const cli = new Cli({ binaryLabel: 'ior', binaryName: 'ior', binaryVersion: IOR_VERSION, enableCapture: false });
   cli.register(Builtins.HelpCommand);
-  cli.register(Builtins.VersionCommand);
+  cli.register(VersionCommand);
   cli.register(CaptureCommand);
   cli.register(StatsCommand);
   cli.register(SqlCommand);
+  cli.register(DoctorCommand);
   const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }

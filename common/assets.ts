@@ -26,7 +26,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
  * rebuilds each from that directory with a low glibc floor and embeds it as
  * addons/<name>.node. Adding an addon: add it here and load it with
  * requireNativeAddon(name), or, for an npm package that loads its own binary,
- * also redirect that package in scripts/sea/bundle.ts.
+ * also redirect that package in scripts/sea/build.ts.
  */
 export const NATIVE_ADDONS = {
   'zstd-napi': { source: 'node_modules/zstd-napi', file: 'build/Release/binding.node' },

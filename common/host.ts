@@ -21,7 +21,9 @@ export const LoaderProbeSchema = z.looseObject({
   /** BPF_MAP_TYPE_RINGBUF loads; null when it could not be tried (no CAP_BPF) */
   ringbuf: z.boolean().nullable(),
   tracefs: z.object({ mounted: z.boolean(), path: z.string().nullable(), mounted_now: z.boolean(), error: z.string().optional() }),
-  /** syscall name -> traceable here */
+  /** the hooks capture uses by default here: one raw sys_enter/sys_exit pair (tp_btf), or per-syscall tracepoints */
+  hooks: z.enum(['raw', 'tracepoints']),
+  /** syscall name -> traceable here with `hooks` */
   tracepoints: z.record(z.string(), z.boolean()),
   tracepoints_available: z.number(),
   root: z.boolean(),
@@ -82,4 +84,124 @@ export function lockdownMode(file = '/sys/kernel/security/lockdown'): string | u
   } catch {
     return undefined;
   }
+}
+
+/** What the loader needs by default: the ring buffer (64 MiB) plus maps and programs, rounded up. */
+const CAPTURE_MEMORY_BYTES = 80 << 20;
+
+/** One finding of `ior doctor`. */
+export interface HostCheck {
+  name: string;
+  /** fail: capture cannot work; warn: it works with limits; ok */
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  /** what to do about a warn or fail */
+  fix?: string;
+}
+
+/** Effective capabilities of this process, from /proc/self/status (0n when unreadable). */
+export function effectiveCapabilities(status = '/proc/self/status'): bigint {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(status, 'utf8'));
+    return m ? BigInt(`0x${m[1]}`) : 0n;
+  } catch {
+    return 0n;
+  }
+}
+
+const CAP_SYS_RESOURCE = 24;
+
+/** Memory this process's cgroup (v2) may still use, or undefined when unlimited or unknown. */
+export function cgroupMemoryHeadroom(): { limit: number; used: number; path: string } | undefined {
+  try {
+    const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+    if (!line) return undefined;
+    const dir = `/sys/fs/cgroup${line.slice(3).replace(/\/$/, '')}`;
+    const max = fs.readFileSync(`${dir}/memory.max`, 'utf8').trim();
+    if (max === 'max') return undefined;
+    return { limit: Number(max), used: Number(fs.readFileSync(`${dir}/memory.current`, 'utf8').trim()), path: dir };
+  } catch {
+    return undefined;
+  }
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+
+/**
+ * Checks a host for capture, from the loader's probe and a few files. Every
+ * check that is not ok says what to do; any `fail` means capture cannot work.
+ */
+export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; lockdown?: string; memcg?: ReturnType<typeof cgroupMemoryHeadroom> } = {}): HostCheck[] {
+  if (!result.ok) {
+    return [{ name: 'loader', status: 'fail', detail: result.error, fix: "rebuild it ('npm run build') or use dist/ior; see docs/troubleshooting.md" }];
+  }
+  const p = result.probe;
+  const checks: HostCheck[] = [];
+  const add = (c: HostCheck) => checks.push(c);
+  add({ name: 'loader', status: 'ok', detail: `ior-loader ${p.loader_version}, libbpf ${p.libbpf_version}` });
+
+  const bpf = p.cap_bpf || p.cap_sys_admin;
+  const perfmon = p.cap_perfmon || p.cap_sys_admin;
+  if (bpf && perfmon) {
+    add({ name: 'privileges', status: 'ok', detail: p.root ? 'root with CAP_BPF and CAP_PERFMON' : 'CAP_BPF and CAP_PERFMON (not root)' });
+  } else {
+    const missing = [!bpf && 'CAP_BPF', !perfmon && 'CAP_PERFMON'].filter(Boolean).join(' and ');
+    add({ name: 'privileges', status: 'fail', detail: `${p.root ? 'root, but' : 'not root:'} no ${missing}`, fix: 'run ior capture as root (sudo ior capture ...; in a container: --privileged or --cap-add BPF,PERFMON,SYS_ADMIN); stats, sql and replay need no privileges' });
+  }
+
+  add(p.btf.present
+    ? { name: 'BTF', status: 'ok', detail: `${p.btf.path} present (CO-RE relocations and tp_btf hooks work)` }
+    : { name: 'BTF', status: 'fail', detail: `${p.btf.path} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF`, fix: 'boot a kernel with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL/Alma/Rocky 8.2+, Fedora 31+ ship one)' });
+
+  const kernel = `${p.kernel_release}`;
+  if (p.ringbuf === true) add({ name: 'ring buffer', status: 'ok', detail: 'BPF_MAP_TYPE_RINGBUF available' });
+  else if (p.ringbuf === false) add({ name: 'ring buffer', status: 'fail', detail: `kernel ${kernel} has no BPF ring buffer (needs Linux 5.8)`, fix: 'boot Linux 5.8 or newer' });
+  else add({ name: 'ring buffer', status: kernelAtLeast(kernel, 5, 8) ? 'warn' : 'fail', detail: `not probed without CAP_BPF; kernel ${kernel} ${kernelAtLeast(kernel, 5, 8) ? 'should have it' : 'is older than 5.8, which introduced it'}`, fix: 'run ior doctor as root to probe it' });
+
+  const total = Object.keys(p.tracepoints).length;
+  const missingSyscalls = Object.entries(p.tracepoints).filter(([, ok]) => !ok).map(([name]) => name);
+  if (p.tracefs.mounted) {
+    add({ name: 'tracefs', status: 'ok', detail: `${p.tracefs.path}${p.tracefs.mounted_now ? ' (mounted just now by the loader)' : ''}` });
+  } else {
+    const needed = p.hooks !== 'raw';
+    add({
+      name: 'tracefs',
+      status: needed ? 'fail' : 'warn',
+      detail: `not mounted${p.tracefs.error ? ` and cannot be mounted (${p.tracefs.error})` : ''}${needed ? '; the per-syscall tracepoints need it' : '; only --hooks tracepoints needs it'}`,
+      fix: 'mount -t tracefs nodev /sys/kernel/tracing (as root; in a container, bind-mount the host\'s /sys/kernel/tracing)',
+    });
+  }
+  const hooks = p.hooks === 'raw' ? 'raw sys_enter/sys_exit hooks (tp_btf)' : 'per-syscall tracepoints';
+  if (p.tracepoints_available === 0) {
+    add({ name: 'syscalls', status: 'fail', detail: `none of the ${total} file-system syscalls can be traced with ${hooks}`, fix: 'mount tracefs and boot a kernel with CONFIG_FTRACE_SYSCALLS=y' });
+  } else if (missingSyscalls.length > 0) {
+    add({ name: 'syscalls', status: 'warn', detail: `${p.tracepoints_available} of ${total} traceable with ${hooks}; missing: ${missingSyscalls.join(', ')}`, fix: 'nothing, unless the workload relies on them: their calls will be missing from traces (the loader found no hook for them in this kernel)' });
+  } else {
+    add({ name: 'syscalls', status: 'ok', detail: `all ${total} traceable with ${hooks}` });
+  }
+
+  // Linux 5.11 charges BPF memory to the memory cgroup instead of RLIMIT_MEMLOCK
+  const caps = env.capabilities ?? effectiveCapabilities();
+  if (kernelAtLeast(kernel, 5, 11)) {
+    const memcg = 'memcg' in env ? env.memcg : cgroupMemoryHeadroom();
+    if (memcg && memcg.limit - memcg.used < CAPTURE_MEMORY_BYTES) {
+      add({ name: 'memory', status: 'warn', detail: `BPF maps are charged to cgroup ${memcg.path}: ${mib(memcg.limit - memcg.used)} left of ${mib(memcg.limit)}, the default capture needs ~${mib(CAPTURE_MEMORY_BYTES)}`, fix: 'use a smaller ring (ior capture --ring-mb 8) or raise memory.max of that cgroup' });
+    } else {
+      add({ name: 'memory', status: 'ok', detail: `kernel >= 5.11 charges BPF memory to the memory cgroup${memcg ? ` (${mib(memcg.limit - memcg.used)} left)` : ' (no limit)'}; RLIMIT_MEMLOCK does not matter` });
+    }
+  } else {
+    const soft = p.memlock.soft;
+    const enough = soft === 'unlimited' || soft >= CAPTURE_MEMORY_BYTES || (caps & (1n << BigInt(CAP_SYS_RESOURCE))) !== 0n;
+    add(enough
+      ? { name: 'memory', status: 'ok', detail: `kernel < 5.11 counts BPF maps against RLIMIT_MEMLOCK: ${soft === 'unlimited' ? 'unlimited' : mib(soft)}${soft !== 'unlimited' && soft < CAPTURE_MEMORY_BYTES ? ' (raised by the loader: CAP_SYS_RESOURCE)' : ''}` }
+      : { name: 'memory', status: 'fail', detail: `kernel < 5.11 counts BPF maps against RLIMIT_MEMLOCK, which is ${mib(soft)} without CAP_SYS_RESOURCE to raise it`, fix: 'ulimit -l unlimited before ior capture (as root), or LimitMEMLOCK=infinity in a systemd unit' });
+  }
+
+  const lockdown = 'lockdown' in env ? env.lockdown : lockdownMode();
+  if (lockdown === 'confidentiality') {
+    add({ name: 'lockdown', status: 'fail', detail: 'kernel lockdown=confidentiality forbids BPF programs from reading kernel memory (paths, file positions)', fix: 'boot with lockdown=integrity or none (often: disable Secure Boot\'s lockdown, or lockdown= on the kernel command line)' });
+  } else {
+    add({ name: 'lockdown', status: 'ok', detail: lockdown ? `lockdown=${lockdown}` : 'no lockdown (securityfs not mounted or not built in)' });
+  }
+  return checks;
 }

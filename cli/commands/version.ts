@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { quietOnClosedPipe } from './stats.js';
 import { BaseCommand } from '../base.js';
 import { IOR_VERSION } from '../../common/version.js';
 import { assetDir } from '../../common/assets.js';
@@ -19,6 +20,7 @@ export class VersionCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     const out = this.context.stdout;
+    quietOnClosedPipe(out);
     const runtime = assetDir() ? `single binary, Node.js ${process.version}` : `Node.js ${process.version} at ${process.execPath}`;
     out.write(`ior ${IOR_VERSION} (${runtime})\n`);
     const result = await probeLoader();

@@ -11,7 +11,8 @@
  *   2. esbuild: the CLI (bootstrap.ts), every worker script the code names
  *      with workerPath('...'), and piscina's own worker, each one CJS file
  *   3. manifest.json + SEA config -> node --experimental-sea-config -> blob
- *   4. copy of process.execPath, stripped, postject injects the blob
+ *   4. copy of process.execPath, stripped, its NODE_OPTIONS renamed (see
+ *      renameNodeOptions), postject injects the blob
  *   5. smoke test (env -i dist/ior --version from another directory), sizes
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import ts from 'typescript';
 import { NATIVE_ADDONS, type NativeAddonName } from '../../common/assets.js';
 import { IOR_VERSION } from '../../common/version.js';
 import type { AssetManifest } from './unpack.js';
@@ -170,12 +172,24 @@ function* tsFiles(dir: string): Generator<string> {
   }
 }
 
-/** Every worker script the code names as workerPath('x/y.js'): the compiled file must exist in build/. */
+/**
+ * Every worker script the code names as a call workerPath('<path>.js') with a
+ * string literal (found in the syntax tree, so comments and strings that only
+ * mention it do not count): the compiled file must exist in build/.
+ */
 function discoverWorkers(): string[] {
   const found = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'workerPath') {
+      const [arg] = node.arguments;
+      if (arg && ts.isStringLiteralLike(arg) && arg.text.endsWith('.js')) found.add(arg.text);
+    }
+    ts.forEachChild(node, visit);
+  };
   for (const dir of BUNDLED_SOURCES) {
     for (const file of tsFiles(path.join(ROOT, dir))) {
-      for (const m of fs.readFileSync(file, 'utf8').matchAll(/workerPath\(\s*['"]([^'"]+\.js)['"]\s*\)/g)) found.add(m[1]!);
+      const text = fs.readFileSync(file, 'utf8');
+      if (text.includes('workerPath(')) visit(ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false));
     }
   }
   for (const rel of found) {
@@ -243,6 +257,32 @@ function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
+/**
+ * Node reads NODE_OPTIONS (for the process, and for each worker from its env)
+ * through one C string literal, before any JavaScript runs: a `--require` there
+ * would run someone else's code inside ior (as root, for capture). Renaming
+ * that literal in dist/ior's copy of Node makes it read IOR_NODEOPTS instead
+ * (same length), so NODE_OPTIONS is ignored while the traced command, which
+ * gets ior's environment, still sees it. Must run before the blob is
+ * injected, which may hold the same bytes.
+ */
+function renameNodeOptions(file: string): void {
+  const from = Buffer.from('\0NODE_OPTIONS\0');
+  const to = Buffer.from('\0IOR_NODEOPTS\0');
+  const data = fs.readFileSync(file);
+  // the C literal follows another C string; V8's snapshot holds the same
+  // bytes as string objects, after a binary length field
+  const literals: number[] = [];
+  for (let at = data.indexOf(from); at >= 0; at = data.indexOf(from, at + 1)) {
+    if (data[at - 1]! >= 0x20 && data[at - 1]! < 0x7f) literals.push(at);
+  }
+  if (literals.length !== 1) {
+    throw new BuildError(`${process.execPath} holds ${literals.length} "NODE_OPTIONS" C strings, not 1: cannot make dist/ior ignore NODE_OPTIONS; update scripts/sea/build.ts`);
+  }
+  to.copy(data, literals[0]);
+  fs.writeFileSync(file, data);
+}
+
 function manifestFor(assets: Record<string, string>): AssetManifest {
   const names = Object.keys(assets).sort();
   const hash = crypto.createHash('sha256');
@@ -299,9 +339,10 @@ async function main(): Promise<void> {
     const strip = spawnSync('strip', ['--strip-all', tmp], { encoding: 'utf8' });
     if (strip.status !== 0) throw new BuildError(`strip failed: ${strip.stderr.trim()}`);
     const strippedSize = fs.statSync(tmp).size;
+    renameNodeOptions(tmp);
     run(process.execPath, [path.join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
-    // smoke test: from another directory, with an empty environment
-    const version = execFileSync('env', ['-i', tmp, '--version'], { cwd: '/', encoding: 'utf8' });
+    // smoke test: from another directory, with an empty environment but for a NODE_OPTIONS that would stop Node
+    const version = execFileSync('env', ['-i', 'NODE_OPTIONS=--require /nonexistent/ior-must-ignore-this.js', tmp, '--version'], { cwd: '/', encoding: 'utf8' });
     if (!version.startsWith(`ior ${IOR_VERSION}`)) throw new BuildError(`the new binary printed an unexpected version:\n${version}`);
     fs.renameSync(tmp, path.join(DIST, 'ior'));
     const total = fs.statSync(path.join(DIST, 'ior')).size;

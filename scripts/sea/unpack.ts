@@ -6,7 +6,8 @@
  * A directory is used only if it is a real directory (not a symlink) owned
  * by the effective user, with no group or other permissions, on a file
  * system mounted without noexec. Candidates, first usable wins:
- *   $IOR_UNPACK_DIR, $XDG_RUNTIME_DIR/ior, <home from passwd>/.cache/ior,
+ *   $IOR_UNPACK_DIR, $XDG_RUNTIME_DIR/ior, /run/ior (root only),
+ *   <home from passwd>/.cache/ior,
  *   /var/tmp/ior-<uid>, /tmp/ior-<uid>, /dev/shm/ior-<uid>
  * The passwd home, not $HOME: under sudo $HOME may be the invoking user's.
  *
@@ -42,6 +43,8 @@ export function candidateBases(env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
   if (env.IOR_UNPACK_DIR) out.push(env.IOR_UNPACK_DIR);
   if (env.XDG_RUNTIME_DIR) out.push(path.join(env.XDG_RUNTIME_DIR, 'ior'));
+  // root's runtime directory (sudo and cron set no XDG_RUNTIME_DIR)
+  if (uid === 0) out.push('/run/ior');
   let home: string | undefined;
   try {
     home = os.userInfo().homedir;
