@@ -8,6 +8,7 @@ import { IOR_VERSION } from '../common/version.js';
 import { CaptureCommand } from './commands/capture.js';
 import { StatsCommand } from './commands/stats.js';
 import { SqlCommand } from './commands/sql.js';
+import { ReplayCommand } from './commands/replay.js';
 import { VersionCommand } from './commands/version.js';
 import { DoctorCommand } from './commands/doctor.js';
 
@@ -32,6 +33,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(CaptureCommand);
   cli.register(StatsCommand);
   cli.register(SqlCommand);
+  cli.register(ReplayCommand);
   cli.register(DoctorCommand);
   const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;

@@ -31,6 +31,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const NATIVE_ADDONS = {
   'zstd-napi': { source: 'node_modules/zstd-napi', file: 'build/Release/binding.node' },
   'better-sqlite3': { source: 'node_modules/better-sqlite3', file: 'build/Release/better_sqlite3.node' },
+  'ior-replay': { source: 'native/replay', file: 'build/Release/ior_replay.node' },
 } as const satisfies Record<string, { source: string; file: string }>;
 export type NativeAddonName = keyof typeof NATIVE_ADDONS;
 

@@ -7,3 +7,12 @@ npx tsc -p tsconfig.json
 # test workloads (deterministic syscall sequences for the capture tests)
 mkdir -p native/build
 [[ native/build/iowork-fixed -nt test/workloads/iowork-fixed.c ]] || gcc -O2 -Wall -o native/build/iowork-fixed test/workloads/iowork-fixed.c
+# replay executor addon (native/replay, Node-API): rebuilt when its sources change
+replay_addon=native/replay/build/Release/ior_replay.node
+if [[ ! $replay_addon -nt native/replay/replay.c || ! $replay_addon -nt native/replay/binding.gyp ]]; then
+	node_gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
+	nodedir=(); [[ -f /usr/include/node/node_api.h ]] && nodedir=(--nodedir=/usr)
+	gyp=(npx --yes node-gyp); [[ -f $node_gyp ]] && gyp=(node "$node_gyp")
+	echo "build: native/replay addon" >&2
+	if ! log=$("${gyp[@]}" rebuild "${nodedir[@]}" -C native/replay 2>&1); then echo "$log" >&2; exit 1; fi
+fi

@@ -1,0 +1,1043 @@
+/*
+ * ior replay executor (Node-API addon, C).
+ *
+ * Runs ranges of encoded replay ops (replay/ops.ts writes them) on the
+ * calling worker thread: waits for each op's cross-lane dependencies and its
+ * due time, issues the real syscall, and records result, issue time and
+ * latency. One call handles many ops, so the JS/native boundary is crossed
+ * per batch, not per syscall.
+ *
+ * State shared by all worker threads lives in process globals (the .node is
+ * loaded once per process): the target root fd, the fd slot table (traced
+ * (pid, fd) -> replay fd), per-lane completion counters, flags.
+ *
+ * Containment: every path is relative to the target root. Opens always use
+ * openat2(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): the kernel
+ * keeps `..` and symlinks (absolute or relative) inside the target. Other
+ * path calls act on a single name inside a parent directory that was itself
+ * opened that way; calls that would follow a final symlink go through an
+ * O_PATH openat2 of the whole path whenever the target may hold symlinks.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+/* Op kinds: keep in step with replay/ops.ts (OpKind). */
+enum {
+	K_WAIT, K_OPEN, K_OPEN_PRE, K_CLOSE, K_READ, K_PREAD, K_READV, K_PREADV, K_PREADV2,
+	K_WRITE, K_PWRITE, K_WRITEV, K_PWRITEV, K_PWRITEV2, K_LSEEK, K_FSYNC, K_FDATASYNC,
+	K_SYNC_FILE_RANGE, K_SYNCFS, K_FTRUNCATE, K_FALLOCATE, K_FADVISE, K_READAHEAD,
+	K_FSTAT, K_STATAT, K_STATX, K_ACCESS, K_UNLINK, K_RENAME, K_MKDIR, K_LINK, K_SYMLINK,
+	K_READLINK, K_GETDENTS, K_CHMOD, K_FCHMOD, K_CHOWN, K_FCHOWN, K_UTIMENS, K_UTIMENS_FD,
+	K_TRUNCATE, K_DUP, K_FCNTL, K_CHDIR, K_FCHDIR, K_COPY_FILE_RANGE, K_SENDFILE, K_SYNC,
+	K_COUNT
+};
+
+/* Op record layout: OP_WORDS int32 words, the last 6 overlaid by 3 doubles. */
+enum { W_KIND, W_SLOT, W_SLOT2, W_PATH, W_PATH2, W_FLAGS, W_MODE, W_DEP1L, W_DEP1I, W_DEP2L, W_DEP2I, W_PAD, OP_WORDS_INT };
+#define OP_WORDS 18 /* 12 int32 + 3 doubles (offset, count, due) */
+#define F_OFFSET 6  /* double index within the op (word 12) */
+#define F_COUNT 7
+#define F_DUE 8
+#define RESULT_DOUBLES 3 /* ret, issue time (ns since start), latency ns */
+
+/* helper syscalls ior issued on its own behalf (not in the trace) */
+enum { H_PARENT_OPEN, H_PARENT_CLOSE, H_PATH_OPEN, H_PATH_CLOSE, H_DUP_CLOSE, H_COUNT };
+
+static int g_root = -1;
+static _Atomic int32_t *g_lane_done;
+static int g_nlanes;
+static _Atomic int32_t *g_slots;
+static int g_nslots;
+static atomic_int g_stop;
+static atomic_int g_symlinks;   /* the target may hold symlinks: no fast path for following calls */
+static atomic_uint g_dirgen;    /* bumped when directories may have moved: parent caches go stale */
+static atomic_int g_waiters;
+static atomic_llong g_helpers[H_COUNT];
+static double g_inv_speed;      /* 0: --speed max */
+static int64_t g_t0;            /* CLOCK_MONOTONIC ns at setup: times passed to JS are relative to it */
+static int64_t g_start;         /* replay clock start, relative to g_t0 */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int sys_openat2(int dirfd, const char *path, int flags, int mode, uint64_t resolve)
+{
+	struct open_how how = { .flags = (uint64_t)(unsigned)flags, .mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)(mode & 07777) : 0, .resolve = resolve };
+	int r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return r < 0 ? -errno : r;
+}
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* A path inside the target, confined: "" is the root itself. */
+static int open_confined(const char *rel, int flags, int mode)
+{
+	return sys_openat2(g_root, rel[0] ? rel : ".", flags | O_CLOEXEC, mode, IN_ROOT);
+}
+
+/* ---- per-thread state: I/O buffer, parent directory cache ---- */
+
+#define PCACHE 64
+struct pentry { unsigned gen; int fd; char *path; };
+static __thread struct pentry *t_pcache; /* heap: outlives the thread, so teardown can close it */
+static __thread char *t_buf;
+static __thread size_t t_buflen;
+static __thread int t_ready;
+
+/* every worker thread's parent cache, so teardown can close their fds */
+#define MAX_THREADS 1024
+static struct pentry *g_caches[MAX_THREADS];
+static atomic_int g_ncaches;
+
+static struct pentry *thread_cache(void)
+{
+	if (!t_pcache) {
+		t_pcache = calloc(PCACHE, sizeof(*t_pcache));
+		int n = atomic_fetch_add(&g_ncaches, 1);
+		if (n < MAX_THREADS)
+			g_caches[n] = t_pcache;
+	}
+	return t_pcache;
+}
+
+static void thread_ready(void)
+{
+	if (t_ready)
+		return;
+	t_ready = 1;
+	/* precise sleeps: the default 50 us timer slack would show as schedule lag */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+}
+
+static char *buffer(size_t n)
+{
+	if (n <= t_buflen)
+		return t_buf;
+	size_t want = n < 65536 ? 65536 : n;
+	char *b = realloc(t_buf, want);
+	if (!b)
+		return NULL;
+	/* content that does not compress to nothing */
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uintptr_t)b;
+	for (size_t i = t_buflen & ~(size_t)7; i + 8 <= want; i += 8) {
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		memcpy(b + i, &x, 8);
+	}
+	t_buf = b;
+	t_buflen = want;
+	return b;
+}
+
+static uint32_t hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * The directory holding `rel` (opened confined, cached per thread) and the
+ * last component of `rel` in *leaf. Returns a negative errno on failure.
+ * For the root itself, the root fd and leaf ".".
+ */
+static int parent_of(const char *rel, const char **leaf)
+{
+	const char *slash = strrchr(rel, '/');
+	if (!slash) {
+		*leaf = rel[0] ? rel : ".";
+		return g_root;
+	}
+	*leaf = slash + 1;
+	size_t n = (size_t)(slash - rel);
+	unsigned gen = atomic_load_explicit(&g_dirgen, memory_order_acquire);
+	struct pentry *cache = thread_cache();
+	if (!cache)
+		return -ENOMEM;
+	struct pentry *e = &cache[hash(rel, n) % PCACHE];
+	if (e->path && e->gen == gen && strlen(e->path) == n && memcmp(e->path, rel, n) == 0)
+		return e->fd;
+	if (e->path) {
+		close(e->fd);
+		atomic_fetch_add(&g_helpers[H_PARENT_CLOSE], 1);
+		free(e->path);
+		e->path = NULL;
+	}
+	char *dir = strndup(rel, n);
+	if (!dir)
+		return -ENOMEM;
+	int fd = open_confined(dir, O_PATH | O_DIRECTORY, 0);
+	atomic_fetch_add(&g_helpers[H_PARENT_OPEN], 1);
+	if (fd < 0) {
+		free(dir);
+		return fd;
+	}
+	e->path = dir;
+	e->fd = fd;
+	e->gen = gen;
+	return fd;
+}
+
+static void drop_cache(struct pentry *cache)
+{
+	if (!cache)
+		return;
+	for (int i = 0; i < PCACHE; i++) {
+		if (cache[i].path) {
+			close(cache[i].fd);
+			free(cache[i].path);
+			cache[i].path = NULL;
+		}
+	}
+}
+
+static void drop_parent_cache(void)
+{
+	drop_cache(t_pcache);
+}
+
+/* a syscall wrapper result as the kernel returns it: negative errno on failure */
+static inline long ret_of(long r)
+{
+	return r < 0 ? -errno : r;
+}
+#define RET(x) ret_of((long)(x))
+
+/* Open the whole path O_PATH, following symlinks inside the target only. */
+static int opath_follow(const char *rel)
+{
+	int fd = open_confined(rel, O_PATH, 0);
+	atomic_fetch_add(&g_helpers[H_PATH_OPEN], 1);
+	return fd;
+}
+
+static void opath_close(int fd)
+{
+	close(fd);
+	atomic_fetch_add(&g_helpers[H_PATH_CLOSE], 1);
+}
+
+/*
+ * A path call that follows a final symlink: on (parent, leaf) when the
+ * target holds no symlinks, else on an O_PATH fd of the confined path with
+ * AT_EMPTY_PATH. `call` gets (dirfd, name, extra at-flags).
+ */
+typedef long (*at_call)(int dirfd, const char *name, int atflags, const int32_t *op, const double *opf);
+
+static long follow_call(const char *rel, int atflags, at_call call, const int32_t *op, const double *opf)
+{
+	if ((atflags & AT_SYMLINK_NOFOLLOW) || !atomic_load(&g_symlinks)) {
+		const char *leaf;
+		int dir = parent_of(rel, &leaf);
+		if (dir < 0)
+			return dir;
+		return call(dir, leaf, atflags, op, opf);
+	}
+	int fd = opath_follow(rel);
+	if (fd < 0)
+		return fd;
+	long r = call(fd, "", atflags | AT_EMPTY_PATH, op, opf);
+	opath_close(fd);
+	return r;
+}
+
+static long c_statat(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	struct stat st;
+	(void)op; (void)opf;
+	return RET(syscall(SYS_newfstatat, d, n, &st, f));
+}
+
+static long c_statx(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	struct statx stx;
+	(void)opf;
+	return RET(syscall(SYS_statx, d, n, f, (unsigned)op[W_MODE], &stx));
+}
+
+static long c_access(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	(void)opf;
+	return RET(syscall(SYS_faccessat2, d, n, op[W_MODE], f));
+}
+
+static long c_chmod(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	(void)opf;
+	if (f == 0)
+		return RET(syscall(SYS_fchmodat, d, n, op[W_MODE] & 07777));
+	return RET(syscall(SYS_fchmodat2, d, n, op[W_MODE] & 07777, f));
+}
+
+static long c_chown(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	return RET(syscall(SYS_fchownat, d, n, op[W_MODE], (int)opf[F_COUNT], f));
+}
+
+static long c_utimens(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	(void)op; (void)opf;
+	if (n[0] == 0)
+		return RET(syscall(SYS_utimensat, d, NULL, NULL, f & ~AT_EMPTY_PATH));
+	return RET(syscall(SYS_utimensat, d, n, NULL, f));
+}
+
+static long c_readlink(int d, const char *n, int f, const int32_t *op, const double *opf)
+{
+	(void)f; (void)op;
+	size_t cnt = opf[F_COUNT] > 0 ? (size_t)opf[F_COUNT] : 4096;
+	char *b = buffer(cnt);
+	if (!b)
+		return -ENOMEM;
+	return RET(syscall(SYS_readlinkat, d, n, b, cnt));
+}
+
+static inline int slot_fd(int slot)
+{
+	if (slot < 0 || slot >= g_nslots)
+		return -1;
+	return atomic_load_explicit(&g_slots[slot], memory_order_acquire);
+}
+
+static void slot_set(int slot, int fd)
+{
+	if (slot < 0 || slot >= g_nslots) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	int old = atomic_exchange(&g_slots[slot], fd);
+	if (old >= 0 && old != fd) {
+		close(old); /* dup2/dup3 onto an open fd closes it, as the kernel would */
+		atomic_fetch_add(&g_helpers[H_DUP_CLOSE], 1);
+	}
+}
+
+static size_t count_of(const double *opf)
+{
+	double c = opf[F_COUNT];
+	return c > 0 ? (size_t)c : 0;
+}
+
+/* Issue one op; returns the syscall result (negative errno on failure). */
+static long issue(const int32_t *op, const double *opf, const char *strings)
+{
+	int kind = op[W_KIND];
+	const char *path = op[W_PATH] >= 0 ? strings + op[W_PATH] : NULL;
+	const char *path2 = op[W_PATH2] >= 0 ? strings + op[W_PATH2] : NULL;
+	int fd = slot_fd(op[W_SLOT]);
+	int flags = op[W_FLAGS];
+	off_t off = (off_t)opf[F_OFFSET];
+	size_t cnt = count_of(opf);
+	char *b;
+	struct iovec iov;
+	long r;
+	const char *leaf, *leaf2;
+	int dir, dir2;
+
+	switch (kind) {
+	case K_WAIT:
+		return 0;
+	case K_OPEN:
+		r = open_confined(path, flags, op[W_MODE]);
+		if (r >= 0)
+			slot_set(op[W_SLOT], (int)r);
+		return r;
+	case K_OPEN_PRE:
+		r = open_confined(path, flags, 0);
+		if (r >= 0) {
+			if (opf[F_OFFSET] > 0)
+				lseek((int)r, off, SEEK_SET);
+			slot_set(op[W_SLOT], (int)r);
+		}
+		return r;
+	case K_CLOSE:
+		if (op[W_SLOT] < 0 || op[W_SLOT] >= g_nslots)
+			return -EBADF;
+		r = atomic_exchange(&g_slots[op[W_SLOT]], -1);
+		if (r < 0)
+			return -EBADF;
+		return RET(close((int)r));
+	case K_READ:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		return RET(read(fd, b, cnt));
+	case K_PREAD:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		return RET(pread(fd, b, cnt, off));
+	case K_READV:
+	case K_PREADV:
+	case K_PREADV2:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		iov.iov_base = b; iov.iov_len = cnt;
+		if (kind == K_READV) return RET(readv(fd, &iov, 1));
+		if (kind == K_PREADV) return RET(preadv(fd, &iov, 1, off));
+		return RET(preadv2(fd, &iov, 1, opf[F_OFFSET] < 0 ? -1 : off, flags));
+	case K_WRITE:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		return RET(write(fd, b, cnt));
+	case K_PWRITE:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		return RET(pwrite(fd, b, cnt, off));
+	case K_WRITEV:
+	case K_PWRITEV:
+	case K_PWRITEV2:
+		if (!(b = buffer(cnt))) return -ENOMEM;
+		iov.iov_base = b; iov.iov_len = cnt;
+		if (kind == K_WRITEV) return RET(writev(fd, &iov, 1));
+		if (kind == K_PWRITEV) return RET(pwritev(fd, &iov, 1, off));
+		return RET(pwritev2(fd, &iov, 1, opf[F_OFFSET] < 0 ? -1 : off, flags));
+	case K_LSEEK:
+		return RET(lseek(fd, off, flags));
+	case K_FSYNC:
+		return RET(fsync(fd));
+	case K_FDATASYNC:
+		return RET(fdatasync(fd));
+	case K_SYNC_FILE_RANGE:
+		return RET(sync_file_range(fd, off, (off_t)cnt, (unsigned)flags));
+	case K_SYNCFS:
+		return RET(syncfs(op[W_SLOT] < 0 ? g_root : fd));
+	case K_SYNC:
+		return RET(syncfs(g_root));
+	case K_FTRUNCATE:
+		return RET(ftruncate(fd, (off_t)cnt));
+	case K_FALLOCATE:
+		return RET(fallocate(fd, op[W_MODE], off, (off_t)cnt));
+	case K_FADVISE:
+		return -posix_fadvise(fd, off, (off_t)cnt, flags);
+	case K_READAHEAD:
+		return RET(readahead(fd, off, cnt));
+	case K_FSTAT: {
+		struct stat st;
+		return RET(syscall(SYS_fstat, fd, &st));
+	}
+	case K_STATAT:
+		if (!path) {
+			struct stat st;
+			return RET(syscall(SYS_newfstatat, fd, "", &st, flags | AT_EMPTY_PATH));
+		}
+		return follow_call(path, flags, c_statat, op, opf);
+	case K_STATX:
+		if (!path) {
+			struct statx stx;
+			return RET(syscall(SYS_statx, fd, "", flags | AT_EMPTY_PATH, (unsigned)op[W_MODE], &stx));
+		}
+		return follow_call(path, flags, c_statx, op, opf);
+	case K_ACCESS:
+		return follow_call(path, flags, c_access, op, opf);
+	case K_UNLINK:
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		if (flags & AT_REMOVEDIR)
+			atomic_fetch_add_explicit(&g_dirgen, 1, memory_order_release);
+		return RET(unlinkat(dir, leaf, flags));
+	case K_RENAME:
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		if ((dir2 = parent_of(path2, &leaf2)) < 0) return dir2;
+		/* a directory may move: every thread's parent cache must look again */
+		atomic_fetch_add_explicit(&g_dirgen, 1, memory_order_release);
+		return RET(syscall(SYS_renameat2, dir, leaf, dir2, leaf2, flags));
+	case K_MKDIR:
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		return RET(mkdirat(dir, leaf, op[W_MODE] & 07777));
+	case K_LINK:
+		atomic_store(&g_symlinks, 1); /* a hard link to a symlink is a symlink */
+		if ((dir2 = parent_of(path2, &leaf2)) < 0) return dir2;
+		if (flags & AT_SYMLINK_FOLLOW) {
+			int src = opath_follow(path);
+			if (src < 0) return src;
+			r = RET(linkat(src, "", dir2, leaf2, AT_EMPTY_PATH));
+			opath_close(src);
+			return r;
+		}
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		return RET(linkat(dir, leaf, dir2, leaf2, 0));
+	case K_SYMLINK:
+		/* set before the link exists, so no thread takes the fast path past it */
+		atomic_store(&g_symlinks, 1);
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		return RET(symlinkat(path2, dir, leaf));
+	case K_READLINK:
+		if ((dir = parent_of(path, &leaf)) < 0) return dir;
+		return c_readlink(dir, leaf, 0, op, opf);
+	case K_GETDENTS:
+		if (!(b = buffer(cnt ? cnt : 32768))) return -ENOMEM;
+		return RET(syscall(SYS_getdents64, fd, b, cnt ? cnt : 32768));
+	case K_CHMOD:
+		return follow_call(path, flags, c_chmod, op, opf);
+	case K_FCHMOD:
+		return RET(fchmod(fd, op[W_MODE] & 07777));
+	case K_CHOWN:
+		return follow_call(path, flags, c_chown, op, opf);
+	case K_FCHOWN:
+		return RET(fchown(fd, op[W_MODE], (int)opf[F_COUNT]));
+	case K_UTIMENS:
+		return follow_call(path, flags, c_utimens, op, opf);
+	case K_UTIMENS_FD:
+		return RET(syscall(SYS_utimensat, fd, NULL, NULL, 0));
+	case K_TRUNCATE:
+		if (!atomic_load(&g_symlinks)) {
+			/* truncate(2) has no *at form: name the file through the confined parent */
+			char p[64 + PATH_MAX];
+			if ((dir = parent_of(path, &leaf)) < 0) return dir;
+			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dir, leaf);
+			return RET(truncate(p, (off_t)cnt));
+		} else {
+			int wfd = open_confined(path, O_WRONLY, 0);
+			atomic_fetch_add(&g_helpers[H_PATH_OPEN], 1);
+			if (wfd < 0) return wfd;
+			r = RET(ftruncate(wfd, (off_t)cnt));
+			opath_close(wfd);
+			return r;
+		}
+	case K_DUP:
+		r = RET(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+		if (r >= 0)
+			slot_set(op[W_SLOT2], (int)r);
+		return r;
+	case K_FCNTL:
+		return RET(fcntl(fd, flags, (long)opf[F_COUNT]));
+	case K_CHDIR:
+		/* the replay never changes its own cwd: check the directory instead */
+		r = open_confined(path, O_PATH | O_DIRECTORY, 0);
+		if (r >= 0)
+			close((int)r);
+		return r < 0 ? r : 0;
+	case K_FCHDIR: {
+		struct stat st;
+		r = RET(fstat(fd, &st));
+		return r < 0 ? r : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	}
+	case K_COPY_FILE_RANGE: {
+		loff_t o = off;
+		return RET(copy_file_range(fd, opf[F_OFFSET] >= 0 ? &o : NULL, slot_fd(op[W_SLOT2]), NULL, cnt, 0));
+	}
+	case K_SENDFILE: {
+		off_t o = off;
+		return RET(sendfile(slot_fd(op[W_SLOT2]), fd, opf[F_OFFSET] >= 0 ? &o : NULL, cnt));
+	}
+	}
+	return -ENOSYS;
+}
+
+/* ---- N-API plumbing ---- */
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
+
+static void *typed_data(napi_env env, napi_value v, size_t *length)
+{
+	napi_typedarray_type type;
+	size_t len;
+	void *data;
+	napi_value ab;
+	size_t off;
+	if (napi_get_typedarray_info(env, v, &type, &len, &data, &ab, &off) != napi_ok)
+		return NULL;
+	if (length)
+		*length = len;
+	return data;
+}
+
+static int32_t arg_i32(napi_env env, napi_value v)
+{
+	int32_t x = 0;
+	napi_get_value_int32(env, v, &x);
+	return x;
+}
+
+static double arg_f64(napi_env env, napi_value v)
+{
+	double x = 0;
+	napi_get_value_double(env, v, &x);
+	return x;
+}
+
+static char *arg_str(napi_env env, napi_value v)
+{
+	size_t n = 0;
+	if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok)
+		return NULL;
+	char *s = malloc(n + 1);
+	napi_get_value_string_utf8(env, v, s, n + 1, &n);
+	return s;
+}
+
+static napi_value num(napi_env env, double x)
+{
+	napi_value v;
+	napi_create_double(env, x, &v);
+	return v;
+}
+
+/* setup(rootPath, lanes, slots, speed (0 = max), symlinksPossible) */
+static napi_value js_setup(napi_env env, napi_callback_info info)
+{
+	size_t argc = 5;
+	napi_value argv[5];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char *root = arg_str(env, argv[0]);
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(root);
+	if (fd < 0) {
+		napi_throw_error(env, NULL, strerror(errno));
+		return NULL;
+	}
+	if (g_root >= 0)
+		close(g_root);
+	g_root = fd;
+	g_nlanes = arg_i32(env, argv[1]);
+	g_nslots = arg_i32(env, argv[2]);
+	double speed = arg_f64(env, argv[3]);
+	g_inv_speed = speed > 0 ? 1.0 / speed : 0;
+	bool sym = false;
+	napi_get_value_bool(env, argv[4], &sym);
+	atomic_store(&g_symlinks, sym ? 1 : 0);
+	free((void *)g_lane_done);
+	free((void *)g_slots);
+	g_lane_done = calloc((size_t)g_nlanes + 1, sizeof(*g_lane_done));
+	g_slots = malloc(((size_t)g_nslots + 1) * sizeof(*g_slots));
+	for (int i = 0; i < g_nslots; i++)
+		g_slots[i] = -1;
+	for (int i = 0; i < H_COUNT; i++)
+		g_helpers[i] = 0;
+	atomic_store(&g_stop, 0);
+	g_t0 = mono_ns();
+	g_start = 0;
+	/* many files open at once: use the hard limit */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return NULL;
+}
+
+/* now(): ns since setup (CLOCK_MONOTONIC) */
+static napi_value js_now(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return num(env, (double)(mono_ns() - g_t0));
+}
+
+/* start(atNs): the replay clock starts at this time (ns since setup) */
+static napi_value js_start(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	g_start = (int64_t)arg_f64(env, argv[0]);
+	return NULL;
+}
+
+static napi_value js_stop(napi_env env, napi_callback_info info)
+{
+	(void)env; (void)info;
+	atomic_store(&g_stop, 1);
+	return NULL;
+}
+
+static napi_value js_lane_done(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int lane = arg_i32(env, argv[0]);
+	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load(&g_lane_done[lane]) : 0);
+}
+
+static napi_value js_helpers(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value arr;
+	napi_create_array_with_length(env, H_COUNT, &arr);
+	for (int i = 0; i < H_COUNT; i++)
+		napi_set_element(env, arr, (uint32_t)i, num(env, (double)atomic_load(&g_helpers[i])));
+	return arr;
+}
+
+/* teardown(): close every replay fd still open and every cached directory (workers idle) */
+static napi_value js_teardown(napi_env env, napi_callback_info info)
+{
+	(void)env; (void)info;
+	int n = atomic_load(&g_ncaches);
+	for (int i = 0; i < n && i < MAX_THREADS; i++)
+		drop_cache(g_caches[i]);
+	drop_parent_cache();
+	for (int i = 0; i < g_nslots; i++) {
+		int fd = atomic_exchange(&g_slots[i], -1);
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+static int wait_dep(int lane, int32_t need)
+{
+	if (lane < 0 || lane >= g_nlanes)
+		return 1;
+	_Atomic int32_t *c = &g_lane_done[lane];
+	if (atomic_load_explicit(c, memory_order_acquire) >= need)
+		return 1;
+	for (int spin = 0; spin < 64; spin++) {
+		sched_yield();
+		if (atomic_load_explicit(c, memory_order_acquire) >= need)
+			return 1;
+	}
+	/* the other lane is running somewhere: wait for it a little, then give the worker back */
+	int64_t until = mono_ns() + 5000000;
+	atomic_fetch_add(&g_waiters, 1);
+	int ok = 0;
+	for (;;) {
+		int32_t v = atomic_load_explicit(c, memory_order_acquire);
+		if (v >= need) { ok = 1; break; }
+		if (atomic_load(&g_stop) || mono_ns() >= until) break;
+		struct timespec ts = { 0, 500000 };
+		syscall(SYS_futex, (int32_t *)c, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
+	}
+	atomic_fetch_sub(&g_waiters, 1);
+	return ok;
+}
+
+/*
+ * run(ops Int32Array, opsF Float64Array, strings Uint8Array, results
+ *     Float64Array, lane, laneBase, from, to, horizonNs)
+ * Executes ops [from, to) of one lane segment. laneBase is the lane-wide
+ * index of op 0 of the segment (dependencies count ops per lane).
+ * Returns [status, next, wakeAt]: status 0 done, 1 sleeping (next op due
+ * at wakeAt, beyond the horizon), 2 blocked on another lane, 3 stopped.
+ */
+static napi_value js_run(napi_env env, napi_callback_info info)
+{
+	size_t argc = 9;
+	napi_value argv[9];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int32_t *ops = typed_data(env, argv[0], NULL);
+	double *opsf = typed_data(env, argv[1], NULL);
+	const char *strings = typed_data(env, argv[2], NULL);
+	double *results = typed_data(env, argv[3], NULL);
+	int lane = arg_i32(env, argv[4]);
+	int32_t base = arg_i32(env, argv[5]);
+	int32_t from = arg_i32(env, argv[6]);
+	int32_t to = arg_i32(env, argv[7]);
+	double horizon = arg_f64(env, argv[8]);
+	if (!ops || !opsf || !strings || !results || lane < 0 || lane >= g_nlanes) {
+		napi_throw_error(env, NULL, "run: bad arguments");
+		return NULL;
+	}
+	thread_ready();
+	int status = 0;
+	double wake = 0;
+	int32_t i = from;
+	for (; i < to; i++) {
+		const int32_t *op = ops + (size_t)i * OP_WORDS;
+		const double *opf = opsf + (size_t)i * (OP_WORDS / 2);
+		if (atomic_load_explicit(&g_stop, memory_order_relaxed)) { status = 3; break; }
+		if (op[W_DEP1L] >= 0 && !wait_dep(op[W_DEP1L], op[W_DEP1I])) { status = 2; break; }
+		if (op[W_DEP2L] >= 0 && !wait_dep(op[W_DEP2L], op[W_DEP2I])) { status = 2; break; }
+		int64_t now = mono_ns();
+		int64_t due = g_t0 + g_start + (int64_t)(opf[F_DUE] * g_inv_speed);
+		if (due > now) { /* at --speed max every op is due at the start */
+			if ((double)(due - now) > horizon) { status = 1; wake = (double)(due - g_t0); break; }
+			struct timespec ts = { due / 1000000000LL, due % 1000000000LL };
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+			now = mono_ns();
+		}
+		long r = issue(op, opf, strings);
+		int64_t end = mono_ns();
+		double *res = results + (size_t)i * RESULT_DOUBLES;
+		res[0] = (double)r;
+		res[1] = (double)(now - g_t0 - g_start);
+		res[2] = (double)(end - now);
+		atomic_store_explicit(&g_lane_done[lane], base + i + 1, memory_order_release);
+		if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
+			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	}
+	napi_value out;
+	napi_create_array_with_length(env, 3, &out);
+	napi_set_element(env, out, 0, num(env, status));
+	napi_set_element(env, out, 1, num(env, i));
+	napi_set_element(env, out, 2, num(env, wake));
+	return out;
+}
+
+/* ---- init helpers: everything confined under the root, nothing followed out ---- */
+
+/* mkdirs(rel): create rel and its missing parents. Returns 0 or -errno. */
+static int mkdirs(const char *rel)
+{
+	char *p = strdup(rel);
+	if (!p)
+		return -ENOMEM;
+	int r = 0;
+	for (char *s = p;; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (p[0]) {
+				const char *leaf;
+				char *slash = strrchr(p, '/');
+				int dir;
+				if (slash) {
+					*slash = 0;
+					dir = open_confined(p, O_PATH | O_DIRECTORY, 0);
+					*slash = '/';
+					leaf = slash + 1;
+				} else {
+					dir = g_root;
+					leaf = p;
+				}
+				if (dir < 0) { r = dir; *s = c; break; }
+				if (mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST) r = -errno;
+				if (dir != g_root) close(dir);
+				if (r < 0) { *s = c; break; }
+			}
+			*s = c;
+			if (c == 0)
+				break;
+		}
+	}
+	free(p);
+	return r;
+}
+
+static int remove_tree_at(int dir, const char *name, int depth)
+{
+	if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth > 256)
+		return -ELOOP;
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *e;
+	int r = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if ((r = remove_tree_at(dirfd(d), e->d_name, depth + 1)) < 0)
+			break;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	return unlinkat(dir, name, AT_REMOVEDIR) == 0 ? 0 : -errno;
+}
+
+/* initDir(rel) -> 0 | -errno: rel is a directory afterwards (a file in the way is removed) */
+static napi_value js_init_dir(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char *rel = arg_str(env, argv[0]);
+	int r = mkdirs(rel);
+	if (r == -EEXIST || r == -ENOTDIR) {
+		const char *leaf;
+		int dir = parent_of(rel, &leaf);
+		struct stat st;
+		if (dir >= 0 && fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+			unlinkat(dir, leaf, 0);
+			r = mkdirs(rel);
+		}
+	}
+	drop_parent_cache();
+	free(rel);
+	return num(env, r);
+}
+
+/* initRemove(rel) -> 0 | -errno: nothing exists at rel afterwards (directories removed whole) */
+static napi_value js_init_remove(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char *rel = arg_str(env, argv[0]);
+	int r;
+	if (!rel[0]) {
+		r = -EBUSY;
+	} else {
+		const char *leaf;
+		int dir = parent_of(rel, &leaf);
+		r = dir == -ENOENT ? 0 : dir < 0 ? dir : remove_tree_at(dir, leaf, 0);
+		drop_parent_cache();
+	}
+	free(rel);
+	return num(env, r);
+}
+
+/*
+ * initFile(rel) -> [fd, size] | [-errno, 0]: rel is a regular file opened
+ * for writing (created if missing, a directory or symlink in the way is
+ * removed); the caller extends it and closes fd.
+ */
+static napi_value js_init_file(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char *rel = arg_str(env, argv[0]);
+	int fd = -EINVAL;
+	struct stat st = { 0 };
+	if (rel[0]) {
+		char *slash = strrchr(rel, '/');
+		if (slash) {
+			*slash = 0;
+			mkdirs(rel);
+			*slash = '/';
+		}
+		const char *leaf;
+		int dir = parent_of(rel, &leaf);
+		if (dir >= 0) {
+			struct stat cur;
+			if (fstatat(dir, leaf, &cur, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(cur.st_mode))
+				remove_tree_at(dir, leaf, 0);
+			fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0)
+				fd = -errno;
+			else if (fstat(fd, &st) < 0)
+				st.st_size = 0;
+		} else {
+			fd = dir;
+		}
+		drop_parent_cache();
+	}
+	free(rel);
+	napi_value out;
+	napi_create_array_with_length(env, 2, &out);
+	napi_set_element(env, out, 0, num(env, fd));
+	napi_set_element(env, out, 1, num(env, (double)st.st_size));
+	return out;
+}
+
+/* initSymlink(rel, target) -> 0 | -errno */
+static napi_value js_init_symlink(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	char *rel = arg_str(env, argv[0]);
+	char *target = arg_str(env, argv[1]);
+	int r = -EINVAL;
+	if (rel[0]) {
+		char *slash = strrchr(rel, '/');
+		if (slash) {
+			*slash = 0;
+			mkdirs(rel);
+			*slash = '/';
+		}
+		const char *leaf;
+		int dir = parent_of(rel, &leaf);
+		r = dir;
+		if (dir >= 0) {
+			remove_tree_at(dir, leaf, 0);
+			r = symlinkat(target, dir, leaf) == 0 ? 0 : -errno;
+		}
+		drop_parent_cache();
+	}
+	atomic_store(&g_symlinks, 1);
+	free(rel);
+	free(target);
+	return num(env, r);
+}
+
+static void scan_tree(int dir, int depth, double *symlinks, double *multi)
+{
+	if (depth > 256)
+		return;
+	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode))
+			(*symlinks)++;
+		else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				scan_tree(sub, depth + 1, symlinks, multi);
+				close(sub);
+			}
+		} else if (st.st_nlink > 1)
+			(*multi)++;
+	}
+	closedir(d);
+}
+
+/* scan() -> [symlinks, multiply-linked files] under the root */
+static napi_value js_scan(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	double symlinks = 0, multi = 0;
+	if (g_root >= 0)
+		scan_tree(g_root, 0, &symlinks, &multi);
+	napi_value out;
+	napi_create_array_with_length(env, 2, &out);
+	napi_set_element(env, out, 0, num(env, symlinks));
+	napi_set_element(env, out, 1, num(env, multi));
+	return out;
+}
+
+NAPI_MODULE_INIT()
+{
+	napi_property_descriptor props[] = {
+		{ "setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL },
+		{ "now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL },
+		{ "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },
+		{ "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
+		{ "laneDone", NULL, js_lane_done, NULL, NULL, NULL, napi_default, NULL },
+		{ "helpers", NULL, js_helpers, NULL, NULL, NULL, napi_default, NULL },
+		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
+		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
+		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },
+		{ "initRemove", NULL, js_init_remove, NULL, NULL, NULL, napi_default, NULL },
+		{ "initFile", NULL, js_init_file, NULL, NULL, NULL, napi_default, NULL },
+		{ "initSymlink", NULL, js_init_symlink, NULL, NULL, NULL, napi_default, NULL },
+		{ "scan", NULL, js_scan, NULL, NULL, NULL, napi_default, NULL },
+	};
+	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+	return exports;
+}

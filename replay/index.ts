@@ -1,0 +1,151 @@
+/**
+ * replay/: re-issue a captured trace as real load under a target directory.
+ *   plan (plan.ts, interpret.ts)  what is replayed, skipped, the initial state
+ *   init (init.ts)                create that state under the target
+ *   run  (run.ts, order.ts, worker.ts, native executor)  issue the syscalls on schedule
+ *   report (tally.ts, report.ts)  how faithful it was
+ * runReplay is the whole command; docs/replay.md has the semantics.
+ */
+import { IorError } from '../common/errors.js';
+import { formatDurationNs } from '../common/duration.js';
+import { formatBytes } from '../stats/index.js';
+import { applyInit, type InitResult } from './init.js';
+import { replayAddon } from './native.js';
+import { planReplay, type Plan } from './plan.js';
+import { buildReport, renderReport, type ReplayReport } from './report.js';
+import { Runner } from './run.js';
+import { inspectTarget, prepareTarget } from './target.js';
+
+export { planReplay, type Plan } from './plan.js';
+export { type ReplayReport } from './report.js';
+export { mapPath } from './interpret.js';
+
+export interface ReplayOptions {
+  trace: string;
+  target: string;
+  speed: string;
+  workers?: number;
+  dryRun: boolean;
+  initOnly: boolean;
+  noInit: boolean;
+  force: boolean;
+  json: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Default pool size: a worker per traced thread, up to this many. */
+export const DEFAULT_MAX_WORKERS = 16;
+
+/** "1x", "2x", "0.5x", "2", "max" -> factor, 0 for max. */
+export function parseSpeed(text: string): number {
+  if (text === 'max') return 0;
+  const m = /^(\d+(?:\.\d+)?|\.\d+)x?$/.exec(text.trim());
+  const v = m ? Number(m[1]) : NaN;
+  if (!(v > 0) || !Number.isFinite(v) || v > 1e6) throw new IorError(`--speed ${JSON.stringify(text)} is not a speed: use 1x, 2x, 0.5x, 2 or max`);
+  return v;
+}
+
+/** Progress on a terminal only, never with --json. */
+function progressLine(stderr: NodeJS.WritableStream, json: boolean): (text: string | null) => void {
+  const tty = !json && Boolean((stderr as NodeJS.WriteStream).isTTY);
+  let last = 0;
+  return (text) => {
+    if (!tty) return;
+    if (text === null) {
+      stderr.write('\r\x1b[K');
+      return;
+    }
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    stderr.write(`\r\x1b[K${text}`);
+  };
+}
+
+export function renderPlan(plan: Plan, target: string): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  let out = `plan for replaying ${plan.trace} into ${target}\n`;
+  out += `  events ${n(plan.events)}: ${n(plan.replayed)} replayed (${n(plan.ops)} ops, ${n(plan.preOpened)} of them opens of fds open before the capture), ${n(plan.events - plan.replayed)} skipped\n`;
+  out += `  ${n(plan.lanes)} traced threads, ${formatDurationNs(plan.spanNs)} at 1x; traced ${formatBytes(plan.traced.readBytes)} read, ${formatBytes(plan.traced.writtenBytes)} written\n`;
+  out += `  init: ${n(plan.init.dirs.length)} directories, ${n(plan.init.files.length)} files (${formatBytes(plan.init.bytes)} to write at most), ${n(plan.init.symlinks.length)} symlinks, ${n(plan.init.absent.length)} paths that must not exist\n`;
+  out += `\n  syscall                 replayed    skipped\n`;
+  for (const [name, c] of Object.entries(plan.bySyscall).sort((a, b) => b[1].replayed + b[1].skipped - a[1].replayed - a[1].skipped)) {
+    out += `  ${name.padEnd(20)} ${n(c.replayed).padStart(11)} ${n(c.skipped).padStart(10)}\n`;
+  }
+  if (Object.keys(plan.skipped).length) {
+    out += `\n  skipped\n`;
+    for (const [reason, count] of Object.entries(plan.skipped)) out += `  ${n(count ?? 0).padStart(10)}  ${reason}\n`;
+  }
+  const show = (label: string, list: string[]) => {
+    if (list.length === 0) return;
+    out += `\n  ${label}\n`;
+    for (const p of list.slice(0, 50)) out += `    /${p}\n`;
+    if (list.length > 50) out += `    ... and ${n(list.length - 50)} more\n`;
+  };
+  show('directories to create', plan.init.dirs);
+  show('files to create (size)', plan.init.files.map((f) => `${f.rel} (${formatBytes(f.size)})`));
+  show('symlinks to create', plan.init.symlinks);
+  show('paths that must not exist', plan.init.absent);
+  return out;
+}
+
+/** The whole `ior replay`: returns the exit code. */
+export async function runReplay(o: ReplayOptions): Promise<number> {
+  const speed = parseSpeed(o.speed);
+  if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= 1024)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to 1024`);
+  const target = inspectTarget(o.target, o.force || o.noInit);
+  const progress = progressLine(o.stderr, o.json);
+  const plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
+  progress(null);
+  if (o.dryRun) {
+    o.stdout.write(o.json ? JSON.stringify({ target: target.dir, ...plan, firstTs: String(plan.firstTs) }, null, 2) + '\n' : renderPlan(plan, target.dir));
+    return 0;
+  }
+  if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
+  const workers = o.workers ?? Math.max(1, Math.min(plan.lanes, DEFAULT_MAX_WORKERS));
+  prepareTarget(target, plan.trace);
+  const addon = replayAddon();
+  addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, false);
+  let init: InitResult | null = null;
+  if (!o.noInit) {
+    init = applyInit(addon, plan.init, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`));
+    progress(null);
+  }
+  if (o.initOnly) {
+    addon.teardown();
+    const summary = { target: target.dir, init };
+    o.stdout.write(o.json ? JSON.stringify(summary, null, 2) + '\n' : `init of ${target.dir}: ${init!.dirs} directories, ${init!.files} files (${formatBytes(init!.bytesWritten)} written), ${init!.symlinks} symlinks, ${init!.removed} paths cleared in ${init!.seconds.toFixed(2)} s\n`);
+    return 0;
+  }
+  // symlinks already in the target (from init or an earlier run) turn off the fast path for calls that follow them
+  const [symlinks] = addon.scan();
+  addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks > 0);
+  const runner = new Runner(addon, plan, {
+    speed,
+    workers,
+    onProgress: (done, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ops, ${formatDurationNs(Math.max(0, elapsed))}`),
+  });
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    o.stderr.write('\nior: stopping the replay (Ctrl-C again to quit at once)\n');
+    runner.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let outcome;
+  try {
+    outcome = await runner.run();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    progress(null);
+    addon.teardown();
+  }
+  if (runner.failure) throw runner.failure;
+  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), init);
+  o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
+  return outcome.stopped ? 130 : 0;
+}

@@ -1,0 +1,404 @@
+/**
+ * Interpreter: turns traced events, in trace order, into replay steps. It
+ * keeps the traced processes' fd tables ((pid, fd) -> slot), decides for
+ * each event whether it is replayed (and as which native op) or skipped
+ * (and why), and maps every path under the target. Both passes run it (the
+ * plan/init pass and the run pass), so they agree on every decision.
+ */
+import path from 'node:path';
+import { KIND, type OpKind } from './ops.js';
+
+/** Columns the replay reads from a trace. */
+export const REPLAY_COLUMNS = ['ts_ns', 'latency_ns', 'pid', 'tid', 'syscall', 'fd', 'fd2', 'path', 'path2', 'flags', 'mode', 'offset', 'count', 'ret', 'bytes', 'file_type'] as const;
+
+/** One traced event, numbers as doubles (ts relative to the trace's first event). */
+export interface Ev {
+  ts: number;
+  latency: number;
+  pid: number;
+  tid: number;
+  syscall: string;
+  fd: number;
+  fd2: number;
+  path: string | null;
+  path2: string | null;
+  flags: number | null;
+  mode: number | null;
+  offset: number | null;
+  count: number | null;
+  ret: number;
+  bytes: number;
+  fileType: string | null;
+}
+
+export const O_WRONLY = 0o1, O_RDWR = 0o2, O_ACCMODE = 0o3, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
+export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
+const CLOSE_RANGE_CLOEXEC = 4;
+const EBADF = 9;
+
+export type SkipReason =
+  | 'not a file or directory (pipe, socket, device)'
+  | 'pseudo file system (/proc, /sys, /dev)'
+  | 'path unknown (relative to an unknown directory)'
+  | 'fd unknown (no path recorded)'
+  | 'fd opened before the capture, only closed'
+  | 'memory mapping'
+  | 'asynchronous I/O submission'
+  | 'fcntl command not replayable'
+  | 'target root itself'
+  | 'sendfile/copy_file_range with a non-file end'
+  | 'unknown syscall';
+
+/** How each traced syscall is issued: natively as itself, natively as another call, or emulated. */
+export const ISSUED_AS: Record<string, string> = {
+  open: 'openat2 (RESOLVE_IN_ROOT)', openat: 'openat2 (RESOLVE_IN_ROOT)', openat2: 'openat2 (RESOLVE_IN_ROOT)', creat: 'openat2 (RESOLVE_IN_ROOT), O_CREAT|O_WRONLY|O_TRUNC',
+  close: 'close', close_range: 'emulated: close of each replayed fd in the range',
+  read: 'read', pread64: 'pread64', readv: 'readv (one iovec)', preadv: 'preadv (one iovec)', preadv2: 'preadv2 (one iovec)',
+  write: 'write', pwrite64: 'pwrite64', writev: 'writev (one iovec)', pwritev: 'pwritev (one iovec)', pwritev2: 'pwritev2 (one iovec)',
+  lseek: 'lseek', fsync: 'fsync', fdatasync: 'fdatasync', sync_file_range: 'sync_file_range', syncfs: 'syncfs',
+  sync: 'emulated: syncfs of the target file system', truncate: 'truncate (via the confined parent directory)', ftruncate: 'ftruncate',
+  fallocate: 'fallocate', fadvise64: 'fadvise64', readahead: 'readahead',
+  newstat: 'newfstatat', newlstat: 'newfstatat (AT_SYMLINK_NOFOLLOW)', newfstat: 'newfstat', newfstatat: 'newfstatat', statx: 'statx',
+  access: 'faccessat2', faccessat: 'faccessat2', faccessat2: 'faccessat2',
+  unlink: 'unlinkat', unlinkat: 'unlinkat', rmdir: 'unlinkat (AT_REMOVEDIR)', rename: 'renameat2', renameat: 'renameat2', renameat2: 'renameat2',
+  mkdir: 'mkdirat', mkdirat: 'mkdirat', link: 'linkat', linkat: 'linkat', symlink: 'symlinkat', symlinkat: 'symlinkat',
+  readlink: 'readlinkat', readlinkat: 'readlinkat', getdents64: 'getdents64',
+  chmod: 'fchmodat', fchmod: 'fchmod', fchmodat: 'fchmodat', fchmodat2: 'fchmodat2',
+  chown: 'fchownat', lchown: 'fchownat (AT_SYMLINK_NOFOLLOW)', fchown: 'fchown', fchownat: 'fchownat',
+  utimensat: 'utimensat (times: now)', futimesat: 'utimensat (times: now)', utime: 'utimensat (times: now)', utimes: 'utimensat (times: now)',
+  dup: 'emulated: fcntl(F_DUPFD_CLOEXEC)', dup2: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)', dup3: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)',
+  fcntl: 'fcntl (F_GETFD/F_SETFD/F_GETFL/F_SETFL); F_DUPFD emulated with F_DUPFD_CLOEXEC',
+  chdir: 'emulated: O_PATH|O_DIRECTORY openat2 + close (the replay keeps its own cwd)', fchdir: 'emulated: fstat, checked to be a directory',
+  copy_file_range: 'copy_file_range', sendfile64: 'sendfile64',
+};
+
+/** What an op does to the traced namespace, for ordering across lanes and for init. */
+export interface Step {
+  kind: number;
+  slot: number;
+  slot2: number;
+  /** path under the target ("" is the target itself) */
+  rel: string | null;
+  rel2: string | null;
+  flags: number;
+  mode: number;
+  offset: number;
+  count: number;
+  /** 'open_pre' step needed first: the fd was opened before the capture */
+  preOpen: { slot: number; rel: string; flags: number; offset: number } | null;
+}
+
+export interface SlotInfo {
+  slot: number;
+  open: boolean;
+  /** the path the fd was opened on (mapped), for ordering */
+  rel: string | null;
+  directory: boolean;
+  skip: SkipReason | null;
+}
+
+const PSEUDO_FS = /^\/(proc|sys|dev)(\/|$)/;
+const REPLAYABLE_TYPES = new Set(['regular', 'directory']);
+const PATH_SYSCALLS_FOLLOW: Record<string, OpKind> = { newstat: 'statat', newlstat: 'statat', newfstatat: 'statat', statx: 'statx', access: 'access', faccessat: 'access', faccessat2: 'access', chmod: 'chmod', fchmodat: 'chmod', fchmodat2: 'chmod', chown: 'chown', lchown: 'chown', fchownat: 'chown', utimensat: 'utimens', futimesat: 'utimens', utime: 'utimens', utimes: 'utimens', truncate: 'truncate', readlink: 'readlink', readlinkat: 'readlink', chdir: 'chdir' };
+const FD_SIMPLE: Record<string, OpKind> = {
+  read: 'read', pread64: 'pread', readv: 'readv', preadv: 'preadv', preadv2: 'preadv2',
+  write: 'write', pwrite64: 'pwrite', writev: 'writev', pwritev: 'pwritev', pwritev2: 'pwritev2',
+  lseek: 'lseek', fsync: 'fsync', fdatasync: 'fdatasync', sync_file_range: 'sync_file_range', syncfs: 'syncfs',
+  ftruncate: 'ftruncate', fallocate: 'fallocate', fadvise64: 'fadvise', readahead: 'readahead', newfstat: 'fstat',
+  getdents64: 'getdents', fchmod: 'fchmod', fchown: 'fchown', fchdir: 'fchdir',
+};
+export const READ_KINDS = new Set([KIND.read, KIND.pread, KIND.readv, KIND.preadv, KIND.preadv2]);
+export const WRITE_KINDS = new Set([KIND.write, KIND.pwrite, KIND.writev, KIND.pwritev, KIND.pwritev2]);
+
+/**
+ * A traced absolute path as a path relative to the target, or the reason it
+ * cannot be replayed. `..` cannot climb above the target: it is folded
+ * lexically here and the kernel confines symlinks (RESOLVE_IN_ROOT).
+ */
+export function mapPath(p: string | null): string | { skip: SkipReason } {
+  if (p === null || !p.startsWith('/')) return { skip: 'path unknown (relative to an unknown directory)' };
+  if (p.includes('\0')) return { skip: 'path unknown (relative to an unknown directory)' };
+  const n = path.posix.normalize(p);
+  if (PSEUDO_FS.test(n)) return { skip: 'pseudo file system (/proc, /sys, /dev)' };
+  return n.replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+export class Interpreter {
+  private readonly slots = new Map<number, SlotInfo>();
+  private readonly lanes = new Map<number, number>();
+  slotCount = 0;
+
+  /** Replay lane of a traced thread: lanes are numbered in order of first appearance. */
+  lane(tid: number): number {
+    let l = this.lanes.get(tid);
+    if (l === undefined) this.lanes.set(tid, (l = this.lanes.size));
+    return l;
+  }
+
+  get laneCount(): number {
+    return this.lanes.size;
+  }
+
+  private key(pid: number, fd: number): number {
+    return pid * 2 ** 21 + fd;
+  }
+
+  /** The slot of (pid, fd), made on first sight. */
+  private slotOf(pid: number, fd: number): SlotInfo {
+    const k = this.key(pid, fd);
+    let s = this.slots.get(k);
+    if (!s) this.slots.set(k, (s = { slot: this.slotCount++, open: false, rel: null, directory: false, skip: null }));
+    return s;
+  }
+
+  private known(pid: number, fd: number): SlotInfo | undefined {
+    return this.slots.get(this.key(pid, fd));
+  }
+
+  /** Slots of `pid` open in [first, last] (close_range). */
+  private openSlotsIn(pid: number, first: number, last: number): SlotInfo[] {
+    const out: SlotInfo[] = [];
+    for (const [k, s] of this.slots) {
+      const fd = k - pid * 2 ** 21;
+      if (fd >= first && fd <= last && s.open) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * The steps of one event (usually one; close_range may give several, a
+   * skipped event none) or the reason it is skipped.
+   */
+  interpret(e: Ev): Step[] | SkipReason {
+    const sc = e.syscall;
+    switch (sc) {
+      case 'open': case 'openat': case 'openat2': case 'creat':
+        return this.open(e);
+      case 'close':
+        return this.close(e);
+      case 'close_range': {
+        if ((e.flags ?? 0) & CLOSE_RANGE_CLOEXEC) return [];
+        const steps: Step[] = [];
+        for (const s of this.openSlotsIn(e.pid, e.fd, e.fd2 < 0 ? 2 ** 21 - 1 : e.fd2)) {
+          steps.push(this.step('close', { slot: s.slot }));
+          s.open = false;
+        }
+        return steps;
+      }
+      case 'dup': case 'dup2': case 'dup3':
+        return this.dup(e);
+      case 'fcntl': {
+        const cmd = e.flags ?? -1;
+        if (cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC) return this.dup(e);
+        if (cmd !== F_GETFD && cmd !== F_SETFD && cmd !== F_GETFL && cmd !== F_SETFL) return 'fcntl command not replayable';
+        return this.onFd(e, 'fcntl', { flags: cmd, count: e.count ?? 0 });
+      }
+      case 'mmap': case 'munmap': case 'msync':
+        return 'memory mapping';
+      case 'io_submit': case 'io_uring_enter':
+        return 'asynchronous I/O submission';
+      case 'sync':
+        return [this.step('sync', {})];
+      case 'copy_file_range': case 'sendfile64':
+        return this.copy(e);
+      case 'newfstatat': case 'statx':
+        if (e.path !== null && e.fd >= 0 && ((e.flags ?? 0) & AT_EMPTY_PATH)) {
+          // fstatat(fd, "", AT_EMPTY_PATH): the capture names the fd's file
+          return this.onFd(e, sc === 'statx' ? 'statx' : 'statat', { flags: e.flags ?? 0, mode: e.mode ?? 0 });
+        }
+        break;
+      case 'utimensat':
+        if (e.fd >= 0) return this.onFd(e, 'utimens_fd', {});
+        break;
+    }
+    const simple = FD_SIMPLE[sc];
+    if (simple) return this.fdOp(e, simple);
+    const follow = PATH_SYSCALLS_FOLLOW[sc];
+    if (follow) return this.pathOp(e, follow);
+    switch (sc) {
+      case 'unlink': case 'unlinkat': case 'rmdir':
+        return this.pathOp(e, 'unlink', sc === 'rmdir' ? AT_REMOVEDIR : (e.flags ?? 0) & AT_REMOVEDIR);
+      case 'mkdir': case 'mkdirat':
+        return this.pathOp(e, 'mkdir');
+      case 'rename': case 'renameat': case 'renameat2':
+        return this.twoPaths(e, 'rename', sc === 'renameat2' ? e.flags ?? 0 : 0);
+      case 'link': case 'linkat':
+        return this.twoPaths(e, 'link', sc === 'linkat' ? (e.flags ?? 0) & AT_SYMLINK_FOLLOW : 0);
+      case 'symlink': case 'symlinkat': {
+        const rel = mapPath(e.path);
+        if (typeof rel !== 'string') return rel.skip;
+        if (rel === '') return 'target root itself';
+        // the link's target string is kept as written: the kernel resolves it inside the target
+        return [{ ...this.step('symlink', { rel }), rel2: e.path2 ?? '' }];
+      }
+    }
+    return 'unknown syscall';
+  }
+
+  private step(kind: OpKind, fields: Partial<Step>): Step {
+    return { kind: KIND[kind], slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: -1, count: 0, preOpen: null, ...fields };
+  }
+
+  private open(e: Ev): Step[] | SkipReason {
+    const rel = mapPath(e.path);
+    if (typeof rel !== 'string') {
+      // later calls on the fd it returned are skipped for the same reason
+      if (e.ret >= 0) Object.assign(this.slotOf(e.pid, e.ret), { open: false, skip: rel.skip });
+      return rel.skip;
+    }
+    let flags = e.flags ?? 0;
+    if (e.ret >= 0) {
+      const s = this.slotOf(e.pid, e.ret);
+      s.rel = rel;
+      s.directory = e.fileType === 'directory';
+      if (e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType)) {
+        s.open = false;
+        s.skip = 'not a file or directory (pipe, socket, device)';
+        return s.skip;
+      }
+      s.open = true;
+      s.skip = null;
+      flags &= ~O_CLOEXEC;
+      return [this.step('open', { slot: s.slot, rel, flags, mode: e.mode ?? 0 })];
+    }
+    // a failed open is replayed too: the same failure is a match
+    return [this.step('open', { slot: -1, rel, flags: flags & ~O_CLOEXEC, mode: e.mode ?? 0 })];
+  }
+
+  private close(e: Ev): Step[] | SkipReason {
+    const s = this.known(e.pid, e.fd);
+    if (s?.skip) {
+      const reason = s.skip;
+      if (e.ret >= 0) s.skip = null;
+      return reason;
+    }
+    if (!s?.open) {
+      if (e.ret === -EBADF) return [this.step('close', { slot: this.slotOf(e.pid, e.fd).slot })];
+      // an fd the trace never showed opening (before the capture, or by an untraced call such as socket or pipe)
+      return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
+    }
+    if (e.ret >= 0) s.open = false;
+    return [this.step('close', { slot: s.slot })];
+  }
+
+  /** The slot an fd op uses, opening a pre-capture fd on first use; or why it is skipped. */
+  private use(e: Ev): { slot: SlotInfo; preOpen: Step['preOpen'] } | SkipReason {
+    const s = this.known(e.pid, e.fd);
+    if (s?.skip) return s.skip;
+    if (s?.open || e.fd < 0 || e.ret === -EBADF) return { slot: s ?? this.slotOf(e.pid, e.fd < 0 ? 2 ** 21 - 1 : e.fd), preOpen: null };
+    // not opened in the trace (before the capture, inherited, or by a call ior does not trace): open on first use
+    if (e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType)) {
+      const n = this.slotOf(e.pid, e.fd);
+      n.skip = 'not a file or directory (pipe, socket, device)';
+      return n.skip;
+    }
+    const rel = mapPath(e.path);
+    if (typeof rel !== 'string') {
+      const n = this.slotOf(e.pid, e.fd);
+      n.skip = e.path === null ? 'fd unknown (no path recorded)' : rel.skip;
+      return n.skip;
+    }
+    // opened before the capture began: open it now, positioned where the trace says it was
+    const n = this.slotOf(e.pid, e.fd);
+    n.open = true;
+    n.rel = rel;
+    n.directory = e.fileType === 'directory' || e.syscall === 'getdents64' || e.syscall === 'fchdir';
+    const flags = n.directory ? O_DIRECTORY : O_RDWR;
+    const positional = e.syscall === 'read' || e.syscall === 'write' || e.syscall === 'readv' || e.syscall === 'writev';
+    return { slot: n, preOpen: { slot: n.slot, rel, flags, offset: positional && e.offset !== null ? e.offset : 0 } };
+  }
+
+  private onFd(e: Ev, kind: OpKind, fields: Partial<Step>): Step[] | SkipReason {
+    const u = this.use(e);
+    if (typeof u === 'string') return u;
+    return [this.step(kind, { slot: u.slot.slot, rel: u.slot.rel, preOpen: u.preOpen, ...fields })];
+  }
+
+  private fdOp(e: Ev, kind: OpKind): Step[] | SkipReason {
+    const count = e.count ?? 0;
+    switch (kind) {
+      case 'lseek':
+        return this.onFd(e, kind, { offset: e.offset ?? 0, flags: e.flags ?? 0 });
+      case 'fallocate':
+        return this.onFd(e, kind, { offset: e.offset ?? 0, count, mode: e.mode ?? 0 });
+      case 'fadvise': case 'sync_file_range':
+        return this.onFd(e, kind, { offset: e.offset ?? 0, count, flags: e.flags ?? 0 });
+      case 'readahead':
+        return this.onFd(e, kind, { offset: e.offset ?? 0, count });
+      case 'ftruncate':
+        return this.onFd(e, kind, { count });
+      case 'fchmod':
+        return this.onFd(e, kind, { mode: e.mode ?? 0 });
+      case 'fchown':
+        return this.onFd(e, kind, { mode: e.mode ?? -1, count: e.count ?? -1 });
+      case 'preadv2': case 'pwritev2':
+        return this.onFd(e, kind, { offset: e.offset ?? -1, count, flags: e.flags ?? 0 });
+      case 'syncfs':
+        if (e.fd < 0) return [this.step('syncfs', {})];
+        return this.onFd(e, kind, {});
+      default:
+        return this.onFd(e, kind, { offset: e.offset ?? 0, count });
+    }
+  }
+
+  private dup(e: Ev): Step[] | SkipReason {
+    const u = this.use(e);
+    if (typeof u === 'string') {
+      if (e.ret >= 0) this.slotOf(e.pid, e.ret).skip = u;
+      return u;
+    }
+    let slot2 = -1;
+    if (e.ret >= 0) {
+      const t = this.slotOf(e.pid, e.ret);
+      t.open = true;
+      t.skip = null;
+      t.rel = u.slot.rel;
+      t.directory = u.slot.directory;
+      slot2 = t.slot;
+    }
+    return [this.step('dup', { slot: u.slot.slot, slot2, rel: u.slot.rel, preOpen: u.preOpen })];
+  }
+
+  private copy(e: Ev): Step[] | SkipReason {
+    // copy_file_range(fd_in, off_in, fd_out, ...): fd is the input; sendfile64(out, in, ...): fd is the input too (fd2 = out)
+    const out = this.known(e.pid, e.fd2);
+    if (!out || !out.open || out.skip) return 'sendfile/copy_file_range with a non-file end';
+    const u = this.use(e);
+    if (typeof u === 'string') return u;
+    return [this.step(e.syscall === 'sendfile64' ? 'sendfile' : 'copy_file_range', { slot: u.slot.slot, slot2: out.slot, rel: u.slot.rel, rel2: out.rel, offset: e.offset ?? -1, count: e.count ?? 0, preOpen: u.preOpen })];
+  }
+
+  private pathOp(e: Ev, kind: OpKind, extraFlags = 0): Step[] | SkipReason {
+    const rel = mapPath(e.path);
+    if (typeof rel !== 'string') return rel.skip;
+    if (rel === '' && (kind === 'unlink' || kind === 'mkdir')) return 'target root itself';
+    let flags = 0;
+    const sc = e.syscall;
+    if (sc === 'newlstat' || sc === 'lchown') flags = AT_SYMLINK_NOFOLLOW;
+    else if (sc === 'newfstatat' || sc === 'statx' || sc === 'faccessat2' || sc === 'fchownat' || sc === 'utimensat' || sc === 'fchmodat2') flags = (e.flags ?? 0) & AT_SYMLINK_NOFOLLOW;
+    flags |= extraFlags;
+    const mode = kind === 'statx' ? (e.mode ?? 0x7ff) : kind === 'chown' ? (e.mode ?? -1) : (e.mode ?? 0);
+    const count = kind === 'chown' ? (e.count ?? -1) : (e.count ?? 0);
+    return [this.step(kind, { rel, flags, mode, count })];
+  }
+
+  private twoPaths(e: Ev, kind: OpKind, flags: number): Step[] | SkipReason {
+    const rel = mapPath(e.path);
+    if (typeof rel !== 'string') return rel.skip;
+    const rel2 = mapPath(e.path2);
+    if (typeof rel2 !== 'string') return rel2.skip;
+    if (rel === '' || rel2 === '') return 'target root itself';
+    if (kind === 'rename' && e.ret >= 0) this.renamed(rel, rel2);
+    return [this.step(kind, { rel, rel2, flags })];
+  }
+
+  /** fds open on a renamed path (or under a renamed directory) now name the new path. */
+  private renamed(from: string, to: string): void {
+    const under = from + '/';
+    for (const s of this.slots.values()) {
+      if (s.rel === from) s.rel = to;
+      else if (s.rel?.startsWith(under)) s.rel = to + s.rel.slice(from.length);
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The replay executor addon (native/replay/replay.c): its interface, and
+ * loading it through the asset registry (so dist/ior can embed it).
+ */
+import { requireNativeAddon } from '../common/assets.js';
+
+export type RunResult = [status: number, next: number, wakeAt: number];
+export const RUN_DONE = 0, RUN_SLEEPING = 1, RUN_BLOCKED = 2, RUN_STOPPED = 3;
+/** Helper syscalls ior issues on its own behalf, in the order native reports them. */
+export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent directory closes', 'whole-path O_PATH opens (openat2)', 'whole-path O_PATH closes', 'closes of fds replaced by dup2/dup3'] as const;
+
+export interface ReplayAddon {
+  setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean): void;
+  /** ns since setup, CLOCK_MONOTONIC */
+  now(): number;
+  start(atNs: number): void;
+  stop(): void;
+  laneDone(lane: number): number;
+  helpers(): number[];
+  teardown(): void;
+  run(ops: Int32Array, opsF: Float64Array, strings: Uint8Array, results: Float64Array, lane: number, laneBase: number, from: number, to: number, horizonNs: number): RunResult;
+  initDir(rel: string): number;
+  initRemove(rel: string): number;
+  initFile(rel: string): [fdOrErrno: number, size: number];
+  initSymlink(rel: string, target: string): number;
+  scan(): [symlinks: number, multiplyLinked: number];
+}
+
+let addon: ReplayAddon | undefined;
+
+export function replayAddon(): ReplayAddon {
+  return (addon ??= requireNativeAddon<ReplayAddon>('ior-replay'));
+}

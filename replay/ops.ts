@@ -1,0 +1,116 @@
+/**
+ * The encoded form of replay ops, shared with the native executor
+ * (native/replay/replay.c): op kinds, the record layout, and Segment, a
+ * fixed-capacity block of one lane's ops in SharedArrayBuffers that worker
+ * threads execute in place and write results into.
+ */
+
+/** Native op kinds; the order is the C enum's. */
+export const OP_KINDS = [
+  'wait', 'open', 'open_pre', 'close', 'read', 'pread', 'readv', 'preadv', 'preadv2',
+  'write', 'pwrite', 'writev', 'pwritev', 'pwritev2', 'lseek', 'fsync', 'fdatasync',
+  'sync_file_range', 'syncfs', 'ftruncate', 'fallocate', 'fadvise', 'readahead',
+  'fstat', 'statat', 'statx', 'access', 'unlink', 'rename', 'mkdir', 'link', 'symlink',
+  'readlink', 'getdents', 'chmod', 'fchmod', 'chown', 'fchown', 'utimens', 'utimens_fd',
+  'truncate', 'dup', 'fcntl', 'chdir', 'fchdir', 'copy_file_range', 'sendfile', 'sync',
+] as const;
+export type OpKind = (typeof OP_KINDS)[number];
+export const KIND: Record<OpKind, number> = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<OpKind, number>;
+
+/** int32 words per op (the last 6 hold 3 doubles: offset, count, due). */
+export const OP_WORDS = 18;
+export const W = { kind: 0, slot: 1, slot2: 2, path: 3, path2: 4, flags: 5, mode: 6, dep1Lane: 7, dep1Index: 8, dep2Lane: 9, dep2Index: 10 } as const;
+export const F = { offset: 6, count: 7, due: 8 } as const;
+/** doubles per result: ret, issue time (ns after the replay clock started), latency ns */
+export const RESULT_DOUBLES = 3;
+/** Ops per segment; a task runs a range of one segment. */
+export const SEGMENT_OPS = 2048;
+const STRING_BYTES = 256 * 1024;
+
+/** One op as the planner hands it to a segment. */
+export interface Op {
+  kind: number;
+  slot: number;
+  slot2: number;
+  path: string | null;
+  path2: string | null;
+  flags: number;
+  mode: number;
+  offset: number;
+  count: number;
+  /** ns after the first replayed event (unscaled) */
+  due: number;
+  deps: readonly (readonly [lane: number, count: number])[];
+  /** the traced event, for the report; null for ops ior adds (waits, pre-capture opens) */
+  traced: TracedInfo | null;
+}
+
+export interface TracedInfo {
+  syscall: string;
+  ret: number;
+  latency: number;
+  /** 1 read, 2 write, 0 neither (for byte totals) */
+  direction: number;
+}
+
+const encoder = new TextEncoder();
+
+export class Segment {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly strings: Uint8Array;
+  readonly results: Float64Array;
+  readonly traced: (TracedInfo | null)[] = [];
+  length = 0;
+  private stringEnd = 0;
+
+  /** `base`: the lane-wide index of this segment's first op */
+  constructor(readonly lane: number, readonly base: number) {
+    const ops = new SharedArrayBuffer(SEGMENT_OPS * OP_WORDS * 4);
+    this.i32 = new Int32Array(ops);
+    this.f64 = new Float64Array(ops);
+    this.strings = new Uint8Array(new SharedArrayBuffer(STRING_BYTES));
+    this.results = new Float64Array(new SharedArrayBuffer(SEGMENT_OPS * RESULT_DOUBLES * 8));
+  }
+
+  get full(): boolean {
+    return this.length === SEGMENT_OPS;
+  }
+
+  /** Room for one more op with these strings? */
+  fits(op: Op): boolean {
+    return this.length < SEGMENT_OPS && this.stringEnd + 3 * ((op.path?.length ?? 0) + (op.path2?.length ?? 0)) + 2 <= STRING_BYTES;
+  }
+
+  push(op: Op): void {
+    const i = this.length++;
+    const w = i * OP_WORDS;
+    const i32 = this.i32;
+    i32[w + W.kind] = op.kind;
+    i32[w + W.slot] = op.slot;
+    i32[w + W.slot2] = op.slot2;
+    i32[w + W.path] = this.string(op.path);
+    i32[w + W.path2] = this.string(op.path2);
+    i32[w + W.flags] = op.flags;
+    i32[w + W.mode] = op.mode;
+    const d1 = op.deps[0], d2 = op.deps[1];
+    i32[w + W.dep1Lane] = d1 ? d1[0] : -1;
+    i32[w + W.dep1Index] = d1 ? d1[1] : 0;
+    i32[w + W.dep2Lane] = d2 ? d2[0] : -1;
+    i32[w + W.dep2Index] = d2 ? d2[1] : 0;
+    const f = (i * OP_WORDS) / 2;
+    this.f64[f + F.offset] = op.offset;
+    this.f64[f + F.count] = op.count;
+    this.f64[f + F.due] = op.due;
+    this.traced.push(op.traced);
+  }
+
+  private string(s: string | null): number {
+    if (s === null) return -1;
+    const at = this.stringEnd;
+    const { written } = encoder.encodeInto(s, this.strings.subarray(at, STRING_BYTES - 1));
+    this.strings[at + written] = 0;
+    this.stringEnd = at + written + 1;
+    return at;
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The plan pass: streams the trace once (one row group at a time) through
+ * the Interpreter and works out what a replay will do: events replayed and
+ * skipped (by reason and syscall), lanes, fd slots, the traced span and
+ * bytes, and the initial state the trace expects under the target (files
+ * with the sizes it reads, directories, paths that must not exist yet).
+ */
+import path from 'node:path';
+import { TraceReader } from '../trace/index.js';
+import { IorError } from '../common/errors.js';
+import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
+import { KIND } from './ops.js';
+
+export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
+
+export interface InitItem {
+  rel: string;
+  kind: InitKind;
+  /** files: at least this many bytes */
+  size: number;
+}
+
+export interface InitState {
+  dirs: string[];
+  files: { rel: string; size: number }[];
+  symlinks: string[];
+  absent: string[];
+  bytes: number;
+}
+
+export interface Plan {
+  trace: string;
+  events: number;
+  replayed: number;
+  /** ops the replay issues for the replayed events (close_range can give several) */
+  ops: number;
+  /** fds the trace used that were opened before the capture: opened (and positioned) on first use */
+  preOpened: number;
+  skipped: Partial<Record<SkipReason | 'no effect', number>>;
+  bySyscall: Record<string, { replayed: number; skipped: number }>;
+  lanes: number;
+  slots: number;
+  /** ts_ns of the first replayed event: the replay's time zero */
+  firstTs: bigint;
+  /** ns from the first to the last replayed event (unscaled) */
+  spanNs: number;
+  traced: { readBytes: number; writtenBytes: number };
+  init: InitState;
+}
+
+const ENOENT = 2, EEXIST = 17, EISDIR = 21;
+
+/** Iterate a trace's events as reusable Ev objects (ts relative to `zero`). */
+export async function* events(reader: TraceReader, zero: bigint | null): AsyncGenerator<Ev> {
+  const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null };
+  let base = zero;
+  for await (const b of reader.batches(REPLAY_COLUMNS)) {
+    if (base === null && b.length > 0) base = b.ts_ns[0]!;
+    for (let i = 0; i < b.length; i++) {
+      e.ts = Number(b.ts_ns[i]! - base!);
+      e.latency = Number(b.latency_ns[i]!);
+      e.pid = b.pid[i]!;
+      e.tid = b.tid[i]!;
+      e.syscall = b.syscall[i]!;
+      e.fd = b.fd[i]!;
+      e.fd2 = b.fd2[i]!;
+      e.path = b.path[i] ?? null;
+      e.path2 = b.path2[i] ?? null;
+      e.flags = b.flags[i] ?? null;
+      e.mode = b.mode[i] ?? null;
+      const off = b.offset[i];
+      e.offset = off === null || off === undefined ? null : Number(off);
+      const cnt = b.count[i];
+      e.count = cnt === null || cnt === undefined ? null : Number(cnt);
+      e.ret = Number(b.ret[i]!);
+      e.bytes = Number(b.bytes[i]!);
+      e.fileType = b.file_type[i] ?? null;
+      yield e;
+    }
+  }
+}
+
+interface NodeState {
+  exists: boolean;
+  /** the initial item whose content this path still holds (size requirements go there) */
+  init: InitItem | null;
+  /** highest byte written so far: reads below it need nothing from the initial content */
+  written: number;
+}
+
+/** The namespace as the trace sees it, to find what must exist (or not) before the first event. */
+class InitModel {
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly items = new Map<string, InitItem>();
+  private readonly parents = new Set<string>();
+  /** directory renames (to, from): a path under `to` was under `from` at the start */
+  private readonly aliases: [string, string][] = [];
+
+  private origin(rel: string): string {
+    for (let i = this.aliases.length - 1; i >= 0; i--) {
+      const [to, from] = this.aliases[i]!;
+      if (rel.startsWith(to + '/')) rel = from + rel.slice(to.length);
+    }
+    return rel;
+  }
+
+  private set(rel: string, node: NodeState): NodeState {
+    if (!this.nodes.has(rel)) {
+      const p = parentOf(rel);
+      if (p !== null) {
+        this.parents.add(p);
+        if (!this.nodes.has(p)) this.need(p, 'dir');
+      }
+    }
+    this.nodes.set(rel, node);
+    return node;
+  }
+
+  node(rel: string): NodeState | undefined {
+    return this.nodes.get(rel);
+  }
+
+  /** The trace presupposes rel exists (as `kind`). */
+  need(rel: string, kind: InitKind): NodeState {
+    const known = this.nodes.get(rel);
+    if (known) return known;
+    if (rel === '') return this.set(rel, { exists: true, init: null, written: 0 });
+    const at = this.origin(rel);
+    let item = this.items.get(at);
+    if (!item) this.items.set(at, (item = { rel: at, kind, size: 0 }));
+    else if (item.kind === 'any' || item.kind === 'absent') item.kind = kind;
+    return this.set(rel, { exists: true, init: item, written: 0 });
+  }
+
+  /** The trace presupposes nothing is at rel. */
+  absent(rel: string): void {
+    if (this.nodes.has(rel) || rel === '') return;
+    const at = this.origin(rel);
+    if (!this.items.has(at)) this.items.set(at, { rel: at, kind: 'absent', size: 0 });
+    this.set(rel, { exists: false, init: null, written: 0 });
+  }
+
+  /** The trace creates rel: nothing may be there before. */
+  created(rel: string): NodeState {
+    this.absent(rel);
+    return this.set(rel, { exists: true, init: null, written: 0 });
+  }
+
+  removed(rel: string, kind: InitKind): void {
+    this.need(rel, kind);
+    this.nodes.set(rel, { exists: false, init: null, written: 0 });
+  }
+
+  renamed(from: string, to: string): void {
+    const node = this.need(from, 'any');
+    if (!this.nodes.has(to)) this.need(parentOf(to) ?? '', 'dir');
+    this.nodes.set(to, node);
+    this.nodes.set(from, { exists: false, init: null, written: 0 });
+    if (this.parents.has(from)) {
+      const under = from + '/';
+      for (const [k, v] of [...this.nodes]) {
+        if (k.startsWith(under)) {
+          this.nodes.delete(k);
+          this.nodes.set(to + k.slice(from.length), v);
+        }
+      }
+      this.parents.add(to);
+      this.aliases.push([to, this.origin(from)]);
+    }
+  }
+
+  /** Reading [0, end) of rel's current content. */
+  read(rel: string | null, end: number): void {
+    if (rel === null) return;
+    const n = this.nodes.get(rel) ?? this.need(rel, 'file');
+    if (n.init && end > n.written && end > n.init.size) n.init.size = end;
+  }
+
+  wrote(rel: string | null, end: number): void {
+    if (rel === null) return;
+    const n = this.nodes.get(rel) ?? this.need(rel, 'file');
+    if (end > n.written) n.written = end;
+  }
+
+  /** Size set outright (O_TRUNC, truncate): the initial content no longer matters. */
+  sized(rel: string | null, size: number): void {
+    if (rel === null) return;
+    const n = this.nodes.get(rel) ?? this.need(rel, 'file');
+    n.init = null;
+    n.written = size;
+  }
+
+  state(): InitState {
+    const existing = [...this.items.values()].filter((i) => i.kind !== 'absent');
+    const ancestors = new Set<string>();
+    for (const i of existing) for (let p = parentOf(i.rel); p !== null && p !== ''; p = parentOf(p)) ancestors.add(p);
+    const dirs: string[] = [], files: { rel: string; size: number }[] = [], symlinks: string[] = [], absent: string[] = [];
+    let bytes = 0;
+    for (const i of this.items.values()) {
+      if (i.kind === 'absent') {
+        if (!ancestors.has(i.rel)) absent.push(i.rel);
+      } else if (i.kind === 'dir' || ancestors.has(i.rel)) dirs.push(i.rel);
+      else if (i.kind === 'symlink') symlinks.push(i.rel);
+      else {
+        files.push({ rel: i.rel, size: i.size });
+        bytes += i.size;
+      }
+    }
+    const depth = (p: string) => p.split('/').length;
+    dirs.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
+    files.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+    return { dirs, files, symlinks: symlinks.sort(), absent: absent.sort(), bytes };
+  }
+
+  /** Apply one replayed step with the traced result. */
+  apply(s: Step, e: Ev): void {
+    const ok = e.ret >= 0;
+    const errno = ok ? 0 : -e.ret;
+    const k = s.kind;
+    if (s.preOpen) this.need(s.preOpen.rel, s.preOpen.flags & O_DIRECTORY ? 'dir' : 'file');
+    if (k === KIND.open) {
+      const rel = s.rel!;
+      if (ok) {
+        if (s.flags & O_CREAT && (s.flags & O_EXCL || !this.nodes.has(rel))) {
+          const n = this.created(rel);
+          n.written = 0;
+        } else {
+          this.need(rel, s.flags & O_DIRECTORY || e.fileType === 'directory' ? 'dir' : 'file');
+          if (s.flags & O_TRUNC) this.sized(rel, 0);
+        }
+      } else if (errno === ENOENT && !(s.flags & O_CREAT)) this.absent(rel);
+      else if (errno === EEXIST) this.need(rel, 'any');
+      else if (errno === EISDIR) this.need(rel, 'dir');
+    } else if (READ_KINDS.has(k)) {
+      if (ok && e.ret > 0) this.read(s.rel, (k === KIND.read || k === KIND.readv ? e.offset ?? 0 : s.offset) + e.ret);
+    } else if (WRITE_KINDS.has(k)) {
+      if (ok && e.ret > 0) this.wrote(s.rel, (k === KIND.write || k === KIND.writev ? e.offset ?? 0 : s.offset) + e.ret);
+    } else if (k === KIND.lseek) {
+      if (ok && s.flags === 2) this.read(s.rel, e.ret - s.offset);
+    } else if (k === KIND.ftruncate || k === KIND.truncate) {
+      if (k === KIND.truncate) ok ? this.need(s.rel!, 'file') : errno === ENOENT && this.absent(s.rel!);
+      if (ok) this.sized(s.rel, s.count);
+    } else if (k === KIND.statat || k === KIND.statx || k === KIND.access || k === KIND.chmod || k === KIND.chown || k === KIND.utimens || k === KIND.readlink || k === KIND.chdir) {
+      if (s.rel === null) return;
+      if (ok) this.need(s.rel, k === KIND.chdir ? 'dir' : k === KIND.readlink ? 'symlink' : 'any');
+      else if (errno === ENOENT) this.absent(s.rel);
+    } else if (k === KIND.unlink) {
+      if (ok) this.removed(s.rel!, s.flags & AT_REMOVEDIR ? 'dir' : 'file');
+      else if (errno === ENOENT) this.absent(s.rel!);
+    } else if (k === KIND.mkdir) {
+      if (ok) this.created(s.rel!);
+      else if (errno === EEXIST) this.need(s.rel!, 'dir');
+    } else if (k === KIND.rename) {
+      if (ok) this.renamed(s.rel!, s.rel2!);
+      else if (errno === ENOENT) this.absent(s.rel!);
+    } else if (k === KIND.link) {
+      if (ok) {
+        this.need(s.rel!, 'file');
+        this.created(s.rel2!);
+      }
+    } else if (k === KIND.symlink) {
+      if (ok) this.created(s.rel!);
+      else if (errno === EEXIST) this.need(s.rel!, 'any');
+    }
+  }
+}
+
+export function parentOf(rel: string): string | null {
+  if (rel === '') return null;
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+/** Read the trace once and work out the plan. `onProgress` gets events read so far. */
+export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void): Promise<Plan> {
+  const reader = await TraceReader.open(tracePath);
+  const interp = new Interpreter();
+  const model = new InitModel();
+  const plan: Plan = {
+    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, slots: 0,
+    firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
+  };
+  let first: number | null = null, last = 0;
+  for await (const e of events(reader, null)) {
+    plan.events++;
+    if (plan.events % 65536 === 0) onProgress?.(plan.events, reader.rowCount);
+    const per = (plan.bySyscall[e.syscall] ??= { replayed: 0, skipped: 0 });
+    const steps = interp.interpret(e);
+    if (typeof steps === 'string' || steps.length === 0) {
+      const reason = typeof steps === 'string' ? steps : 'no effect';
+      plan.skipped[reason] = (plan.skipped[reason] ?? 0) + 1;
+      per.skipped++;
+      continue;
+    }
+    per.replayed++;
+    plan.replayed++;
+    interp.lane(e.tid);
+    if (first === null) first = e.ts;
+    last = e.ts;
+    for (const s of steps) {
+      if (s.preOpen) {
+        plan.preOpened++;
+        plan.ops++;
+      }
+      plan.ops++;
+      model.apply(s, e);
+      if (e.ret > 0 && READ_KINDS.has(s.kind)) plan.traced.readBytes += e.bytes;
+      if (e.ret > 0 && (WRITE_KINDS.has(s.kind) || s.kind === KIND.copy_file_range || s.kind === KIND.sendfile)) plan.traced.writtenBytes += e.bytes;
+      if (e.ret > 0 && (s.kind === KIND.copy_file_range || s.kind === KIND.sendfile)) plan.traced.readBytes += e.bytes;
+    }
+  }
+  if (plan.events === 0) throw new IorError(`${tracePath} holds no events: nothing to replay`);
+  onProgress?.(plan.events, reader.rowCount);
+  plan.lanes = interp.laneCount;
+  plan.slots = interp.slotCount;
+  plan.spanNs = first === null ? 0 : last - first;
+  plan.firstTs = await firstTsOf(reader, first);
+  plan.init = model.state();
+  return plan;
+}
+
+/** Absolute ts_ns of the event `relative` ns after the trace's first event. */
+async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
+  for await (const b of reader.batches(['ts_ns'])) return b.length > 0 ? b.ts_ns[0]! + BigInt(relative ?? 0) : 0n;
+  return 0n;
+}

@@ -1,0 +1,113 @@
+/**
+ * The replay report: one document (printed as a table, or as JSON with
+ * --json) saying how faithful the replay was.
+ */
+import { formatDurationNs } from '../common/duration.js';
+import { formatBytes } from '../stats/index.js';
+import { ISSUED_AS } from './interpret.js';
+import { HELPER_NAMES } from './native.js';
+import type { InitResult } from './init.js';
+import type { Plan } from './plan.js';
+import type { RunOutcome } from './run.js';
+
+export interface ReplayReport {
+  trace: string;
+  target: string;
+  speed: string;
+  workers: number;
+  lanes: number;
+  outcome: 'completed' | 'stopped';
+  events: { total: number; replayed: number; skipped: number; failed: number; matched_failures: number; short_transfers: number };
+  skipped: Record<string, number>;
+  failed: { syscall: string; errno: string; traced: string; count: number }[];
+  /** calls ior issued that are not traced events */
+  added: { ops: number; failed: number; pre_capture_opens: number; helper_syscalls: Record<string, number> };
+  duration: { intended_s: number; achieved_s: number; wall_s: number };
+  lag_ms: { p50: number; p99: number; max: number } | null;
+  syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
+  bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
+  init: InitResult | null;
+}
+
+const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
+const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
+
+export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], init: InitResult | null): ReplayReport {
+  const t = outcome.tally;
+  const syscalls = Object.entries(plan.bySyscall)
+    .map(([name, counts]) => {
+      const s = t.bySyscall.get(name);
+      return {
+        syscall: name,
+        issued_as: counts.replayed > 0 ? (ISSUED_AS[name] ?? name) : 'skipped',
+        replayed: s?.replayed ?? 0,
+        skipped: counts.skipped,
+        failed: s?.failed ?? 0,
+        matched_failures: s?.matchedFailures ?? 0,
+        traced_p50_us: us(s?.traced.quantile(0.5) ?? null),
+        traced_p99_us: us(s?.traced.quantile(0.99) ?? null),
+        replayed_p50_us: us(s?.replay.quantile(0.5) ?? null),
+        replayed_p99_us: us(s?.replay.quantile(0.99) ?? null),
+      };
+    })
+    .sort((a, b) => b.replayed + b.skipped - (a.replayed + a.skipped) || (a.syscall < b.syscall ? -1 : 1));
+  const skippedTotal = Object.values(plan.skipped).reduce((a, b) => a + (b ?? 0), 0);
+  return {
+    trace: plan.trace,
+    target,
+    speed: speedLabel,
+    workers,
+    lanes: plan.lanes,
+    outcome: outcome.stopped ? 'stopped' : 'completed',
+    events: { total: plan.events, replayed: t.replayed, skipped: skippedTotal, failed: t.failed, matched_failures: t.matchedFailures, short_transfers: t.shortTransfers },
+    skipped: Object.fromEntries(Object.entries(plan.skipped).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) as Record<string, number>,
+    failed: [...t.failures].map(([key, count]) => {
+      const [syscall, errno, traced] = key.split('\t') as [string, string, string];
+      return { syscall, errno, traced, count };
+    }).sort((a, b) => b.count - a.count),
+    added: {
+      ops: t.addedOps,
+      failed: t.addedFailures,
+      pre_capture_opens: plan.preOpened,
+      helper_syscalls: Object.fromEntries(HELPER_NAMES.map((n, i) => [n, helpers[i] ?? 0])),
+    },
+    duration: { intended_s: t.lastDueNs / 1e9, achieved_s: t.lastIssueNs / 1e9, wall_s: outcome.wallNs / 1e9 },
+    lag_ms: t.lag.count === 0 ? null : { p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max) },
+    syscalls,
+    bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
+    init,
+  };
+}
+
+function table(rows: string[][], right: Set<number>): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000));
+
+export function renderReport(r: ReplayReport): string {
+  let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}, ${r.workers} workers for ${r.lanes} traced threads: ${r.outcome}\n\n`;
+  out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
+  out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
+  out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall\n`;
+  out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (--speed max: no schedule)\n`;
+  out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
+  out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
+  const helpers = Object.entries(r.added.helper_syscalls).filter(([, v]) => v > 0);
+  out += `added       ${n(r.added.pre_capture_opens)} opens of fds open before the capture${helpers.length ? ', ' + helpers.map(([k, v]) => `${n(v)} ${k}`).join(', ') : ''}\n`;
+  if (Object.keys(r.skipped).length) {
+    out += `\nskipped\n`;
+    for (const [reason, count] of Object.entries(r.skipped)) out += `  ${n(count).padStart(10)}  ${reason}\n`;
+  }
+  if (r.failed.length) {
+    out += `\nfailed (replay result vs traced result)\n`;
+    for (const f of r.failed.slice(0, 20)) out += `  ${n(f.count).padStart(10)}  ${f.syscall} ${f.errno} (traced: ${f.traced})\n`;
+  }
+  out += '\n';
+  const rows = [['syscall', 'replayed', 'skipped', 'failed', 'traced p50', 'p99', 'replayed p50', 'p99', 'issued as']];
+  for (const s of r.syscalls) rows.push([s.syscall, n(s.replayed), n(s.skipped), n(s.failed), lat(s.traced_p50_us), lat(s.traced_p99_us), lat(s.replayed_p50_us), lat(s.replayed_p99_us), s.issued_as]);
+  out += table(rows, new Set([1, 2, 3, 4, 5, 6, 7]));
+  return out;
+}

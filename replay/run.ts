@@ -1,0 +1,266 @@
+/**
+ * The run: streams the trace a second time through the Interpreter, encodes
+ * each lane's ops into segments (bounded window), and keeps every lane
+ * moving on a Piscina pool: a task runs a range of one lane's segment in the
+ * native executor, which sleeps until each op is due, waits for its
+ * cross-lane dependencies, and issues the syscall. A task gives its worker
+ * back when its next op is far in the future or blocked on a lane that is
+ * not running, so a blocking call in one lane never holds back another lane
+ * that has a worker. Results are tallied as tasks return.
+ */
+import { Piscina } from 'piscina';
+import { workerPath } from '../common/assets.js';
+import { TraceReader } from '../trace/index.js';
+import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
+import { events, type Plan } from './plan.js';
+import { Orderer, type Dep } from './order.js';
+import { KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
+import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon, type RunResult } from './native.js';
+import { Tally } from './tally.js';
+import type { RunTask, WarmupTask } from './worker.js';
+
+export interface RunOptions {
+  /** 0: as fast as possible */
+  speed: number;
+  workers: number;
+  onProgress?: (opsDone: number, opsTotal: number, elapsedNs: number) => void;
+}
+
+export interface RunOutcome {
+  tally: Tally;
+  stopped: boolean;
+  /** ns from the replay clock's start to the last op's completion */
+  wallNs: number;
+}
+
+/** Ops planned ahead of execution at most (memory stays bounded whatever the trace's length). */
+const WINDOW_OPS = 1 << 20;
+/** Start this long after the clock is set, so the first tasks reach their workers. */
+const START_LEAD_NS = 5e6;
+/** A lane whose next op is due later than this gives its worker back (ns)... */
+const SHARED_HORIZON_NS = 10e6;
+/** ...unless every lane has a worker of its own: then it sleeps in native, precisely. */
+const OWN_HORIZON_NS = 250e6;
+/** Re-dispatch a sleeping lane this early: timers and task hand-over take some time. */
+const WAKE_LEAD_NS = 3e6;
+
+class Lane {
+  readonly segments: Segment[] = [];
+  /** ops pushed so far (lane-wide index of the next one) */
+  count = 0;
+  /** index of the next op to run within segments[0] */
+  pos = 0;
+  running = false;
+  timer: NodeJS.Timeout | null = null;
+  blocked = false;
+  constructor(readonly id: number) {}
+}
+
+export class Runner {
+  private readonly lanes: Lane[] = [];
+  private readonly pool: Piscina;
+  private readonly orderer = new Orderer();
+  private readonly tally: Tally;
+  private pending = 0;
+  private planned = 0;
+  private done = 0;
+  private producing = true;
+  private stopping = false;
+  private running = 0;
+  private horizon: number;
+  private blockedPoll: NodeJS.Timeout | null = null;
+  private drained: (() => void) | null = null;
+  private finished: (() => void) | null = null;
+  private clockStarted = false;
+
+  constructor(
+    private readonly addon: ReplayAddon,
+    private readonly plan: Plan,
+    private readonly opts: RunOptions,
+  ) {
+    for (let i = 0; i < plan.lanes; i++) this.lanes.push(new Lane(i));
+    this.horizon = opts.workers >= plan.lanes ? OWN_HORIZON_NS : SHARED_HORIZON_NS;
+    this.pool = new Piscina({ filename: workerPath('replay/worker.js'), minThreads: opts.workers, maxThreads: opts.workers, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 });
+    this.tally = new Tally(opts.speed);
+  }
+
+  /** Ctrl-C: no new ops; tasks in flight finish their current op and return. */
+  stop(): void {
+    this.stopping = true;
+    this.addon.stop();
+    this.drained?.();
+  }
+
+  async run(): Promise<RunOutcome> {
+    const reader = await TraceReader.open(this.plan.trace);
+    const interp = new Interpreter();
+    const all = new Promise<void>((resolve) => (this.finished = resolve));
+    const barrier = new Int32Array(new SharedArrayBuffer(4));
+    const warmup: WarmupTask = { barrier, workers: this.opts.workers };
+    const ready = Promise.all(Array.from({ length: this.opts.workers }, () => this.pool.run(warmup)));
+    let n = 0;
+    for await (const e of events(reader, this.plan.firstTs)) {
+      if (this.stopping) break;
+      const steps = interp.interpret(e);
+      if (typeof steps === 'string' || steps.length === 0) continue;
+      const lane = this.lanes[interp.lane(e.tid)]!;
+      const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
+      const traced: TracedInfo = { syscall: e.syscall, ret: e.ret, latency: e.latency, direction };
+      for (const s of steps) {
+        if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, preOpen: null }, e.ts, null);
+        this.push(lane, s, e.ts, traced);
+      }
+      if (++n % 4096 === 0) {
+        if (this.clockStarted) this.dispatchAll();
+        else if (this.pending >= WINDOW_OPS) {
+          await ready;
+          this.startClock();
+        }
+        if (this.pending >= WINDOW_OPS) await new Promise<void>((resolve) => (this.drained = resolve));
+        else if (this.clockStarted) await new Promise((resolve) => setImmediate(resolve));
+        if (n % (1 << 16) === 0) this.orderer.prune((l) => this.addon.laneDone(l));
+      }
+    }
+    this.producing = false;
+    await ready;
+    if (!this.clockStarted) this.startClock();
+    this.dispatchAll();
+    this.checkFinished();
+    await all;
+    const wallNs = this.addon.now() - this.startAt;
+    if (this.blockedPoll) clearInterval(this.blockedPoll);
+    await this.pool.destroy();
+    return { tally: this.tally, stopped: this.stopping, wallNs };
+  }
+
+  private startAt = 0;
+
+  private startClock(): void {
+    this.clockStarted = true;
+    this.startAt = this.addon.now() + START_LEAD_NS;
+    this.addon.start(this.startAt);
+    this.tally.planned = this.planned;
+    this.dispatchAll();
+  }
+
+  private push(lane: Lane, s: Step, due: number, traced: TracedInfo | null): void {
+    let deps: Dep[] = this.orderer.depsOf(s, lane.id);
+    this.orderer.commit(lane.count + 1 + Math.max(0, Math.ceil((deps.length - 2) / 2)));
+    // an op holds two dependencies; more go on wait ops in front of it
+    while (deps.length > 2) {
+      this.append(lane, { kind: KIND.wait, slot: -1, slot2: -1, path: null, path2: null, flags: 0, mode: 0, offset: 0, count: 0, due, deps: deps.slice(0, 2), traced: null });
+      deps = deps.slice(2);
+    }
+    this.append(lane, { kind: s.kind, slot: s.slot, slot2: s.slot2, path: s.rel, path2: s.rel2, flags: s.flags, mode: s.mode, offset: s.offset, count: s.count, due, deps, traced });
+  }
+
+  private append(lane: Lane, op: Op): void {
+    let seg = lane.segments.at(-1);
+    if (!seg || !seg.fits(op)) {
+      seg = new Segment(lane.id, lane.count);
+      lane.segments.push(seg);
+    }
+    seg.push(op);
+    lane.count++;
+    this.pending++;
+    this.planned++;
+  }
+
+  private dispatchAll(): void {
+    for (const lane of this.lanes) this.dispatch(lane);
+  }
+
+  private dispatch(lane: Lane): void {
+    if (!this.clockStarted || lane.running || lane.timer || lane.blocked || this.stopping) return;
+    let seg = lane.segments[0];
+    if (seg && lane.pos >= seg.length && lane.segments.length > 1) {
+      lane.segments.shift();
+      lane.pos = 0;
+      seg = lane.segments[0];
+    }
+    if (!seg || lane.pos >= seg.length) return;
+    const from = lane.pos, to = seg.length;
+    lane.running = true;
+    this.running++;
+    const task: RunTask = { ops: seg.i32, opsF: seg.f64, strings: seg.strings, results: seg.results, lane: lane.id, base: seg.base, from, to, horizonNs: this.horizon };
+    (this.pool.run(task) as Promise<RunResult>).then(
+      (r) => this.completed(lane, seg!, from, r),
+      (err: unknown) => {
+        this.running--;
+        lane.running = false;
+        this.stopping = true;
+        this.addon.stop();
+        this.failure ??= err;
+        this.checkFinished();
+      },
+    );
+  }
+
+  failure: unknown = null;
+
+  private completed(lane: Lane, seg: Segment, from: number, [status, next, wakeAt]: RunResult): void {
+    this.running--;
+    lane.running = false;
+    this.tally.add(seg, from, next);
+    this.done += next - from;
+    this.pending -= next - from;
+    lane.pos = next;
+    if (this.drained && this.pending < WINDOW_OPS / 2) {
+      const d = this.drained;
+      this.drained = null;
+      d();
+    }
+    this.opts.onProgress?.(this.done, this.plan.ops, this.addon.now() - this.startAt);
+    if (status === RUN_DONE) this.dispatch(lane);
+    else if (status === RUN_SLEEPING) {
+      const delayMs = Math.max(0, (wakeAt - this.addon.now() - WAKE_LEAD_NS) / 1e6);
+      lane.timer = setTimeout(() => {
+        lane.timer = null;
+        this.dispatch(lane);
+      }, delayMs);
+    } else if (status === RUN_BLOCKED) {
+      lane.blocked = true;
+      this.blockedPoll ??= setInterval(() => this.pollBlocked(), 1);
+    }
+    this.checkFinished();
+  }
+
+  /** Lanes waiting for another lane: run them again once what they wait for is done. */
+  private pollBlocked(): void {
+    let any = false;
+    for (const lane of this.lanes) {
+      if (!lane.blocked) continue;
+      const seg = lane.segments[0]!;
+      const w = lane.pos * OP_WORDS;
+      const ready = (l: number, c: number) => l < 0 || this.addon.laneDone(l) >= c;
+      if (this.stopping || (ready(seg.i32[w + W.dep1Lane]!, seg.i32[w + W.dep1Index]!) && ready(seg.i32[w + W.dep2Lane]!, seg.i32[w + W.dep2Index]!))) {
+        lane.blocked = false;
+        this.dispatch(lane);
+      } else any = true;
+    }
+    if (!any && this.blockedPoll) {
+      clearInterval(this.blockedPoll);
+      this.blockedPoll = null;
+    }
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (this.producing && !this.stopping) return;
+    if (this.running > 0) return;
+    if (!this.stopping) {
+      for (const lane of this.lanes) {
+        if (lane.timer || lane.blocked) return;
+        const last = lane.segments.at(-1);
+        if (last && !(lane.segments.length === 1 && lane.pos >= last.length)) return;
+      }
+    } else {
+      for (const lane of this.lanes) {
+        if (lane.timer) clearTimeout(lane.timer);
+        lane.timer = null;
+      }
+    }
+    this.finished?.();
+    this.finished = null;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Tally: what the replay did, op by op, as tasks return: results compared
+ * with the traced ones (the same failure is a match), schedule lag, latency
+ * per syscall (traced and replayed), bytes moved. Bounded memory
+ * (histograms, counters).
+ */
+import os from 'node:os';
+import { LogHistogram } from '../stats/index.js';
+import { F, OP_WORDS, RESULT_DOUBLES, type Segment } from './ops.js';
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+export function errnoName(n: number): string {
+  return ERRNO_NAMES.get(n) ?? `errno ${n}`;
+}
+
+export interface SyscallTally {
+  replayed: number;
+  failed: number;
+  matchedFailures: number;
+  traced: LogHistogram;
+  replay: LogHistogram;
+}
+
+export class Tally {
+  readonly bySyscall = new Map<string, SyscallTally>();
+  /** "syscall\terrno\ttraced result" -> count */
+  readonly failures = new Map<string, number>();
+  readonly lag = new LogHistogram();
+  replayed = 0;
+  failed = 0;
+  matchedFailures = 0;
+  shortTransfers = 0;
+  /** ops ior added: pre-capture opens, waits */
+  addedOps = 0;
+  addedFailures = 0;
+  planned = 0;
+  lastIssueNs = 0;
+  lastDueNs = 0;
+  readonly bytes = { tracedRead: 0, tracedWritten: 0, replayRead: 0, replayWritten: 0 };
+  private readonly invSpeed: number;
+
+  constructor(speed: number) {
+    this.invSpeed = speed > 0 ? 1 / speed : 0;
+  }
+
+  add(seg: Segment, from: number, to: number): void {
+    const res = seg.results, f64 = seg.f64;
+    for (let i = from; i < to; i++) {
+      const ret = res[i * RESULT_DOUBLES]!;
+      const issue = res[i * RESULT_DOUBLES + 1]!;
+      const latency = res[i * RESULT_DOUBLES + 2]!;
+      const due = f64[(i * OP_WORDS) / 2 + F.due]! * this.invSpeed;
+      if (issue > this.lastIssueNs) this.lastIssueNs = issue;
+      if (due > this.lastDueNs) this.lastDueNs = due;
+      const t = seg.traced[i];
+      if (!t) {
+        this.addedOps++;
+        if (ret < 0) this.addedFailures++;
+        continue;
+      }
+      if (this.invSpeed > 0) this.lag.record(Math.max(0, Math.round(issue - due)));
+      let s = this.bySyscall.get(t.syscall);
+      if (!s) this.bySyscall.set(t.syscall, (s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() }));
+      s.replayed++;
+      this.replayed++;
+      s.traced.record(t.latency);
+      s.replay.record(Math.round(latency));
+      if (t.ret < 0 || ret < 0) {
+        if (t.ret === ret) {
+          s.matchedFailures++;
+          this.matchedFailures++;
+        } else {
+          s.failed++;
+          this.failed++;
+          const key = `${t.syscall}\t${ret < 0 ? errnoName(-ret) : 'success'}\t${t.ret < 0 ? errnoName(-t.ret) : 'success'}`;
+          this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+        }
+      } else if (t.direction !== 0 && ret !== t.ret) this.shortTransfers++;
+      if (t.direction & 1) {
+        if (t.ret > 0) this.bytes.tracedRead += t.ret;
+        if (ret > 0) this.bytes.replayRead += ret;
+      }
+      if (t.direction & 2) {
+        if (t.ret > 0) this.bytes.tracedWritten += t.ret;
+        if (ret > 0) this.bytes.replayWritten += ret;
+      }
+    }
+  }
+}
