@@ -261,10 +261,13 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
         f.calls++;
         f.time += latency;
         f.read += read;
-        if (transfer !== Transfer.Copy) f.write += written;
+        if (transfer !== Transfer.Copy || file2 === file1) f.write += written;
       }
-      if (file2 !== null) {
+      if (file2 !== null && file2 !== file1) {
+        // the second file of a rename, link or copy: the call concerns it too
         const f2 = mapGet(files, file2, newFile);
+        f2.calls++;
+        f2.time += latency;
         if (transfer === Transfer.Copy) f2.write += written;
       }
 
@@ -322,10 +325,12 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
 
   const sizeBuckets = (classes: Float64Array): SizeBucket[] => {
     const out: SizeBucket[] = [];
-    const used = [...classes.keys()].filter((k) => classes[k]! > 0);
+    // 0 B on its own line; from the smallest non-empty size class to the largest, gaps included
+    if (classes[0]! > 0) out.push({ min: 0, max: 0, calls: classes[0]! });
+    const used = [...classes.keys()].filter((k) => k > 0 && classes[k]! > 0);
     if (used.length === 0) return out;
     for (let k = used[0]!; k <= used[used.length - 1]!; k++) {
-      out.push({ min: k === 0 ? 0 : 2 ** (k - 1), max: k === 0 ? 0 : 2 ** k - 1, calls: classes[k]! });
+      out.push({ min: 2 ** (k - 1), max: 2 ** k - 1, calls: classes[k]! });
     }
     return out;
   };

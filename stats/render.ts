@@ -211,9 +211,17 @@ function rateChart(report: StatsReport, paint: (text: string, style: Style | nul
     ['write', perSecond(rate.write_bytes), formatRate, 'magenta'],
     ['calls', perSecond(rate.calls), (peak) => `${formatCount(Math.round(peak))} calls/s`, 'green'],
   ];
-  const startLabel = formatOffsetNs(rate.start_offset_ns, rate.end_offset_ns - rate.start_offset_ns);
-  const endLabel = formatOffsetNs(rate.end_offset_ns, rate.end_offset_ns - rate.start_offset_ns);
-  const axis = startLabel + ' '.repeat(Math.max(1, columns - startLabel.length - endLabel.length)) + endLabel;
+  const span = rate.end_offset_ns - rate.start_offset_ns;
+  const startLabel = formatOffsetNs(rate.start_offset_ns, span);
+  const endLabel = formatOffsetNs(rate.end_offset_ns, span);
+  // a middle tick under the middle column when the three labels fit
+  const middleColumn = Math.floor(columns / 2);
+  const middleLabel = `^${formatOffsetNs(rate.start_offset_ns + (middleColumn + 0.5) * rate.column_ns, span)}`;
+  const gap = columns - startLabel.length - endLabel.length - middleLabel.length;
+  const axis =
+    gap >= 2 && middleColumn > startLabel.length && middleColumn + middleLabel.length < columns - endLabel.length
+      ? startLabel.padEnd(middleColumn) + middleLabel.padEnd(columns - middleColumn - endLabel.length) + endLabel
+      : startLabel + ' '.repeat(Math.max(1, columns - startLabel.length - endLabel.length)) + endLabel;
   return [
     `  one column = ${formatDurationNs(rate.column_ns)}; each row scaled to its own peak`,
     ...rows.map(([label, values, peakText, style]) => {

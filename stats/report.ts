@@ -26,8 +26,10 @@ export interface BreakdownRow {
   max_ns: number | null;
 }
 
+/** read_bytes: read from the file (path); write_bytes: written to it (path, or path2 of a copy). */
 export interface FileRow {
   path: string;
+  /** calls that name the file as path or path2 (a copy or rename counts for both files) */
   calls: number;
   read_bytes: number;
   write_bytes: number;
