@@ -125,7 +125,14 @@ function normalizeColumn(name: string, chunks: { at: number; data: ArrayLike<unk
   const out = def.kind === 'int32' ? new Int32Array(rows) : new BigInt64Array(rows);
   for (const { at, data } of chunks) {
     if (def.kind === 'int32') (out as Int32Array).set(data as ArrayLike<number>, at - rowStart);
-    else {
+    else if (data instanceof BigInt64Array) (out as BigInt64Array).set(data, at - rowStart);
+    else if (data instanceof BigUint64Array) (out as BigInt64Array).set(new BigInt64Array(data.buffer, data.byteOffset, data.length), at - rowStart);
+    else if (def.kind === 'int64') {
+      // dictionary-encoded pages come back as arrays of bigint, already signed
+      const target = out as BigInt64Array;
+      const base = at - rowStart;
+      for (let i = 0; i < data.length; i++) target[base + i] = data[i] as bigint;
+    } else {
       const target = out as BigInt64Array;
       const base = at - rowStart;
       for (let i = 0; i < data.length; i++) target[base + i] = BigInt.asIntN(64, data[i] as bigint);
