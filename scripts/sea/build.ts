@@ -114,6 +114,24 @@ function compatObjects(): string[] {
   return [c, cxx];
 }
 
+/** Digest of every file under an addon's source directory but its build output (and nested node_modules). */
+function treeDigest(dir: string): string {
+  const hash = crypto.createHash('sha256');
+  const walk = (d: string): void => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) {
+        if (d === dir && (entry.name === 'build' || entry.name === 'node_modules')) continue;
+        walk(full);
+      } else if (entry.isFile()) {
+        hash.update(path.relative(dir, full)).update('\0').update(fs.readFileSync(full));
+      }
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
 /** Builds (or reuses) every addon; returns asset name -> file. */
 function buildAddons(): Record<string, string> {
   const compatSources = ['glibc-compat.h', 'glibc-compat.c', 'libstdcxx-compat.cc'].map((f) => fs.readFileSync(path.join(SEA_SRC, f), 'utf8'));
@@ -123,7 +141,7 @@ function buildAddons(): Record<string, string> {
     const source = path.join(ROOT, addon.source);
     const built = path.join(OUT, 'addons', `${name}.node`);
     const stampFile = `${built}.stamp`;
-    const stamp = sha256(JSON.stringify([fs.readFileSync(path.join(source, 'package.json'), 'utf8'), compatSources, process.version, process.env.CC, process.env.CXX]));
+    const stamp = sha256(JSON.stringify([treeDigest(source), compatSources, process.version, process.env.CC, process.env.CXX]));
     out[`addons/${name}.node`] = built;
     if (fs.existsSync(built) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) {
       log(`addon ${name}: up to date`);
@@ -142,7 +160,7 @@ function buildAddons(): Record<string, string> {
       env: {
         ...process.env,
         CPPFLAGS: `-include ${path.join(SEA_SRC, 'glibc-compat.h')}`,
-        LDFLAGS: [...objects, '-Wl,--wrap=stat64,--wrap=fstat64,--wrap=lstat64'].join(' '),
+        LDFLAGS: [...objects, '-Wl,--wrap=stat64,--wrap=fstat64,--wrap=lstat64,--wrap=fstatat64'].join(' '),
       },
     });
     fs.mkdirSync(path.dirname(built), { recursive: true });

@@ -13,7 +13,7 @@
  * functions are the same ABI (2.34 kept the old versions as aliases), and the
  * 2.29 math functions only differ in speed and errno handling.
  *
- * stat/fstat/lstat (2.33) have no older version of the same name: they are
+ * stat/fstat/lstat/fstatat (2.33) have no older version of the same name: they are
  * redirected with -Wl,--wrap to glibc-compat.c. scripts/build-binary.sh fails
  * the build if any glibc or libstdc++ version above the floor remains.
  */
