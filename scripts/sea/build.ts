@@ -272,7 +272,7 @@ async function bundle(entry: string, outfile: string): Promise<void> {
 // ---- 3.-5. blob, executable, check ---------------------------------------------
 
 function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+  return bytes < 1048576 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
 /**
