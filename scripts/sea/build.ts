@@ -32,13 +32,6 @@ const OUT = path.join(ROOT, 'build', 'sea');
 const DIST = path.join(ROOT, 'dist');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-/**
- * The newest symbol versions an embedded addon may need: Node 20's own floor
- * (official builds: glibc 2.28, built with gcc 8-era libstdc++ ABI), so that
- * the addons never raise what dist/ior needs beyond what Node needs.
- */
-const FLOORS = { GLIBC: '2.28', GLIBCXX: '3.4.25', CXXABI: '1.3.11' } as const;
-
 /** Source directories (relative to the repo) whose compiled JS is bundled. */
 const BUNDLED_SOURCES = ['cli', 'capture', 'common', 'schema', 'trace', 'stats', 'sql', 'replay', 'scripts/sea'];
 
@@ -48,7 +41,7 @@ function log(message: string): void {
 
 class BuildError extends Error {}
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; quiet?: boolean } = {}): string {
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new BuildError(`cannot run ${cmd}: ${r.error.message}`);
   if (r.status !== 0) {
@@ -70,19 +63,27 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Newest GLIBC/GLIBCXX/CXXABI version each dynamic symbol of `file` needs, and the symbols above FLOORS. */
-function symbolFloor(file: string): { newest: Record<string, string>; above: string[] } {
-  const newest: Record<string, string> = {};
-  const above: string[] = [];
+type VersionedLib = 'GLIBC' | 'GLIBCXX' | 'CXXABI';
+/** Newest version of glibc, libstdc++ and the C++ ABI that some symbol needs. */
+type Floor = Partial<Record<VersionedLib, string>>;
+
+/** The glibc/libstdc++ symbol versions a dynamic ELF file needs (objdump -T). */
+function versionedSymbols(file: string): { lib: VersionedLib; version: string; symbol: string }[] {
+  const out: { lib: VersionedLib; version: string; symbol: string }[] = [];
   for (const line of run('objdump', ['-T', file]).split('\n')) {
     const m = /\((GLIBC|GLIBCXX|CXXABI)_([0-9.]+)\)\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const [, lib, version, symbol] = m as unknown as [string, keyof typeof FLOORS, string, string];
-    if (!newest[lib] || compareVersions(version, newest[lib]!) > 0) newest[lib] = version;
-    if (compareVersions(version, FLOORS[lib]) > 0) above.push(`${symbol}@${lib}_${version}`);
+    if (m) out.push({ lib: m[1] as VersionedLib, version: m[2]!, symbol: m[3]! });
   }
-  return { newest, above };
+  return out;
 }
+
+function floorOf(symbols: { lib: VersionedLib; version: string }[]): Floor {
+  const floor: Floor = {};
+  for (const { lib, version } of symbols) if (!floor[lib] || compareVersions(version, floor[lib]!) > 0) floor[lib] = version;
+  return floor;
+}
+
+const showFloor = (floor: Floor) => Object.entries(floor).map(([lib, v]) => `${lib}_${v}`).join(', ');
 
 // ---- 1. native addons -------------------------------------------------------
 
@@ -153,7 +154,7 @@ function buildAddons(): Record<string, string> {
     const work = path.join(OUT, 'addon-src', name);
     fs.rmSync(work, { recursive: true, force: true });
     fs.cpSync(source, work, { recursive: true, filter: (src) => src !== path.join(source, 'build') && src !== path.join(source, 'node_modules') });
-    log(`addon ${name}: node-gyp rebuild (glibc floor ${FLOORS.GLIBC})`);
+    log(`addon ${name}: node-gyp rebuild`);
     const started = Date.now();
     run(process.execPath, [nodeGyp(), 'rebuild', '--jobs', 'max', `--nodedir=${nodeHeadersDir()}`], {
       cwd: work,
@@ -169,12 +170,15 @@ function buildAddons(): Record<string, string> {
     fs.writeFileSync(stampFile, stamp);
     log(`addon ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${mib(fs.statSync(built).size)}`);
   }
+  // the addons must not need a newer glibc or libstdc++ than Node itself
+  const nodeFloor = floorOf(versionedSymbols(process.execPath));
   for (const [asset, file] of Object.entries(out)) {
-    const { newest, above } = symbolFloor(file);
+    const symbols = versionedSymbols(file);
+    const above = symbols.filter((s) => !nodeFloor[s.lib] || compareVersions(s.version, nodeFloor[s.lib]!) > 0);
     if (above.length) {
-      throw new BuildError(`${asset} needs newer symbols than ${JSON.stringify(FLOORS)}: ${above.join(', ')}; pin them in scripts/sea/glibc-compat.h (or glibc-compat.c)`);
+      throw new BuildError(`${asset} needs newer symbols than Node (${showFloor(nodeFloor)}): ${above.map((s) => `${s.symbol}@${s.lib}_${s.version}`).join(', ')}; pin them in scripts/sea/glibc-compat.h (or glibc-compat.c)`);
     }
-    log(`${asset}: needs ${Object.entries(newest).map(([k, v]) => `${k}_${v}`).join(', ')}`);
+    log(`${asset}: needs ${showFloor(floorOf(symbols))} (Node: ${showFloor(nodeFloor)})`);
   }
   return out;
 }
