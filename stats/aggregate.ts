@@ -42,7 +42,8 @@ export const DEFAULT_STATS_OPTIONS: StatsOptions = {
 const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes'] as const;
 
 const TWO_32 = 2 ** 32;
-const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+// the first name of a number wins: EAGAIN rather than its alias EWOULDBLOCK
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).reverse().map(([name, n]) => [n, name]));
 
 /** log2 size classes: 0 -> [0, 0], k -> [2^(k-1), 2^k - 1] */
 const SIZE_CLASSES = 65;
@@ -152,9 +153,12 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
   const footer = reader.footer;
   const { by, top } = options;
 
-  const footerStart = Number(footer.start_ts_ns);
+  const footerStart = BigInt(footer.start_ts_ns);
   // a footer without a start (0) falls back to the first event
-  let origin: number | null = footerStart > 0 ? footerStart : null;
+  let origin: bigint | null = footerStart > 0n ? footerStart : null;
+  // the origin as 32-bit words: offsets are exact even when ts_ns is past 2^53 (104 days of uptime)
+  let originHigh = 0;
+  let originLow = 0;
   const since = options.sinceNs ?? -Infinity;
   const until = options.untilNs ?? Infinity;
   const pidFilter = options.pids.length ? new Set(options.pids) : null;
@@ -192,11 +196,14 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     const latencies = int64Words(batch.latency_ns);
     const rets = int64Words(batch.ret);
     const moves = int64Words(batch.bytes);
-    if (batch.length > 0 && origin === null) origin = Number(batch.ts_ns[0]);
-    const start = origin!;
+    if (batch.length > 0 && origin === null) origin = batch.ts_ns[0]!;
+    if (origin !== null) {
+      originHigh = Number(BigInt.asIntN(32, origin >> 32n));
+      originLow = Number(origin & 0xffffffffn);
+    }
     timeline ??= new RateTimeline(options.sinceNs);
     for (let i = 0; i < batch.length; i++) {
-      const offset = ts[2 * i + 1]! * TWO_32 + (ts[2 * i]! >>> 0) - start;
+      const offset = (ts[2 * i + 1]! - originHigh) * TWO_32 + ((ts[2 * i]! >>> 0) - originLow);
       if (offset < since || offset >= until) continue;
       const p = pid[i]!;
       if (pidFilter !== null && !pidFilter.has(p)) continue;

@@ -45,10 +45,10 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
 
   out.push(heading(`ior stats ${report.file}`));
   out.push(`  host      ${trace.hostname}, kernel ${trace.kernel_release}, ${trace.arch}, ${trace.cpus} CPUs`);
-  out.push(`  capture   ${shellWords(trace.argv)}`);
+  out.push(`  capture   ${printable(shellWords(trace.argv))}`);
   if (trace.command) {
     const exit = trace.command_exit ? (trace.command_exit.signal ? `, killed by ${trace.command_exit.signal}` : `, exit ${trace.command_exit.code}`) : '';
-    out.push(`  command   ${shellWords(trace.command)}${exit}`);
+    out.push(`  command   ${printable(shellWords(trace.command))}${exit}`);
   }
   out.push(`  time      ${trace.start_wall} .. ${trace.end_wall} (${formatDurationNs(trace.duration_ns)}), stopped: ${trace.stop_reason}`);
   out.push(`  ior       ${trace.ior_version}, schema ${trace.schema_version}`);
@@ -101,7 +101,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
       : table(
           ['read', 'written', 'calls', 'time', 'path'],
           ['right', 'right', 'right', 'right', 'left'],
-          rows.map((f) => [formatBytes(f.read_bytes), formatBytes(f.write_bytes), formatCount(f.calls), formatDurationNs(f.time_ns), f.path]),
+          rows.map((f) => [formatBytes(f.read_bytes), formatBytes(f.write_bytes), formatCount(f.calls), formatDurationNs(f.time_ns), printable(f.path)]),
         );
   out.push(...section('Top files by bytes', fileTable(report.top_files_by_bytes)));
   out.push(...section('Top files by time in calls', fileTable(report.top_files_by_time)));
@@ -114,7 +114,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
         : table(
             ['pid', 'comm', 'calls', 'errors', 'read', 'written', 'time'],
             ['right', 'left', 'right', 'right', 'right', 'right', 'right'],
-            report.top_processes.map((p) => [String(p.pid), p.comm, formatCount(p.calls), alert(p.errors), formatBytes(p.read_bytes), formatBytes(p.write_bytes), formatDurationNs(p.time_ns)]),
+            report.top_processes.map((p) => [String(p.pid), printable(p.comm), formatCount(p.calls), alert(p.errors), formatBytes(p.read_bytes), formatBytes(p.write_bytes), formatDurationNs(p.time_ns)]),
           ),
     ),
   );
@@ -140,7 +140,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
         : table(
             ['latency', 'at', 'pid', 'tid', 'comm', 'syscall', 'ret', 'path'],
             ['right', 'right', 'right', 'right', 'left', 'left', 'right', 'left'],
-            report.slowest.map((s) => [formatDurationNs(s.latency_ns), formatOffsetNs(s.offset_ns), String(s.pid), String(s.tid), s.comm, s.syscall, alert(s.ret < 0 ? 1 : 0, String(s.ret)), s.path ?? '']),
+            report.slowest.map((s) => [formatDurationNs(s.latency_ns), formatOffsetNs(s.offset_ns), String(s.pid), String(s.tid), printable(s.comm), s.syscall, alert(s.ret < 0 ? 1 : 0, String(s.ret)), printable(s.path ?? '')]),
           ),
     ),
   );
@@ -149,6 +149,15 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
   out.push(...section('Read sizes (successful calls, bytes transferred)', sizeBars(report.sizes.read, paint)));
   out.push(...section('Write sizes (successful calls, bytes transferred)', sizeBars(report.sizes.write, paint)));
   return out.join('\n') + '\n';
+}
+
+/**
+ * Text from the trace as one line of the terminal: control characters (a
+ * newline in a file name) shown as escapes, so they cannot break the table
+ * or move the cursor.
+ */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => ({ '\n': '\\n', '\t': '\\t', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** argv as a shell would need it typed: words with spaces or specials in single quotes. */
@@ -170,7 +179,7 @@ function breakdownTable(
   if (rows.length === 0) return ['  (none)'];
   const latency = (ns: number | null) => (ns === null ? '-' : formatDurationNs(ns));
   const keyHeader = { syscall: 'syscall', file: 'path', process: 'pid', dir: 'directory' }[by];
-  const keyText = (key: string | number | null) => (key === null ? '(no path)' : String(key));
+  const keyText = (key: string | number | null) => (key === null ? '(no path)' : printable(String(key)));
   const headers = [keyHeader, ...(by === 'process' ? ['comm'] : []), 'calls', 'errors', 'bytes', 'time', 'p50', 'p95', 'p99', 'max'];
   const aligns: Align[] = [by === 'process' ? 'right' : 'left', ...(by === 'process' ? (['left'] as Align[]) : []), ...(Array(8).fill('right') as Align[])];
   const lines = table(
@@ -178,7 +187,7 @@ function breakdownTable(
     aligns,
     rows.map((r) => [
       keyText(r.key),
-      ...(by === 'process' ? [r.comm ?? ''] : []),
+      ...(by === 'process' ? [printable(r.comm ?? '')] : []),
       formatCount(r.calls),
       alert(r.errors),
       formatBytes(r.bytes),

@@ -1,0 +1,42 @@
+/**
+ * Bad input for commands that read a trace (ior stats, ior sql): files
+ * that are not usable traces, and the shape every error must have.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { REPO_ROOT } from '../../common/assets.js';
+import { event, writeFixtureTrace } from './fixture.js';
+
+/** One line on stderr, `ior: ...`, non-zero exit, nothing on stdout, no stack. */
+export function assertOneLineError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
+  assert.notEqual(r.status, 0);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^ior: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+/** Files that are not usable traces, each with what the one-line error must say. */
+export function badTraces(dir: string): { what: string; file: string; error: RegExp }[] {
+  const text = path.join(dir, 'notes.txt');
+  fs.writeFileSync(text, 'these are not the droids\n'.repeat(10));
+  const plain = path.join(dir, 'plain.parquet');
+  parquetWriteFile({ filename: plain, columnData: [{ name: 'x', data: [1, 2, 3], type: 'INT32' }] });
+  const newer = writeFixtureTrace(path.join(dir, 'newer.parquet'), [event({ syscall: 'read' })], { schema_version: 99 });
+  const whole = fs.readFileSync(path.join(REPO_ROOT, 'fixtures', 'stats', 'mixed.parquet'));
+  const truncated = path.join(dir, 'truncated.parquet');
+  fs.writeFileSync(truncated, whole.subarray(0, whole.length >> 1));
+  return [
+    { what: 'not Parquet', file: text, error: /not a Parquet file/ },
+    { what: 'Parquet, not an ior trace', file: plain, error: /not an ior trace/ },
+    { what: 'a newer schema', file: newer, error: /schema version 99, newer than this ior reads \(1\): upgrade ior/ },
+    { what: 'truncated', file: truncated, error: /truncated/ },
+    { what: 'missing', file: path.join(dir, 'nope.parquet'), error: /no such file/ },
+    { what: 'a directory', file: dir, error: /not a regular file/ },
+  ];
+}
+
