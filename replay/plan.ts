@@ -82,6 +82,7 @@ export async function* events(reader: TraceReader, zero: bigint | null): AsyncGe
 
 interface NodeState {
   exists: boolean;
+  kind: InitKind;
   /** the initial item whose content this path still holds (size requirements go there) */
   init: InitItem | null;
   /** highest byte written so far: reads below it need nothing from the initial content */
@@ -95,6 +96,8 @@ class InitModel {
   private readonly parents = new Set<string>();
   /** directory renames (to, from): a path under `to` was under `from` at the start */
   private readonly aliases: [string, string][] = [];
+  /** symlinks the trace created: link path -> target as written */
+  private readonly links = new Map<string, string>();
 
   private origin(rel: string): string {
     for (let i = this.aliases.length - 1; i >= 0; i--) {
@@ -124,12 +127,12 @@ class InitModel {
   need(rel: string, kind: InitKind): NodeState {
     const known = this.nodes.get(rel);
     if (known) return known;
-    if (rel === '') return this.set(rel, { exists: true, init: null, written: 0 });
+    if (rel === '') return this.set(rel, { exists: true, kind: 'dir', init: null, written: 0 });
     const at = this.origin(rel);
     let item = this.items.get(at);
     if (!item) this.items.set(at, (item = { rel: at, kind, size: 0 }));
     else if (item.kind === 'any' || item.kind === 'absent') item.kind = kind;
-    return this.set(rel, { exists: true, init: item, written: 0 });
+    return this.set(rel, { exists: true, kind, init: item, written: 0 });
   }
 
   /** The trace presupposes nothing is at rel. */
@@ -137,26 +140,32 @@ class InitModel {
     if (this.nodes.has(rel) || rel === '') return;
     const at = this.origin(rel);
     if (!this.items.has(at)) this.items.set(at, { rel: at, kind: 'absent', size: 0 });
-    this.set(rel, { exists: false, init: null, written: 0 });
+    this.set(rel, { exists: false, kind: 'absent', init: null, written: 0 });
   }
 
   /** The trace creates rel: nothing may be there before. */
-  created(rel: string): NodeState {
+  created(rel: string, kind: InitKind): NodeState {
     this.absent(rel);
-    return this.set(rel, { exists: true, init: null, written: 0 });
+    return this.set(rel, { exists: true, kind, init: null, written: 0 });
   }
 
   removed(rel: string, kind: InitKind): void {
     this.need(rel, kind);
-    this.nodes.set(rel, { exists: false, init: null, written: 0 });
+    this.nodes.set(rel, { exists: false, kind: 'absent', init: null, written: 0 });
+    this.links.delete(rel);
   }
 
   renamed(from: string, to: string): void {
     const node = this.need(from, 'any');
-    if (!this.nodes.has(to)) this.need(parentOf(to) ?? '', 'dir');
+    this.absent(to);
     this.nodes.set(to, node);
-    this.nodes.set(from, { exists: false, init: null, written: 0 });
-    if (this.parents.has(from)) {
+    this.nodes.set(from, { exists: false, kind: 'absent', init: null, written: 0 });
+    const link = this.links.get(from);
+    if (link !== undefined) {
+      this.links.delete(from);
+      this.links.set(to, link);
+    }
+    if (node.kind !== 'file' && node.kind !== 'symlink') {
       const under = from + '/';
       for (const [k, v] of [...this.nodes]) {
         if (k.startsWith(under)) {
@@ -167,6 +176,44 @@ class InitModel {
       this.parents.add(to);
       this.aliases.push([to, this.origin(from)]);
     }
+  }
+
+  /** rel with links resolved in its directories (its last component stays as named). */
+  private resolveParent(rel: string): string {
+    const p = parentOf(rel);
+    if (p === null || p === '') return rel;
+    const dir = this.resolve(p, true);
+    return dir === '' ? rel.slice(rel.lastIndexOf('/') + 1) : `${dir}/${rel.slice(rel.lastIndexOf('/') + 1)}`;
+  }
+
+  /** A symlink the trace made: paths through it resolve to where it points (inside the target). */
+  linked(rel: string, target: string): void {
+    this.created(rel, 'symlink');
+    this.links.set(rel, target);
+  }
+
+  /**
+   * rel with the symlinks the trace made resolved, as the kernel will
+   * resolve it under RESOLVE_IN_ROOT (absolute targets and `..` stay inside).
+   */
+  resolve(rel: string, followLast: boolean): string {
+    if (this.links.size === 0) return rel;
+    for (let hops = 0; hops < 40; hops++) {
+      const parts = rel.split('/');
+      let changed = false;
+      for (let i = 1; i <= parts.length; i++) {
+        const prefix = parts.slice(0, i).join('/');
+        const target = this.links.get(prefix);
+        if (target === undefined) continue;
+        if (i === parts.length && !followLast) return rel; // the link itself
+        const base = target.startsWith('/') ? target : `/${parentOf(prefix)}/${target}`;
+        rel = path.posix.normalize(`/${base}/${parts.slice(i).join('/')}`).replace(/^\/+/, '').replace(/\/+$/, '');
+        changed = true;
+        break;
+      }
+      if (!changed) return rel;
+    }
+    return rel;
   }
 
   /** Reading [0, end) of rel's current content. */
@@ -213,7 +260,8 @@ class InitModel {
   }
 
   /** Apply one replayed step with the traced result. */
-  apply(s: Step, e: Ev): void {
+  apply(step: Step, e: Ev): void {
+    const s = this.links.size === 0 ? step : { ...step, rel: step.rel === null ? null : this.resolveParent(step.rel), rel2: step.rel2 === null || step.kind === KIND.symlink ? step.rel2 : this.resolveParent(step.rel2) };
     const ok = e.ret >= 0;
     const errno = ok ? 0 : -e.ret;
     const k = s.kind;
@@ -222,7 +270,7 @@ class InitModel {
       const rel = s.rel!;
       if (ok) {
         if (s.flags & O_CREAT && (s.flags & O_EXCL || !this.nodes.has(rel))) {
-          const n = this.created(rel);
+          const n = this.created(rel, s.flags & O_DIRECTORY ? 'dir' : 'file');
           n.written = 0;
         } else {
           this.need(rel, s.flags & O_DIRECTORY || e.fileType === 'directory' ? 'dir' : 'file');
@@ -248,7 +296,7 @@ class InitModel {
       if (ok) this.removed(s.rel!, s.flags & AT_REMOVEDIR ? 'dir' : 'file');
       else if (errno === ENOENT) this.absent(s.rel!);
     } else if (k === KIND.mkdir) {
-      if (ok) this.created(s.rel!);
+      if (ok) this.created(s.rel!, 'dir');
       else if (errno === EEXIST) this.need(s.rel!, 'dir');
     } else if (k === KIND.rename) {
       if (ok) this.renamed(s.rel!, s.rel2!);
@@ -256,10 +304,10 @@ class InitModel {
     } else if (k === KIND.link) {
       if (ok) {
         this.need(s.rel!, 'file');
-        this.created(s.rel2!);
+        this.created(s.rel2!, 'file');
       }
     } else if (k === KIND.symlink) {
-      if (ok) this.created(s.rel!);
+      if (ok) this.linked(s.rel!, s.rel2 ?? '');
       else if (errno === EEXIST) this.need(s.rel!, 'any');
     }
   }

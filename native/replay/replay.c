@@ -305,8 +305,6 @@ static long c_chown(int d, const char *n, int f, const int32_t *op, const double
 static long c_utimens(int d, const char *n, int f, const int32_t *op, const double *opf)
 {
 	(void)op; (void)opf;
-	if (n[0] == 0)
-		return RET(syscall(SYS_utimensat, d, NULL, NULL, f & ~AT_EMPTY_PATH));
 	return RET(syscall(SYS_utimensat, d, n, NULL, f));
 }
 

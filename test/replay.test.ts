@@ -1,0 +1,340 @@
+/**
+ * Replay of hand-made and stored traces into temp directories: the files on
+ * disk, the order of operations, the report's counts, and that nothing
+ * outside the target changed, whatever `..`, symlinks or hard links the
+ * trace holds.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
+import { ior } from './helpers/cli.js';
+import { REPO_ROOT } from '../common/assets.js';
+import type { TraceEvent } from '../schema/index.js';
+import type { ReplayReport } from '../replay/index.js';
+
+const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000;
+const ENOENT = 2n;
+
+/** Events numbered in order, 1 ms apart unless `ts_ns` is given. */
+function trace(dir: string, name: string, rows: (Partial<TraceEvent> & { syscall: string })[]): string {
+  return writeFixtureTrace(path.join(dir, `${name}.parquet`), rows.map((r, i) => event({ ts_ns: 1_000_000_000n + BigInt(i) * 1_000_000n, ...r }, i)));
+}
+
+function replay(args: string[]): { report: ReplayReport; stderr: string } {
+  const r = ior(['replay', ...args, '--json']);
+  assert.equal(r.status, 0, `ior replay ${args.join(' ')}: ${r.stderr}`);
+  return { report: JSON.parse(r.stdout) as ReplayReport, stderr: r.stderr };
+}
+
+/** Everything under `dir` (type, mode, size, links, mtime, content hash): equal snapshots mean nothing changed. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (p: string) => {
+    const st = fs.lstatSync(p);
+    const hash = st.isFile() ? crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex') : st.isSymbolicLink() ? fs.readlinkSync(p) : '';
+    out[p] = `${st.mode} ${st.size} ${st.nlink} ${st.mtimeMs} ${hash}`;
+    if (st.isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(dir);
+  return out;
+}
+
+/** /etc files a hostile trace aims at, as they are now. */
+function etcSnapshot(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of ['/etc/passwd', '/etc/hostname', '/etc/hosts']) {
+    const st = fs.statSync(f);
+    out[f] = `${st.mode} ${st.size} ${st.nlink} ${st.mtimeMs} ${crypto.createHash('sha1').update(fs.readFileSync(f)).digest('hex')}`;
+  }
+  out['/etc entries'] = fs.readdirSync('/etc').sort().join(',');
+  return out;
+}
+
+function setup(name: string) {
+  const dir = fs.realpathSync(tempDir(`replay-${name}`));
+  const target = path.join(dir, 'target');
+  const outside = path.join(dir, 'outside');
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'victim.txt'), 'keep me\n');
+  return { dir, target, outside, done: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('a small workload: files, sizes, renames and removals on disk, report counts', () => {
+  const { dir, target, done } = setup('basic');
+  const file = trace(dir, 'basic', [
+    { syscall: 'mkdir', path: '/srv/app/data', mode: 0o755 },
+    { syscall: 'openat', path: '/srv/app/data/log', flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'write', fd: 3, path: '/srv/app/data/log', offset: 0n, count: 5000n, ret: 5000n, bytes: 5000n, file_type: 'regular' },
+    { syscall: 'pwrite64', fd: 3, path: '/srv/app/data/log', offset: 10000n, count: 100n, ret: 100n, bytes: 100n, file_type: 'regular' },
+    { syscall: 'fsync', fd: 3, path: '/srv/app/data/log', file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: '/srv/app/data/log', file_type: 'regular' },
+    // an existing input file the trace reads 70000 bytes of
+    { syscall: 'openat', path: '/srv/app/input.bin', flags: 0, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'read', fd: 4, path: '/srv/app/input.bin', offset: 0n, count: 65536n, ret: 65536n, bytes: 65536n, file_type: 'regular' },
+    { syscall: 'pread64', fd: 4, path: '/srv/app/input.bin', offset: 65536n, count: 65536n, ret: 4464n, bytes: 4464n, file_type: 'regular' },
+    { syscall: 'close', fd: 4, path: '/srv/app/input.bin', file_type: 'regular' },
+    { syscall: 'renameat2', path: '/srv/app/data/log', path2: '/srv/app/data/log.1', flags: 0 },
+    { syscall: 'openat', path: '/srv/app/missing', flags: 0, ret: -ENOENT, fd: -1 },
+    { syscall: 'newfstatat', path: '/srv/app/data/log.1', flags: 0 },
+    { syscall: 'unlinkat', path: '/srv/app/old.tmp', flags: 0 },
+    // skipped: a pipe, /proc, a memory mapping
+    { syscall: 'write', fd: 1, path: null, count: 10n, ret: 10n, bytes: 10n, file_type: 'pipe' },
+    { syscall: 'openat', path: '/proc/self/status', flags: 0, ret: 5n, fd: 5, file_type: 'regular' },
+    { syscall: 'read', fd: 5, path: '/proc/self/status', offset: 0n, count: 4096n, ret: 1000n, bytes: 1000n, file_type: 'regular' },
+    { syscall: 'mmap', fd: 4, path: '/srv/app/input.bin', count: 4096n, ret: 0x7f0000000000n, file_type: 'regular' },
+  ]);
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  const root = path.join(target, 'srv/app');
+  assert.equal(fs.statSync(path.join(root, 'data/log.1')).size, 10100);
+  assert.ok(!fs.existsSync(path.join(root, 'data/log')), 'renamed away');
+  assert.ok(!fs.existsSync(path.join(root, 'old.tmp')), 'unlinked');
+  assert.ok(!fs.existsSync(path.join(root, 'missing')), 'an ENOENT in the trace stays one');
+  assert.equal(fs.statSync(path.join(root, 'input.bin')).size, 70000, 'init made the input as large as the trace read');
+  assert.ok(!fs.existsSync(path.join(target, 'proc')), '/proc is not replayed');
+  assert.equal(report.events.total, 18);
+  assert.equal(report.events.replayed, 14);
+  assert.equal(report.events.skipped, 4);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.events.matched_failures, 1, 'the ENOENT open failed as traced');
+  assert.deepEqual(report.skipped, { 'not a file or directory (pipe, socket, device)': 1, 'pseudo file system (/proc, /sys, /dev)': 2, 'memory mapping': 1 });
+  assert.deepEqual(report.bytes, { read: { traced: 70000, replayed: 70000 }, written: { traced: 5100, replayed: 5100 } });
+  const by = Object.fromEntries(report.syscalls.map((s) => [s.syscall, s]));
+  assert.equal(by.openat!.replayed, 3);
+  assert.equal(by.openat!.skipped, 1);
+  assert.equal(by.openat!.issued_as, 'openat2 (RESOLVE_IN_ROOT)');
+  assert.equal(by.mmap!.issued_as, 'skipped');
+  assert.equal(report.outcome, 'completed');
+  assert.equal(report.lag_ms, null, 'no schedule at --speed max');
+
+  // a second run re-creates the initial state first (idempotent init)
+  const again = replay([file, '--target', target, '--speed', 'max']).report;
+  assert.equal(again.events.failed, 0, JSON.stringify(again.failed));
+  assert.equal(fs.statSync(path.join(root, 'data/log.1')).size, 10100);
+  done();
+});
+
+test('`..` in traced paths cannot climb out of the target', () => {
+  const { dir, target, outside, done } = setup('dotdot');
+  const before = snapshot(outside);
+  const etc = etcSnapshot();
+  const rel = path.relative('/', outside);
+  const escape = `/a/../../../../../../../../${rel}/victim.txt`;
+  const file = trace(dir, 'dotdot', [
+    { syscall: 'openat', path: escape, flags: O_WRONLY | O_TRUNC, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'write', fd: 3, path: escape, offset: 0n, count: 6n, ret: 6n, bytes: 6n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: escape, file_type: 'regular' },
+    { syscall: 'openat', path: '/../../etc/ior-dotdot-test', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'close', fd: 4, path: '/../../etc/ior-dotdot-test', file_type: 'regular' },
+    { syscall: 'unlinkat', path: `/../../${rel}/victim.txt`, flags: 0 },
+  ]);
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+  assert.deepEqual(etcSnapshot(), etc);
+  // the paths landed inside the target, `..` folded at its root
+  assert.ok(fs.existsSync(path.join(target, 'etc/ior-dotdot-test')));
+  assert.ok(!fs.existsSync(path.join(target, rel, 'victim.txt')), 'the mapped victim was written, then unlinked, inside the target');
+  assert.equal(report.events.replayed, 6);
+  done();
+});
+
+test('symlinks to /etc and out of the target (absolute, relative, created by the trace) stay inside', () => {
+  const { dir, target, outside, done } = setup('symlink');
+  const before = snapshot(outside);
+  const etc = etcSnapshot();
+  const victim = path.join(outside, 'victim.txt');
+  const up = '../'.repeat(20);
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'mkdir', path: '/d', mode: 0o755 },
+    { syscall: 'symlinkat', path: '/d/etc', path2: '/etc' },
+    { syscall: 'symlinkat', path: '/d/out-abs', path2: outside },
+    { syscall: 'symlinkat', path: '/d/out-rel', path2: `${up}${outside.slice(1)}` },
+    { syscall: 'symlinkat', path: '/d/victim-link', path2: victim },
+    { syscall: 'symlinkat', path: '/d/passwd-link', path2: '/etc/passwd' },
+  ];
+  // metadata calls that follow a final symlink
+  for (const p of ['/d/victim-link', '/d/passwd-link', '/d/etc/hostname']) {
+    rows.push(
+      { syscall: 'truncate', path: p, count: 0n },
+      { syscall: 'fchmodat', path: p, mode: 0o777 },
+      { syscall: 'fchownat', path: p, mode: 12345, count: 12345n, flags: 0 },
+      { syscall: 'utimensat', path: p, flags: 0 },
+      { syscall: 'newfstatat', path: p, flags: 0 },
+      { syscall: 'faccessat2', path: p, mode: 2, flags: 0 },
+    );
+  }
+  let fd = 3;
+  // writes, truncates, chmods, unlinks, renames and links through every link
+  for (const [i, link] of ['/d/out-abs', '/d/out-rel'].entries()) {
+    const p = `${link}/victim.txt`;
+    // the first pass finds victim.txt (init makes it), the second creates it again after the first moved it away
+    rows.push(
+      { syscall: 'openat', path: p, flags: O_RDWR | O_TRUNC | (i ? O_CREAT : 0), mode: 0o644, ret: BigInt(fd), fd, file_type: 'regular' },
+      { syscall: 'write', fd, path: p, offset: 0n, count: 4n, ret: 4n, bytes: 4n, file_type: 'regular' },
+      { syscall: 'close', fd, path: p, file_type: 'regular' },
+      { syscall: 'openat', path: `${link}/new-file-${i}`, flags: O_CREAT | O_WRONLY, mode: 0o644, ret: BigInt(fd + 1), fd: fd + 1, file_type: 'regular' },
+      { syscall: 'close', fd: fd + 1, path: `${link}/new-file-${i}`, file_type: 'regular' },
+      { syscall: 'mkdir', path: `${link}/new-dir-${i}`, mode: 0o755 },
+      { syscall: 'renameat2', path: p, path2: `${link}/moved-${i}.txt`, flags: 0 },
+      { syscall: 'linkat', path: `${link}/moved-${i}.txt`, path2: `/d/hardlink-${i}`, flags: 0 },
+      { syscall: 'unlinkat', path: `${link}/moved-${i}.txt`, flags: 0 },
+    );
+    fd += 2;
+  }
+  rows.push(
+    { syscall: 'openat', path: '/d/etc/passwd', flags: O_WRONLY | O_TRUNC, ret: 9n, fd: 9, file_type: 'regular' },
+    { syscall: 'write', fd: 9, path: '/d/etc/passwd', offset: 0n, count: 5n, ret: 5n, bytes: 5n, file_type: 'regular' },
+    { syscall: 'close', fd: 9, path: '/d/etc/passwd', file_type: 'regular' },
+    { syscall: 'linkat', path: '/etc/passwd', path2: '/d/passwd-hardlink', flags: 0 },
+    { syscall: 'linkat', path: '/d/passwd-link', path2: '/d/passwd-follow', flags: 0x400 },
+    { syscall: 'unlinkat', path: '/d/etc/hostname', flags: 0 },
+  );
+  const file = trace(dir, 'symlink', rows);
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+  assert.deepEqual(etcSnapshot(), etc, '/etc unchanged');
+  for (const f of ['/etc/passwd', '/etc/hostname']) assert.equal(fs.statSync(f).nlink, 1);
+  // the links exist inside the target as the trace made them, resolved inside it
+  assert.equal(fs.readlinkSync(path.join(target, 'd/etc')), '/etc');
+  assert.equal(fs.readFileSync(path.join(target, 'etc/passwd')).length, 5, 'the write through /d/etc landed on the target\'s etc/passwd');
+  const mappedOutside = path.join(target, outside.slice(1));
+  assert.deepEqual(fs.readdirSync(mappedOutside).sort(), ['new-dir-0', 'new-dir-1', 'new-file-0', 'new-file-1'], 'creations through both links land at the mapped path');
+  assert.equal(fs.statSync(path.join(target, 'd/hardlink-1')).size, 4);
+  assert.equal(report.events.replayed, rows.length);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  done();
+});
+
+test('fds opened before the capture are opened on first use at the traced position', () => {
+  const { dir, target, done } = setup('precapture');
+  const file = trace(dir, 'pre', [
+    { syscall: 'read', fd: 7, path: '/var/db/table', offset: 4096n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: 'regular' },
+    { syscall: 'read', fd: 7, path: '/var/db/table', offset: 8192n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: 'regular' },
+    { syscall: 'write', fd: 8, path: '/var/db/wal', offset: 100n, count: 50n, ret: 50n, bytes: 50n, file_type: 'regular' },
+    { syscall: 'lseek', fd: 7, path: '/var/db/table', offset: 0n, flags: 2, ret: 20000n, file_type: 'regular' },
+    { syscall: 'getdents64', fd: 9, path: '/var/db', count: 32768n, ret: 120n, bytes: 120n, file_type: 'directory' },
+    { syscall: 'write', fd: 1, path: null, count: 5n, ret: 5n, bytes: 5n, file_type: 'char' },
+    { syscall: 'close', fd: 7, path: '/var/db/table', file_type: 'regular' },
+    { syscall: 'close', fd: 10, path: '/var/db/other', file_type: 'regular' },
+  ]);
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.added.pre_capture_opens, 3, 'table, wal and the directory');
+  assert.equal(fs.statSync(path.join(target, 'var/db/table')).size, 20000, 'SEEK_END at 20000 sizes the file');
+  assert.equal(fs.statSync(path.join(target, 'var/db/wal')).size, 150, 'the write went to the traced position 100');
+  assert.deepEqual(report.bytes.read, { traced: 8192, replayed: 8192 });
+  assert.deepEqual(report.skipped, { 'not a file or directory (pipe, socket, device)': 1, 'fd opened before the capture, only closed': 1 });
+  done();
+});
+
+test('two threads racing on one file keep their traced order at --speed max', () => {
+  const { dir, target, done } = setup('race');
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', tid: 100, path: '/shared/file', flags: O_CREAT | O_RDWR, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+  ];
+  // thread 100 appends a block, thread 101 reads it back through the same fd: each read needs the write before it
+  for (let i = 0; i < 300; i++) {
+    rows.push({ syscall: 'pwrite64', tid: 100, fd: 3, path: '/shared/file', offset: BigInt(i * 512), count: 512n, ret: 512n, bytes: 512n, file_type: 'regular' });
+    rows.push({ syscall: 'pread64', tid: 101, fd: 3, path: '/shared/file', offset: BigInt(i * 512), count: 512n, ret: 512n, bytes: 512n, file_type: 'regular' });
+  }
+  // thread 102 unlinks it after all of that; thread 101 closes the fd last
+  rows.push({ syscall: 'unlinkat', tid: 102, path: '/shared/file', flags: 0 });
+  rows.push({ syscall: 'newfstatat', tid: 100, path: '/shared/file', flags: 0, ret: -ENOENT });
+  rows.push({ syscall: 'close', tid: 101, fd: 3, path: '/shared/file', file_type: 'regular' });
+  const file = trace(dir, 'race', rows);
+  for (let round = 0; round < 3; round++) {
+    const { report } = replay([file, '--target', target, '--speed', 'max', '--workers', '3']);
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.equal(report.events.short_transfers, 0, 'every read found its block written');
+    assert.deepEqual(report.bytes.read, { traced: 300 * 512, replayed: 300 * 512 });
+    assert.equal(report.events.matched_failures, 1, 'the stat after the unlink fails as traced');
+    assert.equal(report.lanes, 3);
+  }
+  assert.ok(!fs.existsSync(path.join(target, 'shared/file')));
+  done();
+});
+
+test('rename chains across threads: a -> b -> c -> d, each step after the one before', () => {
+  const { dir, target, done } = setup('rename');
+  const file = trace(dir, 'rename', [
+    { syscall: 'renameat2', tid: 100, path: '/r/a', path2: '/r/b', flags: 0 },
+    { syscall: 'renameat2', tid: 101, path: '/r/b', path2: '/r/c', flags: 0 },
+    { syscall: 'renameat2', tid: 102, path: '/r/c', path2: '/r/d', flags: 0 },
+    { syscall: 'openat', tid: 103, path: '/r/d', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'read', tid: 103, fd: 3, path: '/r/d', offset: 0n, count: 9000n, ret: 9000n, bytes: 9000n, file_type: 'regular' },
+    { syscall: 'close', tid: 103, fd: 3, path: '/r/d', file_type: 'regular' },
+    // a directory renamed with a file in it, then the file used at its new path
+    { syscall: 'renameat2', tid: 100, path: '/r/dir1', path2: '/r/dir2', flags: 0 },
+    { syscall: 'openat', tid: 101, path: '/r/dir2/inner', flags: O_RDWR, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'pread64', tid: 101, fd: 4, path: '/r/dir2/inner', offset: 0n, count: 100n, ret: 100n, bytes: 100n, file_type: 'regular' },
+    { syscall: 'close', tid: 101, fd: 4, path: '/r/dir2/inner', file_type: 'regular' },
+    { syscall: 'openat', tid: 102, path: '/r/dir2', flags: O_DIRECTORY, ret: 5n, fd: 5, file_type: 'directory' },
+    { syscall: 'close', tid: 102, fd: 5, path: '/r/dir2', file_type: 'directory' },
+  ]);
+  const dry = ior(['replay', file, '--target', target, '--dry-run', '--json']);
+  assert.equal(dry.status, 0, dry.stderr);
+  const plan = JSON.parse(dry.stdout);
+  assert.deepEqual(plan.init.files, [{ rel: 'r/a', size: 9000 }, { rel: 'r/dir1/inner', size: 100 }], 'the chain starts at a; inner was under dir1');
+  assert.deepEqual(plan.init.absent, ['r/b', 'r/c', 'r/d', 'r/dir2']);
+  assert.ok(!fs.existsSync(target), '--dry-run touches nothing');
+  for (let round = 0; round < 3; round++) {
+    const { report } = replay([file, '--target', target, '--speed', 'max']);
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.deepEqual(fs.readdirSync(path.join(target, 'r')).sort(), ['d', 'dir2']);
+    assert.equal(fs.statSync(path.join(target, 'r/d')).size, 9000);
+    assert.equal(fs.statSync(path.join(target, 'r/dir2/inner')).size, 100);
+  }
+  done();
+});
+
+test('target safety: system directories refused, non-empty needs --force, --init-only then --no-init', () => {
+  const { dir, target, done } = setup('safety');
+  const file = trace(dir, 'safety', [
+    { syscall: 'openat', path: '/x/in', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'read', fd: 3, path: '/x/in', offset: 0n, count: 100n, ret: 100n, bytes: 100n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: '/x/in', file_type: 'regular' },
+  ]);
+  for (const bad of ['/', '/etc', '/usr/lib', '/tmp', '/proc/self']) {
+    const r = ior(['replay', file, '--target', bad]);
+    assert.equal(r.status, 1, `--target ${bad}`);
+    assert.match(r.stderr, /^ior: --target .* system directory: give a directory of its own/);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line, no stack');
+  }
+  const bad = ior(['replay', file, '--target', target, '--speed', 'fast']);
+  assert.match(bad.stderr, /^ior: --speed "fast" is not a speed: use 1x, 2x, 0.5x, 2 or max\n$/);
+  const notTrace = ior(['replay', path.join(dir, 'nope.parquet'), '--target', target]);
+  assert.match(notTrace.stderr, /^ior: cannot read .*nope.parquet: no such file\n$/);
+  fs.mkdirSync(target);
+  fs.writeFileSync(path.join(target, 'precious'), 'x');
+  const refused = ior(['replay', file, '--target', target]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /is not empty and was not prepared by ior.*--force/);
+  assert.equal(fs.readFileSync(path.join(target, 'precious'), 'utf8'), 'x');
+  const init = ior(['replay', file, '--target', target, '--force', '--init-only', '--json']);
+  assert.equal(init.status, 0, init.stderr);
+  assert.equal(JSON.parse(init.stdout).init.files, 1);
+  assert.equal(fs.statSync(path.join(target, 'x/in')).size, 100);
+  // prepared by ior now: no --force needed; --no-init leaves the state as it is
+  fs.writeFileSync(path.join(target, 'x/in'), 'short');
+  const { report } = replay([file, '--target', target, '--no-init', '--speed', 'max']);
+  assert.equal(report.init, null);
+  assert.equal(report.events.short_transfers, 1, 'the read found 5 bytes where the trace read 100');
+  done();
+});
+
+test('the stored capture of a real shell workload replays with every file in place', () => {
+  const { target, done } = setup('stored');
+  const file = path.join(REPO_ROOT, 'fixtures/replay/shell-workload.parquet');
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  const work = path.join(target, 'tmp/ior-replay-fixture');
+  // see fixtures/replay/workload.sh for what the traced commands did
+  assert.deepEqual(fs.readdirSync(path.join(work, 'data')).sort(), ['copy.bin', 'f1.bin', 'f3.bin', 'list.txt', 'log.txt']);
+  for (const f of ['f1.bin', 'f3.bin', 'copy.bin']) assert.equal(fs.statSync(path.join(work, 'data', f)).size, 30000, f);
+  assert.equal(fs.statSync(path.join(work, 'data/log.txt')).size, 20 * 12);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.ok(report.events.replayed > 500, `replayed ${report.events.replayed}`);
+  assert.ok(report.skipped['memory mapping']! > 0);
+  done();
+});
