@@ -86,6 +86,9 @@ export function lockdownMode(file = '/sys/kernel/security/lockdown'): string | u
   }
 }
 
+/** Oldest kernel the BPF program loads on (bpf/ior.bpf.c: the bpf_rdonly_cast kfunc came with 6.2). */
+const MIN_KERNEL = [6, 2] as const;
+
 /** What the loader needs by default: the ring buffer (64 MiB) plus maps and programs, rounded up. */
 const CAPTURE_MEMORY_BYTES = 80 << 20;
 
@@ -153,7 +156,12 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
     ? { name: 'BTF', status: 'ok', detail: `${p.btf.path} present (CO-RE relocations and tp_btf hooks work)` }
     : { name: 'BTF', status: 'fail', detail: `${p.btf.path} is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF`, fix: 'boot a kernel with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL/Alma/Rocky 8.2+, Fedora 31+ ship one)' });
 
-  const kernel = `${p.kernel_release}`;
+  const kernel = p.kernel_release;
+  const [major, minor] = MIN_KERNEL;
+  add(kernelAtLeast(kernel, major, minor)
+    ? { name: 'kernel', status: 'ok', detail: `Linux ${kernel} (capture needs ${major}.${minor}+)` }
+    : { name: 'kernel', status: 'fail', detail: `Linux ${kernel} is older than ${major}.${minor}: the BPF program uses bpf_rdonly_cast (6.2), bpf_find_vma (5.17) and the ring buffer (5.8)`, fix: `boot Linux ${major}.${minor} or newer; stats, sql and replay work on this kernel` });
+
   if (p.ringbuf === true) add({ name: 'ring buffer', status: 'ok', detail: 'BPF_MAP_TYPE_RINGBUF available' });
   else if (p.ringbuf === false) add({ name: 'ring buffer', status: 'fail', detail: `kernel ${kernel} has no BPF ring buffer (needs Linux 5.8)`, fix: 'boot Linux 5.8 or newer' });
   else add({ name: 'ring buffer', status: kernelAtLeast(kernel, 5, 8) ? 'warn' : 'fail', detail: `not probed without CAP_BPF; kernel ${kernel} ${kernelAtLeast(kernel, 5, 8) ? 'should have it' : 'is older than 5.8, which introduced it'}`, fix: 'run ior doctor as root to probe it' });

@@ -104,7 +104,7 @@ test('the unpack directory must be private: a group-writable one and a symlink a
 test('doctor --json: every check, and capture possible here when BPF is', (t) => {
   const r = run(['doctor', '--json']);
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] };
-  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'ring buffer', 'tracefs', 'syscalls', 'memory', 'lockdown']);
+  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'kernel', 'ring buffer', 'tracefs', 'syscalls', 'memory', 'lockdown']);
   for (const c of report.checks) if (c.status !== 'ok') assert.ok(c.fix, `${c.name} is ${c.status} without a fix`);
   assert.equal(r.status, report.ok ? 0 : 1);
   if (!needBpf(t)) return;
@@ -147,4 +147,20 @@ test('capture, stats, sql and replay with the lone binary', async (t) => {
   assert.equal(fs.statSync(path.join(target, sum)).size, sumLine.length);
   // the originals are untouched
   assert.equal(fs.readFileSync(data, 'utf8'), 'binary-test\n');
+});
+
+test('doctor as an unprivileged user: privileges FAIL with a fix, exit 1; the binary unpacks into a place of its own', (t) => {
+  if (!isRoot) return t.skip('not root: cannot switch to another user');
+  fs.chmodSync(dir, 0o755); // mkdtemp made it 0700: let nobody reach the binary
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'env', '-i', bin, 'doctor', '--json'], { cwd: '/', encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; fix?: string }[] };
+  assert.equal(report.ok, false);
+  const privileges = report.checks.find((c) => c.name === 'privileges')!;
+  assert.equal(privileges.status, 'fail');
+  assert.match(privileges.fix!, /run ior capture as root/);
+  // nobody has no XDG_RUNTIME_DIR and no usable home: /var/tmp/ior-65534 is the first private place
+  const st = fs.lstatSync('/var/tmp/ior-65534');
+  assert.equal(st.uid, 65534);
+  assert.equal(st.mode & 0o777, 0o700);
 });
