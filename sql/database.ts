@@ -61,6 +61,8 @@ export function flattenFooter(footer: Footer): [string, number | bigint | string
     else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, key ? `${key}.${k}` : k);
     else if (typeof value === 'boolean') out.push([key, value ? 1 : 0]);
     else if (typeof value === 'string' && key.endsWith('_ns') && /^-?\d+$/.test(value)) out.push([key, BigInt(value)]);
+    // a JS number binds as REAL: integers go in as INTEGER
+    else if (typeof value === 'number' && Number.isInteger(value)) out.push([key, BigInt(value)]);
     else out.push([key, value as number | string]);
   };
   walk(footer, '');
