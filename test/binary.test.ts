@@ -69,7 +69,7 @@ test('--version: ior, the libbpf linked into the loader, the kernel features', (
   assert.match(lines[2]!, /^kernel \S+ x86_64$/);
   assert.match(out, /^ {2}BTF +(yes|no) \(\/sys\/kernel\/btf\/vmlinux\)$/m);
   assert.match(out, /^ {2}ring buffer +(yes|no|not probed \(needs root\))$/m);
-  assert.match(out, /^ {2}tracepoints +\d+ of \d+ syscalls traceable/m);
+  assert.match(out, /^ {2}tracepoints +(raw sys_enter\/sys_exit \(tp_btf\)|per-syscall tracepoints): \d+ of \d+ syscalls traceable; tracefs/m);
   if (isRoot && fs.existsSync('/sys/kernel/btf/vmlinux')) assert.match(out, /BTF +yes/);
 });
 

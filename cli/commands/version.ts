@@ -37,7 +37,8 @@ export class VersionCommand extends BaseCommand {
     out.write(`kernel ${p.kernel_release} ${p.machine}\n`);
     out.write(`  BTF          ${yesNo(p.btf.present)} (${p.btf.path})\n`);
     out.write(`  ring buffer  ${ringbuf}\n`);
-    out.write(`  tracepoints  ${p.tracepoints_available} of ${total} syscalls traceable (${tracefs})\n`);
+    const hooks = p.hooks === 'raw' ? 'raw sys_enter/sys_exit (tp_btf)' : 'per-syscall tracepoints';
+    out.write(`  tracepoints  ${hooks}: ${p.tracepoints_available} of ${total} syscalls traceable; ${tracefs}\n`);
     return 0;
   }
 }
