@@ -16,6 +16,7 @@ export interface LoaderOptions {
   pids: readonly number[];
   comm?: string;
   syscalls?: readonly string[];
+  hooks?: 'raw' | 'tracepoints';
   /** with a command, the loader starts it once attached and follows its tree */
   command: readonly string[];
 }
@@ -34,6 +35,7 @@ export function loaderArgs(opts: LoaderOptions): string[] {
   if (opts.pids.length > 0 || opts.command.length > 0) args.push('--follow');
   if (opts.comm !== undefined) args.push('--comm', opts.comm);
   if (opts.syscalls !== undefined) args.push('--syscalls', opts.syscalls.join(','));
+  if (opts.hooks !== undefined) args.push('--hooks', opts.hooks);
   // the command's stderr is ours (fd 4 of the loader); the loader's own stderr is a pipe to us
   if (opts.command.length > 0) args.push('--cmd-stderr-fd', '4', '--', ...opts.command);
   return args;
@@ -42,8 +44,15 @@ export function loaderArgs(opts: LoaderOptions): string[] {
 export class LoaderProcess {
   readonly child: ChildProcess;
   private readonly frames = new FrameReader();
-  /** resolves with the loader's exit once its stream is fully read */
+  /**
+   * Resolves once the stream is fully read: after an END frame at once (the
+   * loader may still be releasing perf events, which needs nobody: it is
+   * left to finish on its own), else with the loader's exit status.
+   */
   readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** resolves when the loader process has exited */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private sawEnd = false;
 
   constructor(opts: LoaderOptions, handlers: LoaderHandlers) {
     // the command (if any) inherits stdin/stdout/stderr untouched (stderr through fd 4); events come on fd 3
@@ -55,7 +64,10 @@ export class LoaderProcess {
     const streamEnded = new Promise<void>((resolve, reject) => {
       stream.on('data', (chunk: Buffer) => {
         try {
-          for (const frame of this.frames.push(chunk)) dispatch(frame.type, frame.payload, handlers);
+          for (const frame of this.frames.push(chunk)) {
+            if (frame.type === FrameType.END) this.sawEnd = true;
+            dispatch(frame.type, frame.payload, handlers);
+          }
         } catch (err) {
           this.child.kill('SIGTERM');
           reject(err);
@@ -67,14 +79,20 @@ export class LoaderProcess {
     // the loader's own stderr duplicates its LOG frames; keep it for when it dies before speaking
     let stderr = '';
     this.child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      this.child.on('error', (err) => reject(new IorError(`cannot start the BPF loader: ${err.message}`, 2)));
-      this.child.on('close', (code, signal) => resolve({ code, signal }));
-    });
-    this.done = Promise.all([streamEnded, exited]).then(([, exit]) => {
+    const failed = new Promise<never>((_, reject) => this.child.on('error', (err) => reject(new IorError(`cannot start the BPF loader: ${err.message}`, 2))));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    const read = streamEnded.then(async () => {
+      if (this.sawEnd) {
+        this.child.unref();
+        this.child.stderr!.destroy();
+        return { code: 0, signal: null };
+      }
+      const exit = await this.exited;
+      await new Promise((resolve) => setImmediate(resolve)); // the last stderr bytes
       this.lastStderr = stderr;
       return exit;
     });
+    this.done = Promise.race([failed, read]);
   }
 
   /** The loader's stderr tail (for errors it printed before any frame). */

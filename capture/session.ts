@@ -26,6 +26,8 @@ export interface CaptureOptions {
   pathPrefixes: string[];
   syscalls?: string;
   ringMb: number;
+  /** kernel hooks: one raw sys_enter/sys_exit pair, or a tracepoint pair per syscall (docs/capture.md) */
+  hooks?: 'raw' | 'tracepoints';
   json: boolean;
   command: string[];
   argv: string[];
@@ -78,15 +80,6 @@ function checkOutput(output: string): string {
   return abs;
 }
 
-function validateSyscalls(requested: string[] | undefined, hello: HelloFrame): void {
-  if (!requested) return;
-  const known = new Set(hello.syscalls.map((s) => s.name));
-  const unknown = requested.filter((s) => !known.has(s));
-  if (unknown.length > 0) {
-    throw new IorError(`--syscalls: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not traced by ior; use tracepoint names such as ${[...known].slice(0, 6).join(', ')} (ior capture --help lists them in docs/schema.md)`);
-  }
-}
-
 export async function runCapture(opts: CaptureOptions): Promise<number> {
   const output = checkOutput(opts.output);
   const durationNs = opts.duration !== undefined ? parseDurationNs(opts.duration, '-duration') : undefined;
@@ -109,19 +102,15 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
 
   const loader = new LoaderProcess(
-    { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command },
+    { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command, hooks: opts.hooks },
     {
       hello(frame) {
-        validateSyscalls(syscalls, frame);
         hello = frame;
         // attached: name the fds of processes already running; a command started by the loader
         // starts with the cwd and fds the loader read just before forking it
         if (frame.child_pid && frame.command_files) resolver.seed(frame.child_pid, frame.command_files.cwd, frame.command_files.fds);
         else resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
         decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
-        if (frame.skipped.length > 0) {
-          stderr.write(`ior: note: ${frame.skipped.length} syscall tracepoint(s) not on this kernel, not traced: ${frame.skipped.map((s) => s.name).join(', ')}\n`);
-        }
         if (!opts.json) {
           const target = opts.command.length > 0 ? opts.command.join(' ') : opts.pids.length > 0 ? `pid ${opts.pids.join(', ')} and children` : 'the whole host';
           stderr.write(`ior: capturing ${frame.attached.length} syscalls of ${target} into ${output}${opts.command.length > 0 ? '' : '; Ctrl-C to stop'}\n`);

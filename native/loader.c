@@ -12,6 +12,9 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <linux/perf_event.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -136,8 +139,18 @@ static struct ior_bpf *skel;
 static bool requested[IOR_SC_COUNT];
 static bool attached[IOR_SC_COUNT];
 static char *skip_reason[IOR_SC_COUNT];
-static struct bpf_link *enter_link[IOR_SC_COUNT], *exit_link[IOR_SC_COUNT], *fork_link, *exec_link, *pexit_link;
+static struct bpf_link *fork_link, *exec_link, *pexit_link;
 static struct bpf_link *raw_enter_link, *raw_exit_link;
+/* A per-syscall tracepoint attachment (--hooks tracepoints): the perf event
+ * and the BPF link on it, kept apart. Closing the link detaches the program
+ * at once; releasing the perf event waits for RCU grace periods under a
+ * global mutex (~50 ms each here, ~8 s for the whole table), so the perf
+ * events are closed only after the END frame, when nobody waits on them. */
+struct tp_attach {
+	int perf_fd, link_fd;
+};
+static struct tp_attach tp_enter[IOR_SC_COUNT], tp_exit[IOR_SC_COUNT];
+static double attach_ms, detach_ms;
 static size_t ring_bytes;
 static long long boot_to_wall;
 static pid_t child_pid = -1;
@@ -294,6 +307,8 @@ static void put_names(struct sb *b, const char *key, const char *const *names, i
 	sb_putc(b, ']');
 }
 
+static void send_pending_logs(void);
+
 static void send_hello(void)
 {
 	struct sb b;
@@ -312,6 +327,7 @@ static void send_hello(void)
 	sb_kv_i64(&b, "start_boot_ns", now_ns(CLOCK_BOOTTIME));
 	sb_kv_u64(&b, "ring_bytes", ring_bytes);
 	sb_kv_str(&b, "hooks", hooks_names[o.hooks]);
+	sb_printf(&b, ",\"attach_ms\":%.1f", attach_ms);
 	sb_kv_i64(&b, "poll_ms", o.poll_ms);
 	sb_kv_i64(&b, "stats_ms", o.stats_ms);
 	sb_kv_i64(&b, "loader_pid", getpid());
@@ -395,7 +411,12 @@ static void send_hello(void)
 	out_frame(IOR_FRAME_HELLO, b.s, b.len);
 	sb_free(&b);
 	hello_sent = true;
-	/* the logs held back */
+	send_pending_logs();
+}
+
+/* the LOG frames held back until HELLO (or an error before it) */
+static void send_pending_logs(void)
+{
 	while (pending_logs) {
 		struct chunk *c = pending_logs;
 		pending_logs = c->next;
@@ -488,6 +509,7 @@ static void send_end(const char *reason, const char *message)
 	__u64 sum[IOR_COUNTER_COUNT];
 	read_counters(sum);
 	sb_kv_i64(&b, "unpaired_enters", count_inflight() + (long long)sum[IOR_ENTER_ABANDONED]);
+	sb_printf(&b, ",\"detach_ms\":%.1f", detach_ms);
 	sb_key(&b, "child");
 	if (child_pid <= 0) {
 		sb_puts(&b, "null");
@@ -512,8 +534,9 @@ static void send_end(const char *reason, const char *message)
 	sb_free(&b);
 }
 
-/* One error line on stderr and as a LOG frame, then HELLO (if not sent),
- * END with reason "error", exit 2. */
+/* One error line on stderr and as a LOG frame, then END with reason
+ * "error", exit 2. Before attaching there is no HELLO: the stream is the
+ * preamble, the LOG frames and END (no capture was made). */
 static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void fatal(const char *fmt, ...)
 {
@@ -524,8 +547,7 @@ static void fatal(const char *fmt, ...)
 	va_end(ap);
 	emit_log("error", "%s", msg);
 	if (out_started()) {
-		if (!hello_sent)
-			send_hello();
+		send_pending_logs();
 		send_end("error", msg);
 		out_finish();
 	}
@@ -598,6 +620,38 @@ static void load_vmlinux_btf(void)
 	btf_has_syscalls = btf__find_by_name_kind(vmlinux_btf, SYS_PREFIX "read", BTF_KIND_FUNC) > 0;
 }
 
+/* Is sym a text symbol of the kernel? /proc/kallsyms is read once (its
+ * names, not addresses: they read as 0 without CAP_SYSLOG). */
+static bool kallsyms_has(const char *sym)
+{
+	static char *names;  /* the SYS_PREFIX names, each followed by '\n' */
+	static bool loaded;
+	char key[128];
+
+	if (!loaded) {
+		FILE *f = fopen("/proc/kallsyms", "re");
+		struct sb b;
+		char line[512];
+		sb_init(&b);
+		sb_putc(&b, '\n');
+		while (f && fgets(line, sizeof(line), f)) {
+			char *name = strstr(line, " " SYS_PREFIX);
+			if (!name || (name[-1] != 'T' && name[-1] != 't'))
+				continue;
+			name++;
+			name[strcspn(name, " \t\n")] = 0;
+			sb_puts(&b, name);
+			sb_putc(&b, '\n');
+		}
+		if (f)
+			fclose(f);
+		names = b.s;
+		loaded = true;
+	}
+	snprintf(key, sizeof(key), "\n%s\n", sym);
+	return names && strstr(names, key);
+}
+
 /* Can the raw hooks trace row i here? NULL if so, else why not. */
 static const char *raw_unavailable(int i)
 {
@@ -607,9 +661,28 @@ static const char *raw_unavailable(int i)
 	if (!btf_has_syscalls)
 		return NULL; /* cannot tell: assume it exists */
 	snprintf(fn, sizeof(fn), SYS_PREFIX "%s", table[i].name);
-	if (btf__find_by_name_kind(vmlinux_btf, fn, BTF_KIND_FUNC) > 0)
+	/* BTF leaves out a few functions (argument-less SYSCALL_DEFINE0 ones
+	 * such as sync): ask kallsyms before calling a syscall missing */
+	if (btf__find_by_name_kind(vmlinux_btf, fn, BTF_KIND_FUNC) > 0 || kallsyms_has(fn))
 		return NULL;
 	return "no such syscall in this kernel";
+}
+
+/* One LOG line naming the requested syscalls this kernel cannot trace. */
+static void put_skipped_log(void)
+{
+	struct sb b;
+	int n = 0;
+
+	sb_init(&b);
+	for (int i = 0; i < IOR_SC_COUNT; i++) {
+		if (!skip_reason[i])
+			continue;
+		sb_printf(&b, "%s%s (%s)", n++ ? ", " : "", table[i].name, skip_reason[i]);
+	}
+	if (n)
+		emit_log("warn", "%d syscall%s not traced on this kernel: %s", n, n > 1 ? "s" : "", b.s);
+	sb_free(&b);
 }
 
 /* The raw syscall tracepoints exist (BTF has their prototypes)? */
@@ -799,28 +872,131 @@ static struct bpf_program *prog_by_name(const char *prefix, const char *name)
 	return bpf_object__find_program_by_name(skel->obj, n);
 }
 
-static void detach_all(void)
+/* Attach prog to syscalls/<tp> through a perf event of our own (libbpf's
+ * link would close both together). 0, or -errno. */
+static int attach_tracepoint(struct bpf_program *prog, const char *tfs, const char *tp, struct tp_attach *a)
 {
-	/* enters first: no new inflight entries, then the exits that pair them */
-	if (raw_enter_link)
-		bpf_link__destroy(raw_enter_link);
-	if (raw_exit_link)
-		bpf_link__destroy(raw_exit_link);
+	char path[256], id[32];
+	snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", tfs, tp);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, id, sizeof(id) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	id[n] = 0;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = strtoull(id, NULL, 10),
+		.sample_period = 1,
+		.wakeup_events = 1,
+	};
+	/* any task, one CPU: a tracepoint's BPF programs run on every CPU */
+	int pfd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	int lfd = bpf_link_create(bpf_program__fd(prog), pfd, BPF_PERF_EVENT, NULL);
+	if (lfd < 0 || ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0)) {
+		int err = lfd < 0 ? lfd : -errno;
+		if (lfd >= 0)
+			close(lfd);
+		close(pfd);
+		return err;
+	}
+	a->perf_fd = pfd;
+	a->link_fd = lfd;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Close many fds from several threads: each close of a tracepoint's perf
+ * event or BPF link waits for RCU grace periods, and the waits overlap. */
+#define CLOSE_THREADS 16
+static struct {
+	int **fds;
+	int n, next;
+	pthread_mutex_t lock;
+} closing = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *close_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&closing.lock);
+		int i = closing.next++;
+		pthread_mutex_unlock(&closing.lock);
+		if (i >= closing.n)
+			return NULL;
+		close_fd(closing.fds[i]);
+	}
+}
+
+static void close_all(int **fds, int n)
+{
+	pthread_t th[CLOSE_THREADS];
+	int nth = 0;
+
+	closing.fds = fds;
+	closing.n = n;
+	closing.next = 0;
+	for (; nth < CLOSE_THREADS && nth < n - 1; nth++)
+		if (pthread_create(&th[nth], NULL, close_worker, NULL))
+			break;
+	close_worker(NULL);
+	for (int i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* which: 0 the BPF links, 1 the perf events; enters before exits */
+static void close_tracepoints(int which)
+{
+	int *fds[2 * IOR_SC_COUNT], n = 0;
+
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		if (tp_enter[i].link_fd >= 0 || tp_enter[i].perf_fd >= 0)
+			fds[n++] = which ? &tp_enter[i].perf_fd : &tp_enter[i].link_fd;
+	close_all(fds, n);
+	n = 0;
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		if (tp_exit[i].link_fd >= 0 || tp_exit[i].perf_fd >= 0)
+			fds[n++] = which ? &tp_exit[i].perf_fd : &tp_exit[i].link_fd;
+	close_all(fds, n);
+}
+
+/* Stop every program: enters first, so no new in-flight entries, then the
+ * exits that pair them, then the lifecycle hooks. */
+static void detach_programs(void)
+{
+	long long t0 = now_ns(CLOCK_MONOTONIC);
+
+	bpf_link__destroy(raw_enter_link);
+	bpf_link__destroy(raw_exit_link);
 	raw_enter_link = raw_exit_link = NULL;
-	for (int i = 0; i < IOR_SC_COUNT; i++)
-		if (enter_link[i]) {
-			bpf_link__destroy(enter_link[i]);
-			enter_link[i] = NULL;
-		}
-	for (int i = 0; i < IOR_SC_COUNT; i++)
-		if (exit_link[i]) {
-			bpf_link__destroy(exit_link[i]);
-			exit_link[i] = NULL;
-		}
+	close_tracepoints(0);
 	bpf_link__destroy(fork_link);
 	bpf_link__destroy(exec_link);
 	bpf_link__destroy(pexit_link);
 	fork_link = exec_link = pexit_link = NULL;
+	detach_ms = (now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+}
+
+/* The per-syscall perf events (--hooks tracepoints), after END. */
+static void release_tracepoints(void)
+{
+	if (o.hooks != HOOKS_TRACEPOINTS)
+		return;
+	long long t0 = now_ns(CLOCK_MONOTONIC);
+	close_tracepoints(1);
+	if (debug)
+		fprintf(stderr, "ior-loader: perf events released in %.0f ms\n", (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -1023,6 +1199,8 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(libbpf_print);
 	init_row_nr();
+	for (int i = 0; i < IOR_SC_COUNT; i++)
+		tp_enter[i] = tp_exit[i] = (struct tp_attach){ -1, -1 };
 	if (probe)
 		return do_probe();
 
@@ -1056,7 +1234,7 @@ int main(int argc, char **argv)
 				if (!strcmp(table[i].name, t))
 					break;
 			if (i == IOR_SC_COUNT)
-				fatal("--syscalls: unknown syscall '%s'", t);
+				fatal("--syscalls: %s is not traced by ior; use the kernel's tracepoint names (openat, pread64, newfstatat, renameat2, ...: docs/capture.md lists them)", t);
 			requested[i] = true;
 		}
 		free(list);
@@ -1064,9 +1242,9 @@ int main(int argc, char **argv)
 
 	/* host checks */
 	if (!(has_cap(CAP_BPF) || has_cap(CAP_SYS_ADMIN)) || !(has_cap(CAP_PERFMON) || has_cap(CAP_SYS_ADMIN)))
-		fatal("run as root (needs CAP_BPF and CAP_PERFMON)");
+		fatal("not allowed to load BPF programs (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); run as root");
 	if (access(BTF_PATH, R_OK))
-		fatal("kernel has no BTF at %s; ior needs CONFIG_DEBUG_INFO_BTF=y", BTF_PATH);
+		fatal("this kernel has no BTF (%s is missing); boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL 8.2+ ship one)", BTF_PATH);
 	load_vmlinux_btf();
 	if (o.hooks == HOOKS_RAW && !raw_hooks_available()) {
 		emit_log("warn", "no raw sys_enter/sys_exit hooks in this kernel's BTF: using per-syscall tracepoints");
@@ -1077,7 +1255,7 @@ int main(int argc, char **argv)
 		bool mounted_now;
 		tfs = ensure_tracefs(&mounted_now);
 		if (!tfs)
-			fatal("tracefs is not mounted and cannot be mounted on /sys/kernel/tracing: %s", strerror(errno));
+			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing, or use --hooks raw", strerror(errno));
 		if (mounted_now)
 			emit_log("info", "mounted tracefs on /sys/kernel/tracing");
 	}
@@ -1123,10 +1301,13 @@ int main(int argc, char **argv)
 	}
 	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW);
 	bpf_program__set_autoload(skel->progs.ior_sys_exit, o.hooks == HOOKS_RAW);
+	put_skipped_log();
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
 
 	err = ior_bpf__load(skel);
+	if (err && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0)
+		fatal("this kernel has no BPF ring buffer; ior needs Linux 5.8 or later");
 	if (err)
 		fatal("cannot load the BPF program: %s: %s", strerror(-err), libbpf_detail());
 	if (ring_open(bpf_map__fd(skel->maps.events), ring_bytes))
@@ -1208,6 +1389,7 @@ int main(int argc, char **argv)
 	if (!pexit_link)
 		emit_log("warn", "cannot attach sched_process_exit: %s; exited processes are remembered until the end", strerror(errno));
 	int nattached = 0;
+	long long attach_t0 = now_ns(CLOCK_MONOTONIC);
 	if (o.hooks == HOOKS_RAW) {
 		raw_exit_link = bpf_program__attach(skel->progs.ior_sys_exit);
 		if (!raw_exit_link)
@@ -1228,29 +1410,25 @@ int main(int argc, char **argv)
 			struct bpf_program *p = prog_by_name(pass ? "enter_" : "exit_", table[i].name);
 			char tp[96];
 			snprintf(tp, sizeof(tp), "sys_%s_%s", pass ? "enter" : "exit", table[i].name);
-			struct bpf_link *l = bpf_program__attach_tracepoint(p, "syscalls", tp);
-			if (!l) {
+			int err = attach_tracepoint(p, tfs, tp, pass ? &tp_enter[i] : &tp_exit[i]);
+			if (err) {
 				char r[256];
-				snprintf(r, sizeof(r), "attach %s: %s", tp, strerror(errno));
+				snprintf(r, sizeof(r), "cannot attach %s: %s", tp, strerror(-err));
 				skip_reason[i] = strdup(r);
-				emit_log("warn", "cannot attach %s: %s", tp, strerror(errno));
-				if (pass) {
-					bpf_link__destroy(exit_link[i]);
-					exit_link[i] = NULL;
-				}
+				emit_log("warn", "%s; %s is not traced", r, table[i].name);
+				close_fd(&tp_exit[i].link_fd);
+				close_fd(&tp_exit[i].perf_fd);
 				continue;
 			}
 			if (pass) {
-				enter_link[i] = l;
 				attached[i] = true;
 				nattached++;
-			} else {
-				exit_link[i] = l;
 			}
 		}
 	}
 	if (!nattached)
 		fatal("could not attach any syscall tracepoint");
+	attach_ms = (now_ns(CLOCK_MONOTONIC) - attach_t0) / 1e6;
 
 	send_hello();
 
@@ -1312,14 +1490,17 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* stop: detach, final drain, END */
-	detach_all();
+	/* stop: detach, final drain, END, close the stream; then the slow part
+	 * (releasing the perf events) while nobody waits for it */
+	detach_programs();
 	drain();
 	flush_batch();
 	if (o.cmd && child_status == -1)
 		reap();
 	send_end(reason, endmsg[0] ? endmsg : NULL);
 	out_finish();
+	close(fd);
+	release_tracepoints();
 	ior_bpf__destroy(skel);
 	return strcmp(reason, "error") ? 0 : 2;
 }

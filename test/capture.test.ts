@@ -11,6 +11,8 @@ import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD, IOR_BIN } from './h
 import { readTrace, tempDir } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
 
+/** Both kinds of kernel hooks must record the same rows (docs/capture.md). */
+const HOOKS = ['raw', 'tracepoints'] as const;
 const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, AT_EMPTY_PATH = 0x1000;
 
 /** The fields of a row a test states; the rest are checked separately. */
@@ -21,7 +23,8 @@ const row = (fields: Partial<ReturnType<typeof pick>> & { syscall: string }) => 
   path: null, path2: null, fd: -1, offset: null, count: null, ret: 0n, bytes: 0n, flags: null, mode: null, file_type: null, ...fields,
 });
 
-test('every syscall of a deterministic workload, event by event, with an fd opened before the capture', async (t) => {
+for (const hooks of HOOKS)
+test(`every syscall of a deterministic workload, event by event, with an fd opened before the capture (--hooks ${hooks})`, async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fixed'));
   const pre = path.join(dir, 'pre.txt');
@@ -29,7 +32,7 @@ test('every syscall of a deterministic workload, event by event, with an fd open
   const work = spawn(path.join(NATIVE_BUILD, 'iowork-fixed'), [dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   await waitForOutput(work.stdout!, /ready\n/);
   const trace = path.join(dir, 'fixed.parquet');
-  const capture = iorSpawn(['capture', '--pid', String(work.pid), '-o', trace]);
+  const capture = iorSpawn(['capture', '--hooks', hooks, '--pid', String(work.pid), '-o', trace]);
   await waitForOutput(capture.stderr!, /ior: capturing/);
   work.stdin!.end('g');
   assert.deepEqual(await exitOf(work), { code: 0, signal: null });
@@ -114,12 +117,13 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   fs.rmSync(dir, { recursive: true });
 });
 
-test('process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES | CLONE_FS, close-on-exec fds gone after exec', async (t) => {
+for (const hooks of HOOKS)
+test(`process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES | CLONE_FS, close-on-exec fds gone after exec (--hooks ${hooks})`, async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('lifecycle'));
   for (const name of ['a.txt', 'b.txt', 'c.txt']) fs.writeFileSync(path.join(dir, name), Buffer.alloc(200, name[0]));
   const trace = path.join(dir, 'lifecycle.parquet');
-  const r = ior(['capture', '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-lifecycle'), dir]);
+  const r = ior(['capture', '--hooks', hooks, '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-lifecycle'), dir]);
   assert.equal(r.status, 0, r.stderr);
   const { rows, footer } = await readTrace(trace);
   const f = (name: string) => path.join(dir, name);
@@ -218,3 +222,45 @@ test('bad capture input: one clear line, non-zero exit, nothing written', (t) =>
 function spawnNobody(args: string[]) {
   return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, IOR_BIN, ...args], { encoding: 'utf8', cwd: '/tmp' });
 }
+
+/** Run a shell script as root in a private mount namespace: the host's mounts are untouched. */
+function inMountNamespace(script: string) {
+  return spawnSync('unshare', ['--mount', 'sh', '-ec', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath, IOR: IOR_BIN } });
+}
+
+test('a kernel without BTF: one clear line, exit 2, no file', (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('nobtf');
+  const r = inMountNamespace(`mount -t tmpfs none /sys/kernel/btf; "$NODE" "$IOR" capture -o ${dir}/x.parquet -- true`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, 'ior: this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL 8.2+ ship one)\n');
+  assert.deepEqual(fs.readdirSync(dir), []);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('--hooks tracepoints: the loader mounts tracefs when it is not mounted, and skips a syscall without tracepoints, saying so', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('tracefs'));
+  fs.writeFileSync(path.join(dir, 'in.txt'), 'x'.repeat(1234));
+  // unmounted: the loader mounts it (inside this namespace)
+  const mounted = inMountNamespace(`umount /sys/kernel/tracing; ! mountpoint -q /sys/kernel/debug || umount /sys/kernel/debug
+    "$NODE" "$IOR" capture --hooks tracepoints -o ${dir}/a.parquet -- cat ${dir}/in.txt`);
+  assert.equal(mounted.status, 0, mounted.stderr);
+  assert.equal(mounted.stdout, 'x'.repeat(1234));
+  assert.match(mounted.stderr, /^ior: mounted tracefs on \/sys\/kernel\/tracing$/m);
+  const a = await readTrace(path.join(dir, 'a.parquet'));
+  assert.equal(a.rows.filter((x) => x.syscall === 'read' && x.path === path.join(dir, 'in.txt')).reduce((n, x) => n + x.bytes, 0n), 1234n);
+  // a kernel whose tracefs has no sys_enter_sync / sys_exit_sync: a copy of the syscalls
+  // directory (the tracepoint ids) without them, mounted over the real one
+  const skipped = inMountNamespace(`T=/sys/kernel/tracing/events/syscalls; F=${dir}/fake
+    mkdir $F; for d in $T/sys_*; do n=\${d##*/}; case $n in *_sync) continue;; esac; mkdir $F/$n; cat $d/id > $F/$n/id; done
+    mount --bind $F $T
+    "$NODE" "$IOR" capture --hooks tracepoints -o ${dir}/b.parquet --json -- cat ${dir}/in.txt`);
+  assert.equal(skipped.status, 0, skipped.stderr);
+  assert.equal(skipped.stderr, 'ior: warning: 1 syscall not traced on this kernel: sync (no tracepoint in this kernel)\n');
+  assert.deepEqual(JSON.parse(skipped.stdout.slice(1234)).skipped_tracepoints, [{ name: 'sync', reason: 'no tracepoint in this kernel' }]);
+  const b = await readTrace(path.join(dir, 'b.parquet'));
+  assert.equal(b.footer.capture.attached.length, b.footer.capture.attached.includes('sync') ? -1 : 74);
+  assert.equal(b.rows.filter((x) => x.syscall === 'read' && x.path === path.join(dir, 'in.txt')).reduce((n, x) => n + x.bytes, 0n), 1234n);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -28,7 +28,8 @@ export class CaptureCommand extends BaseCommand {
   comm = Option.String('--comm', { description: 'trace only tasks with this name (as in /proc/PID/comm, 15 chars)' });
   pathPrefix = Option.Array('--path-prefix', [], { description: 'keep only events whose path starts with this prefix (repeatable)' });
   syscalls = Option.String('--syscalls', { description: 'comma-separated syscall names to record (default: all file-system syscalls)' });
-  ringMb = Option.String('--ring-mb', '64', { description: 'BPF ring buffer size in MiB', validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, 4096)) });
+  ringMb = Option.String('--ring-mb', '64', { description: 'BPF ring buffer size in MiB', validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, 1024)) });
+  hooks = Option.String('--hooks', { description: 'kernel hooks: raw (one sys_enter/sys_exit pair, the default) or tracepoints (one pair per syscall); docs/capture.md compares them', validator: t.isEnum(['raw', 'tracepoints'] as const) });
   json = Option.Boolean('--json', false, { description: 'no progress line; print a JSON summary on stdout at the end' });
   command = Option.Rest({ name: 'command' });
 
@@ -41,6 +42,7 @@ export class CaptureCommand extends BaseCommand {
       pathPrefixes: this.pathPrefix,
       syscalls: this.syscalls,
       ringMb: this.ringMb,
+      hooks: this.hooks,
       json: this.json,
       command: this.command,
       argv: process.argv.slice(2),
