@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { COLUMNS, type ColumnDef, type ColumnName, type Footer } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
+import type { ProgressCallback } from '../stats/index.js';
 
 /** Rows bound per INSERT: fewer calls into SQLite, well under its 32766-variable limit. */
 const ROWS_PER_INSERT = 200;
@@ -69,8 +70,12 @@ export function flattenFooter(footer: Footer): [string, number | bigint | string
   return out;
 }
 
-/** Open `file` and load it into a new in-memory database; `columns`: the event columns to import, or null for no events table. */
-export async function loadTrace(file: string, columns: readonly ColumnName[] | null): Promise<Database.Database> {
+/**
+ * Open `file` and load it into a new in-memory database; `columns`: the
+ * event columns to import, or null for no events table; `onProgress`:
+ * called after each row group.
+ */
+export async function loadTrace(file: string, columns: readonly ColumnName[] | null, onProgress?: ProgressCallback): Promise<Database.Database> {
   const reader = await TraceReader.open(file);
   const db = new Database(':memory:');
   db.exec('CREATE TABLE meta (key TEXT PRIMARY KEY, value)');
@@ -90,6 +95,7 @@ export async function loadTrace(file: string, columns: readonly ColumnName[] | n
   const params: (number | bigint | string | null)[] = new Array(ROWS_PER_INSERT * width);
   const one: (number | bigint | string | null)[] = new Array(width);
 
+  let loaded = 0;
   db.exec('BEGIN');
   try {
     for await (const batch of reader.batches(columns)) {
@@ -105,6 +111,8 @@ export async function loadTrace(file: string, columns: readonly ColumnName[] | n
         for (let c = 0; c < width; c++) one[c] = copiers[c]!(data[c], row);
         insertOne.run(one);
       }
+      loaded += batch.length;
+      onProgress?.(loaded, reader.rowCount);
     }
     db.exec('COMMIT');
   } catch (err) {

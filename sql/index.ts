@@ -9,6 +9,7 @@ import { IorError } from '../common/errors.js';
 import { loadTrace } from './database.js';
 import { referencedColumns } from './referenced.js';
 import { ResultWriter, type OutputFormat, type SqlValue } from './output.js';
+import type { ProgressCallback } from '../stats/index.js';
 
 export { loadTrace, flattenFooter } from './database.js';
 export { referencedColumns } from './referenced.js';
@@ -20,6 +21,8 @@ export interface SqlOptions {
   format: OutputFormat;
   colour: boolean;
   write: (chunk: string) => void;
+  /** called while the trace loads (rows loaded, rows in the trace) */
+  onProgress?: ProgressCallback;
 }
 
 /** Output is gathered into chunks this big: one write per row would dominate big results. */
@@ -36,7 +39,7 @@ export async function runSql(options: SqlOptions): Promise<void> {
     throw new IorError('the query is empty: give one, e.g. ior sql trace.parquet "SELECT syscall, count(*) FROM events GROUP BY syscall"');
   }
   const wanted = referencedColumns(options.query);
-  const db = await loadTrace(options.file, wanted.events ? wanted.columns : null);
+  const db = await loadTrace(options.file, wanted.events ? wanted.columns : null, options.onProgress);
   let pending = '';
   const write = (chunk: string) => {
     pending += chunk;

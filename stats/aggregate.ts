@@ -12,6 +12,7 @@ import { TraceReader } from '../trace/index.js';
 import { Transfer, transferOf } from './classify.js';
 import { LogHistogram } from './histogram.js';
 import { RateTimeline } from './timeline.js';
+import type { ProgressCallback } from './progress.js';
 import type { BreakdownDimension, BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
 
 export interface StatsOptions {
@@ -148,7 +149,8 @@ function mapGet<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-export async function computeStats(file: string, options: StatsOptions = DEFAULT_STATS_OPTIONS): Promise<StatsReport> {
+/** `onProgress`: called after each row group with the rows read so far and the trace's total. */
+export async function computeStats(file: string, options: StatsOptions = DEFAULT_STATS_OPTIONS, onProgress?: ProgressCallback): Promise<StatsReport> {
   const reader = await TraceReader.open(file);
   const footer = reader.footer;
   const { by, top } = options;
@@ -176,6 +178,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
   const writeSizes = new Float64Array(SIZE_CLASSES);
   const slowest = new SlowestCalls(top);
   let timeline: RateTimeline | null = null;
+  let rowsRead = 0;
   let events = 0;
   let errors = 0;
   let readBytes = 0;
@@ -291,6 +294,8 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
         slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, latency_ns: latency, ret: result });
       }
     }
+    rowsRead += batch.length;
+    onProgress?.(rowsRead, reader.rowCount);
   }
 
   const byTime = <T extends { time_ns: number }>(a: T, b: T) => b.time_ns - a.time_ns;

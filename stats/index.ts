@@ -5,6 +5,7 @@
  */
 export { computeStats, DEFAULT_STATS_OPTIONS, type StatsOptions } from './aggregate.js';
 export { renderStats, type RenderOptions } from './render.js';
+export { ReadProgress, type ProgressCallback } from './progress.js';
 export { BREAKDOWN_DIMENSIONS, type BreakdownDimension, type StatsReport } from './report.js';
 export { LogHistogram, HISTOGRAM_RELATIVE_ERROR } from './histogram.js';
 export { READ_SYSCALLS, WRITE_SYSCALLS, COPY_SYSCALLS } from './classify.js';

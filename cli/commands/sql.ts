@@ -2,6 +2,7 @@ import { Option } from 'clipanion';
 import { BaseCommand, useColour } from '../base.js';
 import { IorError } from '../../common/errors.js';
 import { runSql } from '../../sql/index.js';
+import { ReadProgress } from '../../stats/index.js';
 import { quietOnClosedPipe } from './stats.js';
 
 export class SqlCommand extends BaseCommand {
@@ -29,13 +30,15 @@ export class SqlCommand extends BaseCommand {
     if (this.csv && this.json) throw new IorError('--csv and --json exclude each other: pick one');
     const stdout = this.context.stdout;
     quietOnClosedPipe(stdout);
+    const progress = ReadProgress.on(this.context.stderr, 'ior sql: loading', this.csv || this.json);
     await runSql({
       file: this.file,
       query: this.query,
       format: this.csv ? 'csv' : this.json ? 'json' : 'table',
       colour: useColour(stdout),
       write: (chunk) => stdout.write(chunk),
-    });
+      onProgress: progress?.update,
+    }).finally(() => progress?.done());
     return 0;
   }
 }

@@ -3,7 +3,7 @@ import * as t from 'typanion';
 import { BaseCommand, useColour } from '../base.js';
 import { IorError } from '../../common/errors.js';
 import { parseDurationNs } from '../../common/duration.js';
-import { BREAKDOWN_DIMENSIONS, computeStats, DEFAULT_STATS_OPTIONS, renderStats, type BreakdownDimension } from '../../stats/index.js';
+import { BREAKDOWN_DIMENSIONS, computeStats, DEFAULT_STATS_OPTIONS, ReadProgress, renderStats, type BreakdownDimension } from '../../stats/index.js';
 
 /**
  * `ior ... | head` closes stdout early: stop quietly, as a command killed
@@ -58,6 +58,7 @@ export class StatsCommand extends BaseCommand {
     const stdout = this.context.stdout as NodeJS.WriteStream;
     quietOnClosedPipe(stdout);
     const terminalWidth = stdout.isTTY && stdout.columns ? stdout.columns : 80 + CHART_MARGIN;
+    const progress = ReadProgress.on(this.context.stderr, 'ior stats: reading', this.json);
     const report = await computeStats(this.file, {
       top: Number(this.top),
       by: this.by as BreakdownDimension,
@@ -68,7 +69,7 @@ export class StatsCommand extends BaseCommand {
       untilNs,
       // the JSON document does not depend on the terminal it is printed on
       chartColumns: this.json ? DEFAULT_STATS_OPTIONS.chartColumns : Math.max(10, Math.min(DEFAULT_STATS_OPTIONS.chartColumns, terminalWidth - CHART_MARGIN)),
-    });
+    }, progress?.update).finally(() => progress?.done());
     stdout.write(this.json ? JSON.stringify(report, null, 2) + '\n' : renderStats(report, { colour: useColour(stdout) }));
     return 0;
   }
