@@ -128,13 +128,27 @@ export function cgroupMemoryHeadroom(): { limit: number; used: number; path: str
   }
 }
 
+/** Where tracefs is mounted, from /proc/self/mountinfo (readable by anyone, unlike tracefs itself). */
+export function tracefsMounts(mountinfo = '/proc/self/mountinfo'): string[] {
+  try {
+    return fs
+      .readFileSync(mountinfo, 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter((f) => f[f.indexOf('-') + 1] === 'tracefs')
+      .map((f) => f[4]!.replace(/\\040/g, ' '));
+  } catch {
+    return [];
+  }
+}
+
 const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
 
 /**
  * Checks a host for capture, from the loader's probe and a few files. Every
  * check that is not ok says what to do; any `fail` means capture cannot work.
  */
-export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; lockdown?: string; memcg?: ReturnType<typeof cgroupMemoryHeadroom> } = {}): HostCheck[] {
+export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; lockdown?: string; memcg?: ReturnType<typeof cgroupMemoryHeadroom>; tracefsMounts?: string[] } = {}): HostCheck[] {
   if (!result.ok) {
     return [{ name: 'loader', status: 'fail', detail: result.error, fix: "rebuild it ('npm run build') or use dist/ior; see docs/troubleshooting.md" }];
   }
@@ -172,12 +186,16 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
     add({ name: 'tracefs', status: 'ok', detail: `${p.tracefs.path}${p.tracefs.mounted_now ? ' (mounted just now by the loader)' : ''}` });
   } else {
     const needed = p.hooks !== 'raw';
-    add({
-      name: 'tracefs',
-      status: needed ? 'fail' : 'warn',
-      detail: `not mounted${p.tracefs.error ? ` and cannot be mounted (${p.tracefs.error})` : ''}${needed ? '; the per-syscall tracepoints need it' : '; only --hooks tracepoints needs it'}`,
-      fix: 'mount -t tracefs nodev /sys/kernel/tracing (as root; in a container, bind-mount the host\'s /sys/kernel/tracing)',
-    });
+    const why = needed ? 'the per-syscall tracepoints need it' : 'only --hooks tracepoints needs it';
+    const mountedAt = env.tracefsMounts ?? tracefsMounts();
+    add(mountedAt.length > 0
+      ? { name: 'tracefs', status: needed ? 'fail' : 'warn', detail: `mounted at ${mountedAt.join(', ')} but not readable by this user; ${why}`, fix: 'run ior capture as root' }
+      : {
+          name: 'tracefs',
+          status: needed ? 'fail' : 'warn',
+          detail: `not mounted${p.tracefs.error ? ` and cannot be mounted (${p.tracefs.error})` : ''}; ${why}`,
+          fix: "mount -t tracefs nodev /sys/kernel/tracing (as root; in a container, bind-mount the host's /sys/kernel/tracing)",
+        });
   }
   const hooks = p.hooks === 'raw' ? 'raw sys_enter/sys_exit hooks (tp_btf)' : 'per-syscall tracepoints';
   if (p.tracepoints_available === 0) {
