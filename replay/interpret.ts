@@ -69,7 +69,7 @@ export const ISSUED_AS: Record<string, string> = {
   utimensat: 'utimensat (times: now)', futimesat: 'utimensat (times: now)', utime: 'utimensat (times: now)', utimes: 'utimensat (times: now)',
   dup: 'emulated: fcntl(F_DUPFD_CLOEXEC)', dup2: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)', dup3: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)',
   fcntl: 'fcntl (F_GETFD/F_SETFD/F_GETFL/F_SETFL); F_DUPFD emulated with F_DUPFD_CLOEXEC',
-  chdir: 'emulated: O_PATH|O_DIRECTORY openat2 + close (the replay keeps its own cwd)', fchdir: 'emulated: fstat, checked to be a directory',
+  chdir: 'emulated: O_PATH|O_DIRECTORY openat2 + close (the replay keeps its own cwd)', fchdir: 'emulated: newfstat, checked to be a directory',
   copy_file_range: 'copy_file_range', sendfile64: 'sendfile64',
 };
 

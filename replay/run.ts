@@ -14,7 +14,7 @@ import { TraceReader } from '../trace/index.js';
 import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
 import { events, type Plan } from './plan.js';
 import { Orderer, type Dep } from './order.js';
-import { KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
+import { F, KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
 import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon, type RunResult } from './native.js';
 import { Tally } from './tally.js';
 import type { RunTask, WarmupTask } from './worker.js';
@@ -36,13 +36,17 @@ export interface RunOutcome {
 /** Ops planned ahead of execution at most (memory stays bounded whatever the trace's length). */
 const WINDOW_OPS = 1 << 20;
 /** Start this long after the clock is set, so the first tasks reach their workers. */
-const START_LEAD_NS = 5e6;
+const START_LEAD_NS = 20e6;
 /** A lane whose next op is due later than this gives its worker back (ns)... */
-const SHARED_HORIZON_NS = 10e6;
+const SHARED_HORIZON_NS = 60e6;
 /** ...unless every lane has a worker of its own: then it sleeps in native, precisely. */
 const OWN_HORIZON_NS = 250e6;
-/** Re-dispatch a sleeping lane this early: timers and task hand-over take some time. */
-const WAKE_LEAD_NS = 3e6;
+/**
+ * Hand a lane to a worker this long before its next op is due; the worker
+ * sleeps the rest precisely. Main-thread timers run late on a busy host (GC,
+ * CPU contention: 10-20 ms seen), the native sleep does not.
+ */
+const WAKE_LEAD_NS = 50e6;
 
 class Lane {
   readonly segments: Segment[] = [];
@@ -72,6 +76,7 @@ export class Runner {
   private drained: (() => void) | null = null;
   private finished: (() => void) | null = null;
   private clockStarted = false;
+  private readonly invSpeed: number;
 
   constructor(
     private readonly addon: ReplayAddon,
@@ -82,6 +87,7 @@ export class Runner {
     this.horizon = opts.workers >= plan.lanes ? OWN_HORIZON_NS : SHARED_HORIZON_NS;
     this.pool = new Piscina({ filename: workerPath('replay/worker.js'), minThreads: opts.workers, maxThreads: opts.workers, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 });
     this.tally = new Tally(opts.speed);
+    this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
   }
 
   /** Ctrl-C: no new ops; tasks in flight finish their current op and return. */
@@ -179,6 +185,15 @@ export class Runner {
       seg = lane.segments[0];
     }
     if (!seg || lane.pos >= seg.length) return;
+    // not due soon: wait here rather than hold a worker (or a place in its queue)
+    const wait = this.startAt + seg.f64[(lane.pos * OP_WORDS) / 2 + F.due]! * this.invSpeed - this.addon.now() - WAKE_LEAD_NS;
+    if (wait > 0) {
+      lane.timer = setTimeout(() => {
+        lane.timer = null;
+        this.dispatch(lane);
+      }, wait / 1e6);
+      return;
+    }
     const from = lane.pos, to = seg.length;
     lane.running = true;
     this.running++;
@@ -198,7 +213,7 @@ export class Runner {
 
   failure: unknown = null;
 
-  private completed(lane: Lane, seg: Segment, from: number, [status, next, wakeAt]: RunResult): void {
+  private completed(lane: Lane, seg: Segment, from: number, [status, next]: RunResult): void {
     this.running--;
     lane.running = false;
     this.tally.add(seg, from, next);
@@ -212,13 +227,8 @@ export class Runner {
     }
     this.opts.onProgress?.(this.done, this.plan.ops, this.addon.now() - this.startAt);
     if (status === RUN_DONE) this.dispatch(lane);
-    else if (status === RUN_SLEEPING) {
-      const delayMs = Math.max(0, (wakeAt - this.addon.now() - WAKE_LEAD_NS) / 1e6);
-      lane.timer = setTimeout(() => {
-        lane.timer = null;
-        this.dispatch(lane);
-      }, delayMs);
-    } else if (status === RUN_BLOCKED) {
+    else if (status === RUN_SLEEPING) this.dispatch(lane); // sets the wake-up timer
+    else if (status === RUN_BLOCKED) {
       lane.blocked = true;
       this.blockedPoll ??= setInterval(() => this.pollBlocked(), 1);
     }
