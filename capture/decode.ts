@@ -281,7 +281,8 @@ export class EventDecoder {
   /** Hand the rows decoded so far to onBatch and start a new batch. */
   flush(): void {
     if (this.rows === 0) return;
-    const full = this.rows === this.batchRows ? this.batch : (sliceBatch(this.batch, 0, this.rows) as EventBatch);
+    // a full batch goes as it is (allocateBatch leaves its length 0: set it); a partial one as a slice
+    const full = this.rows === this.batchRows ? Object.assign(this.batch, { length: this.rows }) : (sliceBatch(this.batch, 0, this.rows) as EventBatch);
     this.batch = this.newBatch();
     this.rows = 0;
     this.onBatch(full);

@@ -10,6 +10,7 @@ import { needBpf } from './helpers/bpf.js';
 import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD, IOR_BIN } from './helpers/cli.js';
 import { readTrace, tempDir } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
+import { TraceReader } from '../trace/index.js';
 
 /** Both kinds of kernel hooks must record the same rows (docs/capture.md). */
 const HOOKS = ['raw', 'tracepoints'] as const;
@@ -172,6 +173,33 @@ test(`process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES 
   assert.equal(flagsOf('fcntl', 3), F_DUPFD_CLOEXEC);
   assert.equal(footer.losses.unresolved_fds, 1, 'only the fd that exec closed has no name');
   assert.equal(footer.events, rows.length, 'lifecycle records are not rows');
+  fs.rmSync(dir, { recursive: true });
+});
+
+for (const hooks of HOOKS)
+test(`zero loss at full rate: every syscall iowork-loop issues on its file is in the trace, exactly (--hooks ${hooks})`, async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('zeroloss'));
+  const file = path.join(dir, 'loop.dat');
+  const trace = path.join(dir, 'loop.parquet');
+  const iterations = 100_000; // 800k syscalls, at the loop's full rate
+  const r = ior(['capture', '--json', '--hooks', hooks, '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-loop'), file, String(iterations)]);
+  assert.equal(r.status, 0, r.stderr);
+  const [loop, summary] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(loop.errors, 0);
+  const issued: Record<string, number> = {};
+  for (const [syscall, n] of Object.entries({ ...loop.syscalls }) as [string, number][]) issued[syscall] = n + (loop.setup[syscall] ?? 0);
+  const recorded: Record<string, number> = {};
+  const reader = await TraceReader.open(trace);
+  let rows = 0;
+  for await (const b of reader.batches(['syscall', 'path', 'pid'])) {
+    rows += b.length;
+    for (let i = 0; i < b.length; i++) if (b.path[i] === file && b.pid[i] === loop.pid) recorded[b.syscall[i]!] = (recorded[b.syscall[i]!] ?? 0) + 1;
+  }
+  assert.deepEqual(recorded, issued);
+  assert.equal(rows, reader.footer.events, 'every decoded event is a row');
+  assert.equal(summary.events_lost, 0);
+  assert.deepEqual(reader.footer.losses, { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0 });
   fs.rmSync(dir, { recursive: true });
 });
 

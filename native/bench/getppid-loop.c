@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * getppid-loop ITERATIONS
+ *
+ * A syscall ior does not trace, at full rate: what a capture costs the
+ * rest of the host. Raw sys_enter/sys_exit hooks run their program on
+ * every syscall of every task (and return at once for this one);
+ * per-syscall tracepoints leave it alone. Prints one JSON line: the
+ * iterations and the elapsed nanoseconds.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || atoll(argv[1]) <= 0) {
+		fprintf(stderr, "usage: getppid-loop ITERATIONS\n");
+		return 2;
+	}
+	long long iters = atoll(argv[1]);
+	long long t0 = now_ns();
+	for (long long i = 0; i < iters; i++)
+		syscall(SYS_getppid);
+	long long el = now_ns() - t0;
+	printf("{\"iterations\":%lld,\"elapsed_ns\":%lld,\"ns_per_syscall\":%.1f}\n", iters, el, (double)el / (double)iters);
+	return 0;
+}
