@@ -129,14 +129,15 @@ if [ ! -f "$ROOTFS/.ior-complete" ]; then
 	MIRROR="${IOR_DEBIAN_MIRROR:-$(host_mirror)}"
 	say "debootstrap --variant=minbase $SUITE from $MIRROR into $ROOTFS (once; cached)"
 	mkdir -p "$CACHE"
-	rm -rf "$ROOTFS.partial"
+	# --one-file-system: an interrupted debootstrap may leave /proc or /sys mounted inside
+	rm -rf --one-file-system "$ROOTFS.partial"
 	keyring=/usr/share/keyrings/debian-archive-bullseye-stable.gpg
 	[ -f "$keyring" ] || keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	debootstrap --variant=minbase --keyring="$keyring" "$SUITE" "$ROOTFS.partial" "$MIRROR" \
 		>"$CACHE/debootstrap.log" 2>&1 ||
 		die "debootstrap failed (log: $CACHE/debootstrap.log): check the mirror or set IOR_DEBIAN_MIRROR"
 	touch "$ROOTFS.partial/.ior-complete"
-	rm -rf "$ROOTFS"
+	rm -rf --one-file-system "$ROOTFS"
 	mv "$ROOTFS.partial" "$ROOTFS"
 else
 	say "reusing $ROOTFS"
