@@ -118,14 +118,25 @@ function normalizeColumn(name: string, chunks: { at: number; data: ArrayLike<unk
   const def = COLUMN_BY_NAME.get(name)!;
   chunks.sort((a, b) => a.at - b.at);
   if (def.nullable || def.kind === 'string') {
+    const only = chunks.length === 1 ? chunks[0]! : null;
+    if (only !== null && only.at === rowStart && only.data.length === rows && Array.isArray(only.data)) {
+      // the usual case: one chunk for the whole row group, used in place (nulls made explicit)
+      const data = only.data as unknown[];
+      if (def.nullable) for (let i = 0; i < rows; i++) if (data[i] === undefined) data[i] = null;
+      return data;
+    }
     const out = new Array(rows);
     for (const { at, data } of chunks) for (let i = 0; i < data.length; i++) out[at - rowStart + i] = data[i] ?? null;
     return out;
   }
   const out = def.kind === 'int32' ? new Int32Array(rows) : new BigInt64Array(rows);
   for (const { at, data } of chunks) {
-    if (def.kind === 'int32') (out as Int32Array).set(data as ArrayLike<number>, at - rowStart);
-    else if (data instanceof BigInt64Array) (out as BigInt64Array).set(data, at - rowStart);
+    if (def.kind === 'int32') {
+      // an element loop: Int32Array.set from a plain array takes V8's slow generic path
+      const target = out as Int32Array;
+      const base = at - rowStart;
+      for (let i = 0; i < data.length; i++) target[base + i] = data[i] as number;
+    } else if (data instanceof BigInt64Array) (out as BigInt64Array).set(data, at - rowStart);
     else if (data instanceof BigUint64Array) (out as BigInt64Array).set(new BigInt64Array(data.buffer, data.byteOffset, data.length), at - rowStart);
     else if (def.kind === 'int64') {
       // dictionary-encoded pages come back as arrays of bigint, already signed
