@@ -1,0 +1,296 @@
+/**
+ * bench/stats.ts: `ior stats` and `ior sql` on generated traces.
+ *
+ * Writes 1M- and 10M-event traces with TraceWriter (a realistic mix: page
+ * reads and writes, WAL appends and fsyncs, stat storms with ENOENT, opens
+ * and closes, directory listings, copies; 8 processes, 32 threads, ~5000
+ * files, latencies spread over decades), then times the real CLI on each in
+ * a child process, with its peak RSS (ru_maxrss, reported by a --require
+ * preload as the process exits). The baseline measured in the same run is
+ * a child that only decodes the columns stats reads: stats / decode is the
+ * cost of the aggregation on top of reading the file.
+ *
+ * Targets (issue #3): stats <= 1 s per 1M events, peak memory flat from
+ * 1M to 10M events; `ior sql` GROUP BY over 1M events < 3 s.
+ * The traces live in a temp dir that is removed at the end.
+ *
+ *   node build/bench/stats.js            # 1M and 10M
+ *   node build/bench/stats.js --quick    # 200k and 1M (a smoke run)
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { allocateBatch, emptyLosses, FORMAT_NAME, SCHEMA_VERSION, type EventBatch, type Footer } from '../schema/index.js';
+import { TraceWriter } from '../trace/index.js';
+import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../common/assets.js';
+
+const IOR_BIN = path.join(REPO_ROOT, 'bin', 'ior');
+const BATCH_ROWS = 65536;
+const START_NS = 10_000_000_000_000n;
+/** ~200k events/s: a busy host; 10M events span ~50 s */
+const MEAN_GAP_NS = 5000;
+
+/** mulberry32: the same trace on every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const COMMS = ['postgres', 'postgres', 'postgres', 'make', 'cc1', 'rsync', 'nginx', 'java'];
+const DATA_FILES = Array.from({ length: 4000 }, (_, i) => `/var/lib/pg/base/16384/${16400 + i}`);
+const WAL_FILES = Array.from({ length: 16 }, (_, i) => `/var/lib/pg/pg_wal/0000000100000000000000${i.toString(16).padStart(2, '0')}`);
+const SOURCES = Array.from({ length: 800 }, (_, i) => `/home/dev/src/mod${i % 40}/file${i}.c`);
+const HEADERS = Array.from({ length: 300 }, (_, i) => `/usr/include/x86_64-linux-gnu/bits/h${i}.h`);
+
+export function generateTrace(file: string, events: number): void {
+  const rand = seeded(7);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
+  const logUniform = (lo: number, hi: number) => Math.round(Math.exp(Math.log(lo) + rand() * (Math.log(hi) - Math.log(lo))));
+  const writer = TraceWriter.create(file);
+  let ts = START_NS;
+  for (let done = 0; done < events; ) {
+    const n = Math.min(BATCH_ROWS, events - done);
+    const b: EventBatch = allocateBatch(n);
+    for (let i = 0; i < n; i++) {
+      ts += BigInt(Math.floor(rand() * 2 * MEAN_GAP_NS));
+      const proc = Math.floor(rand() * COMMS.length);
+      b.seq[i] = BigInt(done + i);
+      b.ts_ns[i] = ts;
+      b.pid[i] = 1000 + proc;
+      b.tid[i] = 1000 + proc + 10000 * Math.floor(rand() * 4);
+      b.comm[i] = COMMS[proc]!;
+      b.fd[i] = -1;
+      b.fd2[i] = -1;
+      let latency: number;
+      let ret = 0;
+      let moved = 0;
+      const r = rand();
+      if (r < 0.3) {
+        b.syscall[i] = 'pread64';
+        b.path[i] = pick(DATA_FILES);
+        b.fd[i] = 20;
+        b.offset[i] = BigInt(8192 * Math.floor(rand() * 10000));
+        b.count[i] = 8192n;
+        ret = moved = 8192;
+        latency = logUniform(800, 400_000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.45) {
+        b.syscall[i] = 'pwrite64';
+        b.path[i] = pick(DATA_FILES);
+        b.fd[i] = 21;
+        b.offset[i] = BigInt(8192 * Math.floor(rand() * 10000));
+        b.count[i] = 8192n;
+        ret = moved = 8192;
+        latency = logUniform(1500, 200_000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.55) {
+        b.syscall[i] = 'write';
+        b.path[i] = pick(WAL_FILES);
+        b.fd[i] = 22;
+        ret = moved = 100 + Math.floor(rand() * 8000);
+        b.count[i] = BigInt(ret);
+        latency = logUniform(1000, 50_000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.57) {
+        b.syscall[i] = 'fdatasync';
+        b.path[i] = pick(WAL_FILES);
+        b.fd[i] = 22;
+        latency = logUniform(200_000, 30_000_000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.72) {
+        b.syscall[i] = 'newfstatat';
+        const missing = rand() < 0.5;
+        b.path[i] = missing ? pick(HEADERS) : pick(SOURCES);
+        b.flags[i] = 0;
+        ret = missing ? -2 : 0;
+        latency = logUniform(300, 20_000);
+      } else if (r < 0.8) {
+        b.syscall[i] = 'openat';
+        const missing = rand() < 0.2;
+        b.path[i] = pick(SOURCES);
+        b.flags[i] = 0;
+        b.mode[i] = 0;
+        ret = missing ? -2 : 5;
+        b.fd[i] = missing ? -1 : 5;
+        latency = logUniform(1000, 60_000);
+        b.file_type[i] = missing ? null : 'regular';
+      } else if (r < 0.88) {
+        b.syscall[i] = 'read';
+        b.path[i] = pick(SOURCES);
+        b.fd[i] = 5;
+        b.count[i] = 65536n;
+        ret = moved = Math.floor(rand() * 20000);
+        latency = logUniform(500, 100_000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.95) {
+        b.syscall[i] = 'close';
+        b.path[i] = pick(SOURCES);
+        b.fd[i] = 5;
+        latency = logUniform(200, 3000);
+        b.file_type[i] = 'regular';
+      } else if (r < 0.97) {
+        b.syscall[i] = 'getdents64';
+        b.path[i] = `/home/dev/src/mod${Math.floor(rand() * 40)}`;
+        b.fd[i] = 7;
+        b.count[i] = 32768n;
+        ret = moved = rand() < 0.5 ? 600 + Math.floor(rand() * 2000) : 0;
+        latency = logUniform(2000, 80_000);
+        b.file_type[i] = 'directory';
+      } else if (r < 0.99) {
+        b.syscall[i] = 'copy_file_range';
+        b.path[i] = pick(DATA_FILES);
+        b.path2[i] = `/srv/backup/${Math.floor(rand() * 50)}.tar`;
+        b.fd[i] = 8;
+        b.fd2[i] = 9;
+        ret = moved = 65536 * (1 + Math.floor(rand() * 16));
+        b.count[i] = BigInt(ret);
+        latency = logUniform(20_000, 5_000_000);
+        b.file_type[i] = 'regular';
+      } else {
+        b.syscall[i] = 'read';
+        b.fd[i] = 0;
+        b.count[i] = 4096n;
+        ret = -11;
+        latency = logUniform(300, 3000);
+        b.file_type[i] = 'pipe';
+      }
+      b.latency_ns[i] = BigInt(latency);
+      b.ret[i] = BigInt(ret);
+      b.bytes[i] = BigInt(moved);
+    }
+    b.length = n;
+    writer.append(b);
+    done += n;
+  }
+  const footer: Footer = {
+    format: FORMAT_NAME,
+    schema_version: SCHEMA_VERSION,
+    ior_version: 'bench',
+    host: { hostname: os.hostname(), kernel_release: os.release(), arch: process.arch, cpus: os.cpus().length },
+    boot_to_wall_ns: '1700000000000000000',
+    start_ts_ns: String(START_NS),
+    end_ts_ns: String(ts + 1_000_000n),
+    start_wall: new Date(1_700_000_000_000 + Number(START_NS / 1_000_000n)).toISOString(),
+    end_wall: new Date(1_700_000_000_000 + Number(ts / 1_000_000n)).toISOString(),
+    capture: {
+      argv: ['bench/stats.ts', String(events)],
+      command: null,
+      filters: { pids: [], comm: null, path_prefix: [], syscalls: null, follow: false },
+      loader_version: 'bench',
+      libbpf_version: 'bench',
+      ring_bytes: 0,
+      attached: [],
+      skipped: [],
+    },
+    events,
+    filtered_out: 0,
+    losses: emptyLosses(),
+    stop_reason: 'duration',
+    command_exit: null,
+  };
+  writer.finish(footer);
+}
+
+interface Run {
+  seconds: number;
+  maxRssMiB: number;
+  stdout: string;
+}
+
+/**
+ * Preloaded into the measured ior process: its own peak RSS (getrusage
+ * ru_maxrss, what /usr/bin/time -v reports) as the last line of stderr.
+ */
+const RSS_PRELOAD = `process.on('exit', () => process.stderr.write('\\nmaxrss_kib=' + process.resourceUsage().maxRSS + '\\n'));`;
+
+/** Run `ior ARGS` in a child process: wall time, peak RSS, stdout. */
+function timeIor(preload: string, args: string[]): Run {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--require', preload, IOR_BIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rss = /maxrss_kib=(\d+)\s*$/.exec(r.stderr);
+  if (r.status !== 0 || !rss) throw new Error(`ior ${args.join(' ')} failed (exit ${r.status}): ${r.stderr.trim()}`);
+  return { seconds, maxRssMiB: Number(rss[1]) / 1024, stdout: r.stdout };
+}
+
+/** Decoding the columns stats reads, nothing else: the floor stats is measured against. */
+const DECODE_ONLY = `
+  const { TraceReader } = await import(${JSON.stringify(path.join(REPO_ROOT, 'build', 'trace', 'index.js'))});
+  const reader = await TraceReader.open(process.argv[1]);
+  let rows = 0;
+  for await (const b of reader.batches(['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes'])) rows += b.length;
+  process.stdout.write(String(rows));
+`;
+
+function timeDecode(preload: string, file: string): Run {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['--require', preload, '--input-type=module', '-e', DECODE_ONLY, file], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rss = /maxrss_kib=(\d+)\s*$/.exec(r.stderr);
+  if (r.status !== 0 || !rss) throw new Error(`decode failed: ${r.stderr.trim()}`);
+  return { seconds, maxRssMiB: Number(rss[1]) / 1024, stdout: r.stdout };
+}
+
+const GROUP_BY = 'SELECT syscall, count(*) AS calls, sum(ret < 0) AS errors, sum(bytes) AS bytes, max(latency_ns) AS max_ns FROM events GROUP BY syscall ORDER BY calls DESC';
+
+function main(): void {
+  const quick = process.argv.includes('--quick');
+  const sizes = quick ? [200_000, 1_000_000] : [1_000_000, 10_000_000];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ior-bench-stats-'));
+  const preload = path.join(dir, 'rss.cjs');
+  fs.writeFileSync(preload, RSS_PRELOAD);
+  try {
+    const rows: { events: number; mib: number; gen: number; decode: Run; stats: Run; json: Run }[] = [];
+    for (const events of sizes) {
+      const file = path.join(dir, `trace-${events}.parquet`);
+      const g0 = process.hrtime.bigint();
+      generateTrace(file, events);
+      const gen = Number(process.hrtime.bigint() - g0) / 1e9;
+      const decode = timeDecode(preload, file);
+      const stats = timeIor(preload, ['stats', file]);
+      const json = timeIor(preload, ['stats', '--json', file]);
+      const report = JSON.parse(json.stdout) as { totals: { events: number } };
+      if (report.totals.events !== events) throw new Error(`stats counted ${report.totals.events} events, the trace has ${events}`);
+      rows.push({ events, mib: fs.statSync(file).size / 2 ** 20, gen, decode, stats, json });
+      console.error(`  ${events.toLocaleString('en-US')} events: generated in ${gen.toFixed(1)} s`);
+    }
+
+    // both runs (full and --quick) have a 1M-event trace
+    const sqlEvents = 1_000_000;
+    const sqlFile = path.join(dir, `trace-${sqlEvents}.parquet`);
+    const sql = timeIor(preload, ['sql', '--csv', sqlFile, GROUP_BY]);
+    const countAll = timeIor(preload, ['sql', '--csv', sqlFile, 'SELECT count(*) FROM events']);
+    const sqlTotal = sql.stdout.trim().split('\n').slice(1).reduce((sum, line) => sum + Number(line.split(',')[1]), 0);
+    if (sqlTotal !== sqlEvents) throw new Error(`sql GROUP BY counted ${sqlTotal} events, the trace has ${sqlEvents}`);
+
+    const pad = (s: string, n: number) => s.padStart(n);
+    console.log('ior stats (child process, wall time incl. Node start; peak RSS = ru_maxrss)');
+    console.log(`${pad('events', 11)} ${pad('file', 9)} ${pad('decode s', 9)} ${pad('stats s', 8)} ${pad('s/1M', 6)} ${pad('/decode', 8)} ${pad('--json s', 9)} ${pad('RSS MiB', 8)} ${pad('decode RSS', 11)}`);
+    for (const r of rows) {
+      console.log(
+        `${pad(r.events.toLocaleString('en-US'), 11)} ${pad(`${r.mib.toFixed(1)} MiB`, 9)} ${pad(r.decode.seconds.toFixed(2), 9)} ${pad(r.stats.seconds.toFixed(2), 8)} ${pad((r.stats.seconds / (r.events / 1e6)).toFixed(2), 6)} ${pad(`${(r.stats.seconds / r.decode.seconds).toFixed(2)}x`, 8)} ${pad(r.json.seconds.toFixed(2), 9)} ${pad(r.stats.maxRssMiB.toFixed(0), 8)} ${pad(r.decode.maxRssMiB.toFixed(0), 11)}`,
+      );
+    }
+    const [small, large] = rows as [(typeof rows)[0], (typeof rows)[0]];
+    console.log(
+      `growth ${large.events / small.events}x events: stats time ${(large.stats.seconds / small.stats.seconds).toFixed(2)}x, peak RSS ${(large.stats.maxRssMiB / small.stats.maxRssMiB).toFixed(2)}x` +
+        `  (targets: <= 1 s per 1M events; RSS flat)`,
+    );
+    console.log(`ior sql GROUP BY syscall over ${sqlEvents.toLocaleString('en-US')} events: ${sql.seconds.toFixed(2)} s, peak RSS ${sql.maxRssMiB.toFixed(0)} MiB (target < 3 s)`);
+    console.log(`ior sql SELECT count(*) FROM events (1 column loaded): ${countAll.seconds.toFixed(2)} s`);
+    const within = rows.every((r) => r.stats.seconds <= r.events / 1e6) && sql.seconds < 3;
+    console.log(within ? 'all targets met' : 'TARGET MISSED (see above)');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
