@@ -40,7 +40,7 @@ export const DEFAULT_STATS_OPTIONS: StatsOptions = {
   chartColumns: 60,
 };
 
-const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes'] as const;
+const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type'] as const;
 
 const TWO_32 = 2 ** 32;
 // the first name of a number wins: EAGAIN rather than its alias EWOULDBLOCK
@@ -291,7 +291,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
 
       timeline.record(offset, read, written);
       if (latency > slowest.threshold) {
-        slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, latency_ns: latency, ret: result });
+        slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, file_type: batch.file_type[i]!, latency_ns: latency, ret: result });
       }
     }
     rowsRead += batch.length;

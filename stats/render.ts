@@ -140,7 +140,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
         : table(
             ['latency', 'at', 'pid', 'tid', 'comm', 'syscall', 'ret', 'path'],
             ['right', 'right', 'right', 'right', 'left', 'left', 'right', 'left'],
-            report.slowest.map((s) => [formatDurationNs(s.latency_ns), formatOffsetNs(s.offset_ns), String(s.pid), String(s.tid), printable(s.comm), s.syscall, alert(s.ret < 0 ? 1 : 0, String(s.ret)), printable(s.path ?? '')]),
+            report.slowest.map((s) => [formatDurationNs(s.latency_ns), formatOffsetNs(s.offset_ns), String(s.pid), String(s.tid), printable(s.comm), s.syscall, alert(s.ret < 0 ? 1 : 0, String(s.ret)), s.path === null ? (s.file_type ? `(${s.file_type})` : '') : printable(s.path)]),
           ),
     ),
   );

@@ -62,6 +62,8 @@ export interface SlowCall {
   comm: string;
   syscall: string;
   path: string | null;
+  /** what the fd was (pipe, socket, ...): says what a call without a path waited on */
+  file_type: string | null;
   latency_ns: number;
   ret: number;
 }

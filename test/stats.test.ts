@@ -193,7 +193,7 @@ function checkReport(report: StatsReport, rows: TraceEvent[], footer: Footer, op
   const slow = [...sel].sort((a, b) => n(b.latency_ns - a.latency_ns) || n(a.seq - b.seq)).slice(0, top);
   assert.deepEqual(
     report.slowest,
-    slow.map((r) => ({ seq: n(r.seq), offset_ns: r.at, pid: r.pid, tid: r.tid, comm: r.comm, syscall: r.syscall, path: r.path, latency_ns: n(r.latency_ns), ret: n(r.ret) })),
+    slow.map((r) => ({ seq: n(r.seq), offset_ns: r.at, pid: r.pid, tid: r.tid, comm: r.comm, syscall: r.syscall, path: r.path, file_type: r.file_type, latency_ns: n(r.latency_ns), ret: n(r.ret) })),
   );
 
   // the rate chart: each column's calls and bytes, from its width and origin
@@ -279,6 +279,14 @@ function checkHuman(text: string, report: StatsReport): void {
   const errLines = section(text, 'Errors');
   if (report.errors.length) assert.deepEqual(errLines.slice(1).map(cells), report.errors.map((e) => [e.syscall, `${e.name} (${e.errno})`, formatCount(e.count)]));
   else assert.deepEqual(errLines, ['  (none)']);
+  const slowest = section(text, 'Slowest calls');
+  if (report.slowest.length) {
+    assert.deepEqual(
+      slowest.slice(1).map((l) => cells(l).slice(2, 7)),
+      report.slowest.map((s) => [String(s.pid), String(s.tid), s.comm, s.syscall, String(s.ret)]),
+    );
+    report.slowest.forEach((s, i) => assert.ok(slowest[i + 1]!.trimEnd().endsWith(s.path === null ? (s.file_type ? `(${s.file_type})` : String(s.ret)) : s.path.replace(/\n/g, '\\n'))));
+  } else assert.deepEqual(slowest, ['  (none)']);
   const chart = section(text, 'I/O rate');
   if (report.totals.events) {
     const bars = chart.filter((l) => /^ {2}(read|write|calls) +\|/.test(l));
