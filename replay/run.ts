@@ -15,9 +15,9 @@ import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js'
 import { events, type Plan } from './plan.js';
 import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
-import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon, type RunResult } from './native.js';
+import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon } from './native.js';
 import { Tally } from './tally.js';
-import type { RunTask, WarmupTask } from './worker.js';
+import type { RunTask, SegmentRange, TaskResult, WarmupTask } from './worker.js';
 
 export interface RunOptions {
   /** 0: as fast as possible */
@@ -35,6 +35,8 @@ export interface RunOutcome {
 
 /** Ops planned ahead of execution at most (memory stays bounded whatever the trace's length). */
 const WINDOW_OPS = 1 << 20;
+/** Segments one task runs at most before the lane is handed over again. */
+const MAX_TASK_SEGMENTS = 64;
 /** Start this long after the clock is set, so the first tasks reach their workers. */
 const START_LEAD_NS = 20e6;
 /** A lane whose next op is due later than this gives its worker back (ns)... */
@@ -194,12 +196,14 @@ export class Runner {
       }, wait / 1e6);
       return;
     }
-    const from = lane.pos, to = seg.length;
+    // every op planned for the lane so far, across segments: fewer hand-overs at --speed max
+    const segs = lane.segments.slice(0, MAX_TASK_SEGMENTS);
+    const ranges: SegmentRange[] = segs.map((sg, i) => ({ ops: sg.i32, opsF: sg.f64, strings: sg.strings, results: sg.results, base: sg.base, from: i === 0 ? lane.pos : 0, to: sg.length }));
     lane.running = true;
     this.running++;
-    const task: RunTask = { ops: seg.i32, opsF: seg.f64, strings: seg.strings, results: seg.results, lane: lane.id, base: seg.base, from, to, horizonNs: this.horizon };
-    (this.pool.run(task) as Promise<RunResult>).then(
-      (r) => this.completed(lane, seg!, from, r),
+    const task: RunTask = { lane: lane.id, ranges, horizonNs: this.horizon };
+    (this.pool.run(task) as Promise<TaskResult>).then(
+      (r) => this.completed(lane, segs, ranges, r),
       (err: unknown) => {
         this.running--;
         lane.running = false;
@@ -213,25 +217,31 @@ export class Runner {
 
   failure: unknown = null;
 
-  private completed(lane: Lane, seg: Segment, from: number, [status, next]: RunResult): void {
+  private completed(lane: Lane, segs: Segment[], ranges: SegmentRange[], [status, stoppedIn, next]: TaskResult): void {
     this.running--;
     lane.running = false;
-    this.tally.add(seg, from, next);
-    this.done += next - from;
-    this.pending -= next - from;
+    // the segments it finished are done with; the lane goes on first, the tally after
+    lane.segments.splice(0, stoppedIn);
     lane.pos = next;
+    if (status === RUN_DONE || status === RUN_SLEEPING) this.dispatch(lane); // sleeping: sets the wake-up timer
+    else if (status === RUN_BLOCKED) {
+      lane.blocked = true;
+      this.blockedPoll ??= setInterval(() => this.pollBlocked(), 1);
+    }
+    let ran = 0;
+    for (let i = 0; i <= stoppedIn; i++) {
+      const end = i === stoppedIn ? next : ranges[i]!.to;
+      this.tally.add(segs[i]!, ranges[i]!.from, end);
+      ran += end - ranges[i]!.from;
+    }
+    this.done += ran;
+    this.pending -= ran;
     if (this.drained && this.pending < WINDOW_OPS / 2) {
       const d = this.drained;
       this.drained = null;
       d();
     }
     this.opts.onProgress?.(this.done, this.plan.ops, this.addon.now() - this.startAt);
-    if (status === RUN_DONE) this.dispatch(lane);
-    else if (status === RUN_SLEEPING) this.dispatch(lane); // sets the wake-up timer
-    else if (status === RUN_BLOCKED) {
-      lane.blocked = true;
-      this.blockedPoll ??= setInterval(() => this.pollBlocked(), 1);
-    }
     this.checkFinished();
   }
 

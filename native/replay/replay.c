@@ -758,13 +758,21 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 	int status = 0;
 	double wake = 0;
 	int32_t i = from;
+	int64_t prev_end = 0; /* back-to-back ops: the last one's end is the next one's start (one clock read per op) */
 	for (; i < to; i++) {
 		const int32_t *op = ops + (size_t)i * OP_WORDS;
 		const double *opf = opsf + (size_t)i * (OP_WORDS / 2);
 		if (atomic_load_explicit(&g_stop, memory_order_relaxed)) { status = 3; break; }
-		if (op[W_DEP1L] >= 0 && !wait_dep(op[W_DEP1L], op[W_DEP1I])) { status = 2; break; }
-		if (op[W_DEP2L] >= 0 && !wait_dep(op[W_DEP2L], op[W_DEP2I])) { status = 2; break; }
-		int64_t now = mono_ns();
+		int waited = 0;
+		if (op[W_DEP1L] >= 0) {
+			if (!wait_dep(op[W_DEP1L], op[W_DEP1I])) { status = 2; break; }
+			waited = 1;
+		}
+		if (op[W_DEP2L] >= 0) {
+			if (!wait_dep(op[W_DEP2L], op[W_DEP2I])) { status = 2; break; }
+			waited = 1;
+		}
+		int64_t now = prev_end && !waited ? prev_end : mono_ns();
 		int64_t due = g_t0 + g_start + (int64_t)(opf[F_DUE] * g_inv_speed);
 		if (due > now) { /* at --speed max every op is due at the start */
 			if ((double)(due - now) > horizon) { status = 1; wake = (double)(due - g_t0); break; }
@@ -779,6 +787,7 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		res[0] = (double)r;
 		res[1] = (double)(now - g_t0 - g_start);
 		res[2] = (double)(end - now);
+		prev_end = end;
 		atomic_store_explicit(&g_lane_done[lane], base + i + 1, memory_order_release);
 		if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
 			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);

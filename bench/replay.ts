@@ -1,0 +1,107 @@
+/**
+ * bench/replay.ts: how fast and how punctual `ior replay` is.
+ *
+ * 1. Throughput: captures the native benchmark loop (native/bench/iowork-loop:
+ *    openat + 4 pread64 + pwrite64 + fstat + close per iteration, on a page-
+ *    cached file), then, in alternating rounds, runs the same loop natively
+ *    and replays its trace at --speed max. Reports syscalls/s of each and
+ *    their ratio (the median of the rounds); issue #4's target is >= 0.8.
+ * 2. Pace: captures a paced shell workload (an append every 20 ms, ~2 s) and
+ *    replays it at 1x and 2x: achieved vs intended duration, schedule lag.
+ *
+ * Needs root and BPF (the traces are real captures). Everything lives in a
+ * temp dir removed at the end.
+ *
+ *   node build/bench/replay.js            # 50k loop iterations (400k syscalls), 5 rounds
+ *   node build/bench/replay.js --quick    # 20k iterations, 1 round
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../common/assets.js';
+import type { ReplayReport } from '../replay/index.js';
+
+const IOR_BIN = path.join(REPO_ROOT, 'bin', 'ior');
+const LOOP = path.join(REPO_ROOT, 'native', 'build', 'iowork-loop');
+const quick = process.argv.includes('--quick');
+const ITERATIONS = quick ? 20_000 : 50_000;
+const ROUNDS = quick ? 1 : 5;
+
+function ior(args: string[]): string {
+  const r = spawnSync(process.execPath, [IOR_BIN, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`ior ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function settle(): void {
+  spawnSync('sync');
+}
+
+if (process.getuid?.() !== 0 || !fs.existsSync('/sys/kernel/btf/vmlinux') || !fs.existsSync(LOOP)) {
+  console.log('replay bench: skipped (needs root, BTF and a built native/build/iowork-loop to capture its traces)');
+  process.exit(0);
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ior-bench-replay-'));
+try {
+  // 1. throughput
+  const loopTrace = path.join(dir, 'loop.parquet');
+  const loopFile = path.join(dir, 'loop.dat');
+  ior(['capture', '-o', loopTrace, '--', LOOP, loopFile, String(ITERATIONS)]);
+  const target = path.join(dir, 'target');
+  ior(['replay', loopTrace, '--target', target, '--init-only', '--json']);
+  const native: number[] = [], replay: number[] = [], ratios: number[] = [];
+  let last: ReplayReport | null = null;
+  for (let round = 0; round < ROUNDS; round++) {
+    settle();
+    const run = spawnSync(LOOP, [loopFile, String(ITERATIONS)], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`iowork-loop failed: ${run.stderr}`);
+    const n = JSON.parse(run.stdout) as { total: number; elapsed_ns: number };
+    const nativeRate = n.total / (n.elapsed_ns / 1e9);
+    settle();
+    const report = JSON.parse(ior(['replay', loopTrace, '--target', target, '--no-init', '--speed', 'max', '--json'])) as ReplayReport;
+    if (report.events.failed > 0) throw new Error(`replay failed calls: ${JSON.stringify(report.failed)}`);
+    const replayRate = report.events.replayed / report.duration.achieved_s;
+    native.push(nativeRate);
+    replay.push(replayRate);
+    ratios.push(replayRate / nativeRate);
+    last = report;
+    console.log(`round ${round + 1}: native ${(nativeRate / 1e3).toFixed(0)}k syscalls/s, replay --speed max ${(replayRate / 1e3).toFixed(0)}k syscalls/s, ratio ${(replayRate / nativeRate).toFixed(2)}`);
+  }
+
+  // 2. pace
+  const pacedTrace = path.join(dir, 'paced.parquet');
+  const work = path.join(dir, 'work');
+  fs.mkdirSync(work);
+  ior(['capture', '-o', pacedTrace, '--', 'sh', '-c', `cd ${work}; i=0; while [ $i -lt 100 ]; do echo "line $i" >> log; sleep 0.02; i=$((i + 1)); done`]);
+  const paced = (speed: string) => JSON.parse(ior(['replay', pacedTrace, '--target', path.join(dir, 'paced-target'), '--speed', speed, '--json'])) as ReplayReport;
+  const one = paced('1x');
+  const two = paced('2x');
+
+  const result = {
+    iterations: ITERATIONS,
+    rounds: ROUNDS,
+    events_replayed: last!.events.replayed,
+    native_syscalls_per_s: Math.round(median(native)),
+    replay_syscalls_per_s: Math.round(median(replay)),
+    ratio: Number(median(ratios).toFixed(3)),
+    target_ratio: 0.8,
+    workers: last!.workers,
+    pace: [one, two].map((r) => ({ speed: r.speed, events: r.events.replayed, intended_s: r.duration.intended_s, achieved_s: r.duration.achieved_s, lag_ms: r.lag_ms })),
+    host: { cpus: os.cpus().length, load1: Number(os.loadavg()[0]!.toFixed(2)) },
+  };
+  console.log(`\nthroughput: replay --speed max ${(result.replay_syscalls_per_s / 1e3).toFixed(0)}k syscalls/s vs native loop ${(result.native_syscalls_per_s / 1e3).toFixed(0)}k: ratio ${result.ratio} (target >= 0.8; median of ${ROUNDS})`);
+  for (const p of result.pace) {
+    console.log(`pace ${p.speed}: ${p.achieved_s.toFixed(3)} s achieved for ${p.intended_s.toFixed(3)} s intended (${((p.achieved_s / p.intended_s - 1) * 100).toFixed(2)}%), lag p50 ${p.lag_ms!.p50} ms, p99 ${p.lag_ms!.p99} ms, max ${p.lag_ms!.max} ms`);
+  }
+  console.log(`host load average ${result.host.load1} on ${result.host.cpus} CPUs`);
+  console.log(JSON.stringify(result));
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
