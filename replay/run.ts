@@ -97,6 +97,7 @@ export class Runner {
     this.stopping = true;
     this.addon.stop();
     this.drained?.();
+    this.checkFinished();
   }
 
   async run(): Promise<RunOutcome> {

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
-import { ior } from './helpers/cli.js';
+import { exitOf, ior, iorSpawn } from './helpers/cli.js';
 import { REPO_ROOT } from '../common/assets.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
@@ -336,5 +336,31 @@ test('the stored capture of a real shell workload replays with every file in pla
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
   assert.ok(report.events.replayed > 500, `replayed ${report.events.replayed}`);
   assert.ok(report.skipped['memory mapping']! > 0);
+  done();
+});
+
+test('Ctrl-C stops the replay cleanly and still reports', async () => {
+  const { dir, target, done } = setup('sigint');
+  // ten appends one second apart: a 9 s replay at 1x
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [{ syscall: 'openat', path: '/log', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular', ts_ns: 1_000_000_000n }];
+  for (let i = 0; i < 10; i++) rows.push({ syscall: 'write', fd: 3, path: '/log', offset: BigInt(i * 100), count: 100n, ret: 100n, bytes: 100n, file_type: 'regular', ts_ns: 1_000_000_000n + BigInt(i + 1) * 1_000_000_000n });
+  const file = trace(dir, 'sigint', rows);
+  const child = iorSpawn(['replay', file, '--target', target, '--json']);
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d));
+  // wait until the first write is on disk (the clock runs), then interrupt
+  const started = Date.now();
+  while (!(fs.existsSync(path.join(target, 'log')) && fs.statSync(path.join(target, 'log')).size >= 100)) {
+    assert.ok(Date.now() - started < 20000, 'the replay started');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill('SIGINT');
+  const exit = await exitOf(child);
+  assert.equal(exit.code, 130);
+  const report = JSON.parse(stdout) as ReplayReport;
+  assert.equal(report.outcome, 'stopped');
+  assert.ok(report.events.replayed >= 2 && report.events.replayed < 11, `replayed ${report.events.replayed}`);
+  assert.ok(report.duration.wall_s < 5, `stopped after ${report.duration.wall_s} s`);
+  assert.equal(fs.statSync(path.join(target, 'log')).size, (report.events.replayed - 1) * 100, 'the report counts what reached the disk');
   done();
 });
