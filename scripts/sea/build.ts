@@ -15,7 +15,7 @@
  *      renameNodeOptions), postject injects the blob
  *   5. smoke test (env -i dist/ior --version from another directory), sizes
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,14 +41,30 @@ function log(message: string): void {
 
 class BuildError extends Error {}
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+type RunOptions = { cwd?: string; env?: NodeJS.ProcessEnv };
+
+function commandFailed(cmd: string, args: string[], status: number | null, output: string): BuildError {
+  const tail = output.trim().split('\n').slice(-30).join('\n');
+  return new BuildError(`${cmd} ${args.join(' ')} failed (exit ${status}):\n${tail}`);
+}
+
+function run(cmd: string, args: string[], opts: RunOptions = {}): string {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new BuildError(`cannot run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const output = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-30).join('\n');
-    throw new BuildError(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${output}`);
-  }
+  if (r.status !== 0) throw commandFailed(cmd, args, r.status, `${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** run(), without blocking: the addons compile side by side. */
+function runAsync(cmd: string, args: string[], opts: RunOptions = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (err) => reject(new BuildError(`cannot run ${cmd}: ${err.message}`)));
+    child.on('close', (status) => (status === 0 ? resolve() : reject(commandFailed(cmd, args, status, output))));
+  });
 }
 
 const sha256 = (data: string | Uint8Array) => crypto.createHash('sha256').update(data).digest('hex');
@@ -133,43 +149,44 @@ function treeDigest(dir: string): string {
   return hash.digest('hex');
 }
 
-/** Builds (or reuses) every addon; returns asset name -> file. */
-function buildAddons(): Record<string, string> {
+/** Builds (or reuses) every addon, the stale ones side by side; returns asset name -> file. */
+async function buildAddons(): Promise<Record<string, string>> {
   const compatSources = ['glibc-compat.h', 'glibc-compat.c', 'libstdcxx-compat.cc'].map((f) => fs.readFileSync(path.join(SEA_SRC, f), 'utf8'));
   const out: Record<string, string> = {};
-  let objects: string[] | undefined;
+  const stale: { name: NativeAddonName; source: string; file: string; built: string; stamp: string }[] = [];
   for (const [name, addon] of Object.entries(NATIVE_ADDONS) as [NativeAddonName, (typeof NATIVE_ADDONS)[NativeAddonName]][]) {
     const source = path.join(ROOT, addon.source);
     const built = path.join(OUT, 'addons', `${name}.node`);
-    const stampFile = `${built}.stamp`;
     const stamp = sha256(JSON.stringify([treeDigest(source), compatSources, process.version, process.env.CC, process.env.CXX]));
     out[`addons/${name}.node`] = built;
-    if (fs.existsSync(built) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === stamp) {
-      log(`addon ${name}: up to date`);
-      continue;
-    }
-    objects ??= compatObjects();
-    // a copy inside the repo: the original stays as npm built it, and
-    // node-addon-api etc. still resolve from the repo's node_modules
-    const work = path.join(OUT, 'addon-src', name);
-    fs.rmSync(work, { recursive: true, force: true });
-    fs.cpSync(source, work, { recursive: true, filter: (src) => src !== path.join(source, 'build') && src !== path.join(source, 'node_modules') });
-    log(`addon ${name}: node-gyp rebuild`);
-    const started = Date.now();
-    run(process.execPath, [nodeGyp(), 'rebuild', '--jobs', 'max', `--nodedir=${nodeHeadersDir()}`], {
-      cwd: work,
-      env: {
-        ...process.env,
-        CPPFLAGS: `-include ${path.join(SEA_SRC, 'glibc-compat.h')}`,
-        LDFLAGS: [...objects, '-Wl,--wrap=stat64,--wrap=fstat64,--wrap=lstat64,--wrap=fstatat64'].join(' '),
-      },
-    });
-    fs.mkdirSync(path.dirname(built), { recursive: true });
-    fs.copyFileSync(path.join(work, addon.file), built);
-    run('strip', ['--strip-unneeded', built]);
-    fs.writeFileSync(stampFile, stamp);
-    log(`addon ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${mib(fs.statSync(built).size)}`);
+    if (fs.existsSync(built) && fs.existsSync(`${built}.stamp`) && fs.readFileSync(`${built}.stamp`, 'utf8') === stamp) log(`addon ${name}: up to date`);
+    else stale.push({ name, source, file: addon.file, built, stamp });
   }
+  const objects = stale.length ? compatObjects() : [];
+  await Promise.all(
+    stale.map(async ({ name, source, file, built, stamp }) => {
+      // a copy inside the repo: the original stays as npm built it, and
+      // node-addon-api etc. still resolve from the repo's node_modules
+      const work = path.join(OUT, 'addon-src', name);
+      fs.rmSync(work, { recursive: true, force: true });
+      fs.cpSync(source, work, { recursive: true, filter: (src) => src !== path.join(source, 'build') && src !== path.join(source, 'node_modules') });
+      log(`addon ${name}: node-gyp rebuild`);
+      const started = Date.now();
+      await runAsync(process.execPath, [nodeGyp(), 'rebuild', '--jobs', 'max', `--nodedir=${nodeHeadersDir()}`], {
+        cwd: work,
+        env: {
+          ...process.env,
+          CPPFLAGS: `-include ${path.join(SEA_SRC, 'glibc-compat.h')}`,
+          LDFLAGS: [...objects, '-Wl,--wrap=stat64,--wrap=fstat64,--wrap=lstat64,--wrap=fstatat64'].join(' '),
+        },
+      });
+      fs.mkdirSync(path.dirname(built), { recursive: true });
+      fs.copyFileSync(path.join(work, file), built);
+      run('strip', ['--strip-unneeded', built]);
+      fs.writeFileSync(`${built}.stamp`, stamp);
+      log(`addon ${name}: ${((Date.now() - started) / 1000).toFixed(0)} s, ${mib(fs.statSync(built).size)}`);
+    }),
+  );
   // the addons must not need a newer glibc or libstdc++ than Node itself
   const nodeFloor = floorOf(versionedSymbols(process.execPath));
   for (const [asset, file] of Object.entries(out)) {
@@ -325,7 +342,7 @@ async function main(): Promise<void> {
 
   const loader = path.join(ROOT, 'native', 'build', 'ior-loader');
   if (!fs.existsSync(loader)) throw new BuildError(`${loader} is missing: run scripts/build-native.sh`);
-  const assets: Record<string, string> = { 'ior-loader': loader, ...buildAddons() };
+  const assets: Record<string, string> = { 'ior-loader': loader, ...(await buildAddons()) };
 
   const mainBundle = path.join(OUT, 'ior.cjs');
   await bundle(path.join(ROOT, 'build', 'scripts', 'sea', 'bootstrap.js'), mainBundle);
