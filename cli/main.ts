@@ -11,6 +11,7 @@ import { SqlCommand } from './commands/sql.js';
 import { ReplayCommand } from './commands/replay.js';
 import { VersionCommand } from './commands/version.js';
 import { DoctorCommand } from './commands/doctor.js';
+import { useColour } from './base.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -35,6 +36,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(SqlCommand);
   cli.register(ReplayCommand);
   cli.register(DoctorCommand);
-  const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
+  // clipanion asks the tty module, not stdout: no colour codes in pipes and files
+  const colorDepth = useColour(process.stdout) ? Cli.defaultContext.colorDepth : 1;
+  const code = await cli.run(normalizeArgv(argv), { ...Cli.defaultContext, colorDepth });
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }
