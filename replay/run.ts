@@ -33,8 +33,11 @@ export interface RunOutcome {
   wallNs: number;
 }
 
-/** Ops planned ahead of execution at most (memory stays bounded whatever the trace's length). */
-const WINDOW_OPS = 1 << 20;
+/**
+ * Ops planned ahead of execution at most (memory stays bounded whatever the
+ * trace's length). IOR_REPLAY_WINDOW lowers it (tests of the streaming path).
+ */
+const WINDOW_OPS = Number(process.env.IOR_REPLAY_WINDOW) > 0 ? Number(process.env.IOR_REPLAY_WINDOW) : 1 << 20;
 /** Segments one task runs at most before the lane is handed over again. */
 const MAX_TASK_SEGMENTS = 64;
 /** Start this long after the clock is set, so the first tasks reach their workers. */
