@@ -28,7 +28,9 @@ export function normalizeArgv(argv: readonly string[]): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const cli = new Cli({ binaryLabel: 'ior', binaryName: 'ior', binaryVersion: IOR_VERSION, enableCapture: false });
+  const cli = new Cli({ binaryLabel: 'ior', binaryName: 'ior', binaryVersion: IOR_VERSION, enableCapture: false,
+    // clipanion asks the tty module, not stdout: no colour codes in pipes and files
+    enableColors: useColour(process.stdout) });
   cli.register(Builtins.HelpCommand);
   cli.register(VersionCommand);
   cli.register(CaptureCommand);
@@ -36,8 +38,6 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(SqlCommand);
   cli.register(ReplayCommand);
   cli.register(DoctorCommand);
-  // clipanion asks the tty module, not stdout: no colour codes in pipes and files
-  const colorDepth = useColour(process.stdout) ? Cli.defaultContext.colorDepth : 1;
-  const code = await cli.run(normalizeArgv(argv), { ...Cli.defaultContext, colorDepth });
+  const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }
