@@ -10,6 +10,7 @@ import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
+import { FILE_TYPES, TraceEventSchema } from '../schema/index.js';
 
 export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
 
@@ -50,13 +51,31 @@ export interface Plan {
 
 const ENOENT = 2, EEXIST = 17, EISDIR = 21;
 
-/** Iterate a trace's events as reusable Ev objects (ts relative to `zero`). */
+/** Rows checked against the Zod event schema at the start of each row group (the rest: the checks replay relies on). */
+const ZOD_SAMPLE = 256;
+const FILE_TYPE_NAMES = new Set<string | null>(FILE_TYPES);
+
+function badRow(reader: TraceReader, row: number, what: string): IorError {
+  return new IorError(`${reader.path}: event ${row} is not a valid trace event (${what}): the trace is damaged or was not written by ior`);
+}
+
+/** Iterate a trace's events as reusable Ev objects (ts relative to `zero`), validating them. */
 export async function* events(reader: TraceReader, zero: bigint | null): AsyncGenerator<Ev> {
   const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null };
   let base = zero;
+  let row = 0;
   for await (const b of reader.batches(REPLAY_COLUMNS)) {
     if (base === null && b.length > 0) base = b.ts_ns[0]!;
-    for (let i = 0; i < b.length; i++) {
+    for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
+      const parsed = TraceEventSchema.safeParse({ seq: BigInt(row + i), comm: '', ...Object.fromEntries(REPLAY_COLUMNS.map((c) => [c, (b[c] as ArrayLike<unknown>)[i]])) });
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw badRow(reader, row + i, `${issue.path.join('.')}: ${issue.message}`);
+      }
+    }
+    for (let i = 0; i < b.length; i++, row++) {
+      if (typeof b.syscall[i] !== 'string' || b.syscall[i] === '') throw badRow(reader, row, 'no syscall name');
+      if (!FILE_TYPE_NAMES.has(b.file_type[i] ?? null)) throw badRow(reader, row, `file_type ${JSON.stringify(b.file_type[i])}`);
       e.ts = Number(b.ts_ns[i]! - base!);
       e.latency = Number(b.latency_ns[i]!);
       e.pid = b.pid[i]!;

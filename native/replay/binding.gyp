@@ -3,7 +3,7 @@
     {
       "target_name": "ior_replay",
       "sources": ["replay.c"],
-      "cflags": ["-O2", "-std=gnu11", "-Wall", "-Wno-unused-parameter"],
+      "cflags": ["-O2", "-std=gnu11", "-Wall", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "cflags_c": ["-std=gnu11"]
     }
   ]

@@ -310,10 +310,25 @@ static long c_utimens(int d, const char *n, int f, const int32_t *op, const doub
 	return RET(syscall(SYS_utimensat, d, n, NULL, f));
 }
 
+static size_t count_of(const double *opf)
+{
+	double c = opf[F_COUNT];
+	return c > 0 ? (size_t)c : 0;
+}
+
+/* One read or write moves at most this much (a traced 1 GiB read(2) request would otherwise need a 1 GiB buffer). */
+#define MAX_IO ((size_t)64 << 20)
+
+static size_t io_count(const double *opf)
+{
+	size_t c = count_of(opf);
+	return c > MAX_IO ? MAX_IO : c;
+}
+
 static long c_readlink(int d, const char *n, int f, const int32_t *op, const double *opf)
 {
 	(void)f; (void)op;
-	size_t cnt = opf[F_COUNT] > 0 ? (size_t)opf[F_COUNT] : 4096;
+	size_t cnt = opf[F_COUNT] > 0 ? io_count(opf) : 4096;
 	char *b = buffer(cnt);
 	if (!b)
 		return -ENOMEM;
@@ -341,12 +356,6 @@ static void slot_set(int slot, int fd)
 	}
 }
 
-static size_t count_of(const double *opf)
-{
-	double c = opf[F_COUNT];
-	return c > 0 ? (size_t)c : 0;
-}
-
 /* Issue one op; returns the syscall result (negative errno on failure). */
 static long issue(const int32_t *op, const double *opf, const char *strings)
 {
@@ -357,6 +366,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	int flags = op[W_FLAGS];
 	off_t off = (off_t)opf[F_OFFSET];
 	size_t cnt = count_of(opf);
+	size_t io = io_count(opf);
 	char *b;
 	struct iovec iov;
 	long r;
@@ -389,30 +399,30 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 			return -EBADF;
 		return RET(close((int)r));
 	case K_READ:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		return RET(read(fd, b, cnt));
+		if (!(b = buffer(io))) return -ENOMEM;
+		return RET(read(fd, b, io));
 	case K_PREAD:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		return RET(pread(fd, b, cnt, off));
+		if (!(b = buffer(io))) return -ENOMEM;
+		return RET(pread(fd, b, io, off));
 	case K_READV:
 	case K_PREADV:
 	case K_PREADV2:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		iov.iov_base = b; iov.iov_len = cnt;
+		if (!(b = buffer(io))) return -ENOMEM;
+		iov.iov_base = b; iov.iov_len = io;
 		if (kind == K_READV) return RET(readv(fd, &iov, 1));
 		if (kind == K_PREADV) return RET(preadv(fd, &iov, 1, off));
 		return RET(preadv2(fd, &iov, 1, opf[F_OFFSET] < 0 ? -1 : off, flags));
 	case K_WRITE:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		return RET(write(fd, b, cnt));
+		if (!(b = buffer(io))) return -ENOMEM;
+		return RET(write(fd, b, io));
 	case K_PWRITE:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		return RET(pwrite(fd, b, cnt, off));
+		if (!(b = buffer(io))) return -ENOMEM;
+		return RET(pwrite(fd, b, io, off));
 	case K_WRITEV:
 	case K_PWRITEV:
 	case K_PWRITEV2:
-		if (!(b = buffer(cnt))) return -ENOMEM;
-		iov.iov_base = b; iov.iov_len = cnt;
+		if (!(b = buffer(io))) return -ENOMEM;
+		iov.iov_base = b; iov.iov_len = io;
 		if (kind == K_WRITEV) return RET(writev(fd, &iov, 1));
 		if (kind == K_PWRITEV) return RET(pwritev(fd, &iov, 1, off));
 		return RET(pwritev2(fd, &iov, 1, opf[F_OFFSET] < 0 ? -1 : off, flags));
@@ -489,8 +499,8 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
 		return c_readlink(dir, leaf, 0, op, opf);
 	case K_GETDENTS:
-		if (!(b = buffer(cnt ? cnt : 32768))) return -ENOMEM;
-		return RET(syscall(SYS_getdents64, fd, b, cnt ? cnt : 32768));
+		if (!(b = buffer(io ? io : 32768))) return -ENOMEM;
+		return RET(syscall(SYS_getdents64, fd, b, io ? io : 32768));
 	case K_CHMOD:
 		return follow_call(path, flags, c_chmod, op, opf);
 	case K_FCHMOD:
