@@ -41,8 +41,21 @@ export interface Op {
   /** ns after the first replayed event (unscaled) */
   due: number;
   deps: readonly (readonly [lane: number, count: number])[];
-  /** the traced event, for the report; null for ops ior adds (waits, pre-capture opens) */
+  /** the traced event, for the report (copied: may be reused); null for ops ior adds (waits, pre-capture opens) */
   traced: TracedInfo | null;
+}
+
+/** Syscall names, interned: segments hold their index (no object per op for the collector to trace). */
+export const SYSCALL_NAMES: string[] = [];
+const syscallIds = new Map<string, number>();
+
+function syscallId(name: string): number {
+  let id = syscallIds.get(name);
+  if (id === undefined) {
+    syscallIds.set(name, (id = SYSCALL_NAMES.length));
+    SYSCALL_NAMES.push(name);
+  }
+  return id;
 }
 
 export interface TracedInfo {
@@ -60,7 +73,11 @@ export class Segment {
   readonly f64: Float64Array;
   readonly strings: Uint8Array;
   readonly results: Float64Array;
-  readonly traced: (TracedInfo | null)[] = [];
+  /** per op: the traced syscall (index in SYSCALL_NAMES, -1 for ops ior adds), result, latency, direction */
+  readonly tracedSyscall = new Int32Array(SEGMENT_OPS);
+  readonly tracedRet = new Float64Array(SEGMENT_OPS);
+  readonly tracedLatency = new Float64Array(SEGMENT_OPS);
+  readonly tracedDirection = new Uint8Array(SEGMENT_OPS);
   length = 0;
   private stringEnd = 0;
 
@@ -102,7 +119,13 @@ export class Segment {
     this.f64[f + F.offset] = op.offset;
     this.f64[f + F.count] = op.count;
     this.f64[f + F.due] = op.due;
-    this.traced.push(op.traced);
+    const t = op.traced;
+    this.tracedSyscall[i] = t ? syscallId(t.syscall) : -1;
+    if (t) {
+      this.tracedRet[i] = t.ret;
+      this.tracedLatency[i] = t.latency;
+      this.tracedDirection[i] = t.direction;
+    }
   }
 
   private string(s: string | null): number {

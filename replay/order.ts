@@ -14,6 +14,7 @@ import { parentOf } from './plan.js';
 import { WRITE_KINDS, O_CREAT, O_TRUNC, AT_REMOVEDIR, type Step } from './interpret.js';
 
 export type Dep = readonly [lane: number, count: number];
+const NO_DEPS: Dep[] = [];
 
 interface Resource {
   writerLane: number;
@@ -26,10 +27,13 @@ const NODE_WRITERS = new Set([...WRITE_KINDS, KIND.ftruncate, KIND.fallocate, KI
 const NAMESPACE_CHANGES = new Set([KIND.unlink, KIND.mkdir, KIND.symlink]);
 
 export class Orderer {
-  private readonly resources = new Map<string, Resource>();
+  /** resources by kind: a path's node, a directory's listing, an fd slot */
+  private readonly nodes = new Map<string, Resource>();
+  private readonly listings = new Map<string, Resource>();
+  private readonly slots = new Map<number, Resource>();
   /** paths the trace mkdirs, rmdirs or renames: ops under them also wait on them */
   private readonly movedDirs = new Set<string>();
-  private deps = new Map<number, number>();
+  private readonly deps = new Map<number, number>();
   private lane = 0;
   /** resources the op being planned touches (until `commit`) */
   private readonly touched: { r: Resource; write: boolean }[] = [];
@@ -39,46 +43,47 @@ export class Orderer {
    * lane's `count`-th op (after any wait ops the caller puts in front).
    */
   depsOf(step: Step, lane: number): Dep[] {
-    this.deps = new Map();
+    this.deps.clear();
     this.lane = lane;
     this.touched.length = 0;
     const k = step.kind;
     const rel = step.rel;
     if (step.slot >= 0) {
-      if (k === KIND.open || k === KIND.close || k === KIND.open_pre) this.write('s' + step.slot);
-      else this.read('s' + step.slot);
+      if (k === KIND.open || k === KIND.close || k === KIND.open_pre) this.write(this.slots, step.slot);
+      else this.read(this.slots, step.slot);
     }
-    if (step.slot2 >= 0) this.write('s' + step.slot2);
+    if (step.slot2 >= 0) this.write(this.slots, step.slot2);
     if (rel !== null) {
       this.ancestors(rel);
       if (k === KIND.open) {
         if (step.flags & (O_CREAT | O_TRUNC)) {
-          this.write('n' + rel);
-          this.write('l' + (parentOf(rel) ?? ''));
-        } else this.read('n' + rel);
+          this.write(this.nodes, rel);
+          this.write(this.listings, parentOf(rel) ?? '');
+        } else this.read(this.nodes, rel);
       } else if (NAMESPACE_CHANGES.has(k)) {
-        this.write('n' + rel);
-        this.write('l' + (parentOf(rel) ?? ''));
+        this.write(this.nodes, rel);
+        this.write(this.listings, parentOf(rel) ?? '');
         if (k === KIND.mkdir || (k === KIND.unlink && step.flags & AT_REMOVEDIR)) this.movedDirs.add(rel);
       } else if (k === KIND.rename || k === KIND.link) {
         const rel2 = step.rel2!;
         this.ancestors(rel2);
         if (k === KIND.rename) {
-          this.write('n' + rel);
-          this.write('l' + (parentOf(rel) ?? ''));
+          this.write(this.nodes, rel);
+          this.write(this.listings, parentOf(rel) ?? '');
           this.movedDirs.add(rel);
           this.movedDirs.add(rel2);
-        } else this.read('n' + rel);
-        this.write('n' + rel2);
-        this.write('l' + (parentOf(rel2) ?? ''));
+        } else this.read(this.nodes, rel);
+        this.write(this.nodes, rel2);
+        this.write(this.listings, parentOf(rel2) ?? '');
       } else if (k === KIND.getdents) {
-        this.read('l' + rel);
+        this.read(this.listings, rel);
       } else if (NODE_WRITERS.has(k)) {
-        this.write('n' + rel);
+        this.write(this.nodes, rel);
       } else {
-        this.read('n' + rel);
+        this.read(this.nodes, rel);
       }
     }
+    if (this.deps.size === 0) return NO_DEPS;
     const out: Dep[] = [];
     for (const [l, c] of this.deps) out.push([l, c]);
     return out;
@@ -86,7 +91,7 @@ export class Orderer {
 
   private ancestors(rel: string): void {
     if (this.movedDirs.size === 0) return;
-    for (let p = parentOf(rel); p !== null && p !== ''; p = parentOf(p)) if (this.movedDirs.has(p)) this.read('n' + p);
+    for (let p = parentOf(rel); p !== null && p !== ''; p = parentOf(p)) if (this.movedDirs.has(p)) this.read(this.nodes, p);
   }
 
   private need(lane: number, count: number): void {
@@ -95,20 +100,20 @@ export class Orderer {
     if (have === undefined || have < count) this.deps.set(lane, count);
   }
 
-  private resource(key: string): Resource {
-    let r = this.resources.get(key);
-    if (!r) this.resources.set(key, (r = { writerLane: -1, writerCount: 0, readers: null }));
+  private resource<K>(map: Map<K, Resource>, key: K): Resource {
+    let r = map.get(key);
+    if (!r) map.set(key, (r = { writerLane: -1, writerCount: 0, readers: null }));
     return r;
   }
 
-  private read(key: string): void {
-    const r = this.resource(key);
+  private read<K>(map: Map<K, Resource>, key: K): void {
+    const r = this.resource(map, key);
     this.need(r.writerLane, r.writerCount);
     this.touched.push({ r, write: false });
   }
 
-  private write(key: string): void {
-    const r = this.resource(key);
+  private write<K>(map: Map<K, Resource>, key: K): void {
+    const r = this.resource(map, key);
     this.need(r.writerLane, r.writerCount);
     if (r.readers) for (const [l, c] of r.readers) this.need(l, c);
     this.touched.push({ r, write: true });
@@ -128,11 +133,13 @@ export class Orderer {
 
   /** Forget resources whose every recorded op has completed (`done(lane)`): memory stays bounded. */
   prune(done: (lane: number) => number): void {
-    for (const [key, r] of this.resources) {
-      if (r.writerLane >= 0 && done(r.writerLane) < r.writerCount) continue;
-      let pending = false;
-      if (r.readers) for (const [l, c] of r.readers) if (done(l) < c) { pending = true; break; }
-      if (!pending) this.resources.delete(key);
+    for (const map of [this.nodes, this.listings, this.slots] as Map<unknown, Resource>[]) {
+      for (const [key, r] of map) {
+        if (r.writerLane >= 0 && done(r.writerLane) < r.writerCount) continue;
+        let pending = false;
+        if (r.readers) for (const [l, c] of r.readers) if (done(l) < c) { pending = true; break; }
+        if (!pending) map.delete(key);
+      }
     }
   }
 }

@@ -59,13 +59,29 @@ function badRow(reader: TraceReader, row: number, what: string): IorError {
   return new IorError(`${reader.path}: event ${row} is not a valid trace event (${what}): the trace is damaged or was not written by ior`);
 }
 
-/** Iterate a trace's events as reusable Ev objects (ts relative to `zero`), validating them. */
-export async function* events(reader: TraceReader, zero: bigint | null): AsyncGenerator<Ev> {
+/** An int64 column read as doubles without a BigInt per value (exact below 2^53; ts_ns stays so for 104 days of uptime). */
+function int64Reader(col: BigInt64Array): (i: number) => number {
+  const w = new Int32Array(col.buffer, col.byteOffset, col.length * 2);
+  return (i) => w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0);
+}
+
+/** One row group of events: `load(i)` fills the shared Ev with row i. */
+export interface EventBatch {
+  length: number;
+  load(i: number): Ev;
+}
+
+/**
+ * The trace's events, one row group at a time (ts relative to `zero`, the
+ * first event's when null), validated: Zod on the first rows of each row
+ * group, the fields replay relies on for every row. The Ev is reused.
+ */
+export async function* eventBatches(reader: TraceReader, zero: bigint | null): AsyncGenerator<EventBatch> {
   const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null };
-  let base = zero;
+  let base: number | null = zero === null ? null : Number(zero);
   let row = 0;
   for await (const b of reader.batches(REPLAY_COLUMNS)) {
-    if (base === null && b.length > 0) base = b.ts_ns[0]!;
+    if (base === null && b.length > 0) base = Number(b.ts_ns[0]!);
     for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
       const parsed = TraceEventSchema.safeParse({ seq: BigInt(row + i), comm: '', ...Object.fromEntries(REPLAY_COLUMNS.map((c) => [c, (b[c] as ArrayLike<unknown>)[i]])) });
       if (!parsed.success) {
@@ -73,29 +89,37 @@ export async function* events(reader: TraceReader, zero: bigint | null): AsyncGe
         throw badRow(reader, row + i, `${issue.path.join('.')}: ${issue.message}`);
       }
     }
-    for (let i = 0; i < b.length; i++, row++) {
-      if (typeof b.syscall[i] !== 'string' || b.syscall[i] === '') throw badRow(reader, row, 'no syscall name');
-      if (!FILE_TYPE_NAMES.has(b.file_type[i] ?? null)) throw badRow(reader, row, `file_type ${JSON.stringify(b.file_type[i])}`);
-      e.ts = Number(b.ts_ns[i]! - base!);
-      e.latency = Number(b.latency_ns[i]!);
-      e.pid = b.pid[i]!;
-      e.tid = b.tid[i]!;
-      e.syscall = b.syscall[i]!;
-      e.fd = b.fd[i]!;
-      e.fd2 = b.fd2[i]!;
-      e.path = b.path[i] ?? null;
-      e.path2 = b.path2[i] ?? null;
-      e.flags = b.flags[i] ?? null;
-      e.mode = b.mode[i] ?? null;
-      const off = b.offset[i];
-      e.offset = off === null || off === undefined ? null : Number(off);
-      const cnt = b.count[i];
-      e.count = cnt === null || cnt === undefined ? null : Number(cnt);
-      e.ret = Number(b.ret[i]!);
-      e.bytes = Number(b.bytes[i]!);
-      e.fileType = b.file_type[i] ?? null;
-      yield e;
-    }
+    const ts = int64Reader(b.ts_ns), latency = int64Reader(b.latency_ns), ret = int64Reader(b.ret), bytes = int64Reader(b.bytes);
+    const first = row, zeroTs = base!;
+    row += b.length;
+    yield {
+      length: b.length,
+      load(i: number): Ev {
+        const syscall = b.syscall[i];
+        if (typeof syscall !== 'string' || syscall === '') throw badRow(reader, first + i, 'no syscall name');
+        const fileType = b.file_type[i] ?? null;
+        if (!FILE_TYPE_NAMES.has(fileType)) throw badRow(reader, first + i, `file_type ${JSON.stringify(fileType)}`);
+        e.ts = ts(i) - zeroTs;
+        e.latency = latency(i);
+        e.pid = b.pid[i]!;
+        e.tid = b.tid[i]!;
+        e.syscall = syscall;
+        e.fd = b.fd[i]!;
+        e.fd2 = b.fd2[i]!;
+        e.path = b.path[i] ?? null;
+        e.path2 = b.path2[i] ?? null;
+        e.flags = b.flags[i] ?? null;
+        e.mode = b.mode[i] ?? null;
+        const off = b.offset[i];
+        e.offset = off === null || off === undefined ? null : Number(off);
+        const cnt = b.count[i];
+        e.count = cnt === null || cnt === undefined ? null : Number(cnt);
+        e.ret = ret(i);
+        e.bytes = bytes(i);
+        e.fileType = fileType;
+        return e;
+      },
+    };
   }
 }
 
@@ -348,7 +372,8 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
   let first: number | null = null, last = 0;
-  for await (const e of events(reader, null)) {
+  for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
+    const e = batch.load(row);
     plan.events++;
     if (plan.events % 65536 === 0) onProgress?.(plan.events, reader.rowCount);
     const per = (plan.bySyscall[e.syscall] ??= { replayed: 0, skipped: 0 });

@@ -12,7 +12,7 @@ import { Piscina } from 'piscina';
 import { workerPath } from '../common/assets.js';
 import { TraceReader } from '../trace/index.js';
 import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
-import { events, type Plan } from './plan.js';
+import { eventBatches, type Plan } from './plan.js';
 import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
 import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon } from './native.js';
@@ -82,6 +82,8 @@ export class Runner {
   private finished: (() => void) | null = null;
   private clockStarted = false;
   private readonly invSpeed: number;
+  /** the event being planned (segments copy it) */
+  private readonly traced: TracedInfo = { syscall: '', ret: 0, latency: 0, direction: 0 };
 
   constructor(
     private readonly addon: ReplayAddon,
@@ -111,13 +113,18 @@ export class Runner {
     const warmup: WarmupTask = { barrier, workers: this.opts.workers };
     const ready = Promise.all(Array.from({ length: this.opts.workers }, () => this.pool.run(warmup)));
     let n = 0;
-    for await (const e of events(reader, this.plan.firstTs)) {
-      if (this.stopping) break;
+    read: for await (const batch of eventBatches(reader, this.plan.firstTs)) for (let row = 0; row < batch.length; row++) {
+      if (this.stopping) break read;
+      const e = batch.load(row);
       const steps = interp.interpret(e);
       if (typeof steps === 'string' || steps.length === 0) continue;
       const lane = this.lanes[interp.lane(e.tid)]!;
       const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
-      const traced: TracedInfo = { syscall: e.syscall, ret: e.ret, latency: e.latency, direction };
+      const traced = this.traced;
+      traced.syscall = e.syscall;
+      traced.ret = e.ret;
+      traced.latency = e.latency;
+      traced.direction = direction;
       for (const s of steps) {
         if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, preOpen: null }, e.ts, null);
         this.push(lane, s, e.ts, traced);

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { LogHistogram } from '../stats/index.js';
-import { F, OP_WORDS, RESULT_DOUBLES, type Segment } from './ops.js';
+import { F, OP_WORDS, RESULT_DOUBLES, SYSCALL_NAMES, type Segment } from './ops.js';
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
@@ -53,12 +53,13 @@ export class Tally {
       const due = f64[(i * OP_WORDS) / 2 + F.due]! * this.invSpeed;
       if (issue > this.lastIssueNs) this.lastIssueNs = issue;
       if (due > this.lastDueNs) this.lastDueNs = due;
-      const t = seg.traced[i];
-      if (!t) {
+      const sys = seg.tracedSyscall[i]!;
+      if (sys < 0) {
         this.addedOps++;
         if (ret < 0) this.addedFailures++;
         continue;
       }
+      const t = { syscall: SYSCALL_NAMES[sys]!, ret: seg.tracedRet[i]!, latency: seg.tracedLatency[i]!, direction: seg.tracedDirection[i]! };
       if (this.invSpeed > 0) this.lag.record(Math.max(0, Math.round(issue - due)));
       let s = this.bySyscall.get(t.syscall);
       if (!s) this.bySyscall.set(t.syscall, (s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() }));
