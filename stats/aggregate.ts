@@ -40,7 +40,8 @@ export const DEFAULT_STATS_OPTIONS: StatsOptions = {
   chartColumns: 60,
 };
 
-const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type'] as const;
+/** The trace columns computeStats reads (the others are never decoded). */
+export const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type'] as const;
 
 const TWO_32 = 2 ** 32;
 // the first name of a number wins: EAGAIN rather than its alias EWOULDBLOCK
@@ -189,9 +190,9 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
   let firstOffset = Infinity;
   let lastOffset = -Infinity;
   let lastTid = NaN;
+  let lastPath: string | null = null;
+  let lastFile: FileTotals | undefined;
   const newGroup = () => new Group();
-  const newFile = () => new FileTotals();
-  const newProcess = () => new ProcessTotals();
 
   for await (const batch of reader.batches(STATS_COLUMNS)) {
     const { seq, pid, tid, comm, syscall, path, path2 } = batch;
@@ -266,8 +267,13 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       if (failed) group.errors++;
       group.latency.record(latency);
 
+      // files and processes: lookups written out at their own call sites (monomorphic, the hottest maps)
       if (file1 !== null) {
-        const f = mapGet(files, file1, newFile);
+        // runs of calls on one file (a read loop) skip the lookup
+        let f = file1 === lastPath ? lastFile : files.get(file1);
+        if (f === undefined) files.set(file1, (f = new FileTotals()));
+        lastPath = file1;
+        lastFile = f;
         f.calls++;
         f.time += latency;
         f.read += read;
@@ -275,13 +281,15 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       }
       if (file2 !== null && file2 !== file1) {
         // the second file of a rename, link or copy: the call concerns it too
-        const f2 = mapGet(files, file2, newFile);
+        let f2 = files.get(file2);
+        if (f2 === undefined) files.set(file2, (f2 = new FileTotals()));
         f2.calls++;
         f2.time += latency;
         if (transfer === Transfer.Copy) f2.write += written;
       }
 
-      const proc = mapGet(processes, p, newProcess);
+      let proc = processes.get(p);
+      if (proc === undefined) processes.set(p, (proc = new ProcessTotals()));
       proc.calls++;
       proc.time += latency;
       proc.read += read;
