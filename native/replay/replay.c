@@ -63,6 +63,17 @@ enum { W_KIND, W_SLOT, W_SLOT2, W_PATH, W_PATH2, W_FLAGS, W_MODE, W_DEP1L, W_DEP
 #define F_COUNT 7
 #define F_DUE 8
 #define RESULT_DOUBLES 3 /* ret, issue time (ns since start), latency ns */
+/* the last stretch before an op is due is spun, not slept: wake-ups can be ~100 us late on a VM */
+#define SPIN_NS 200000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
 
 /* helper syscalls ior issued on its own behalf (not in the trace) */
 enum { H_PARENT_OPEN, H_PARENT_CLOSE, H_PATH_OPEN, H_PATH_CLOSE, H_DUP_CLOSE, H_PRE_SEEK, H_COUNT };
@@ -786,10 +797,15 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		int64_t due = g_t0 + g_start + (int64_t)(opf[F_DUE] * g_inv_speed);
 		if (due > now) { /* at --speed max every op is due at the start */
 			if ((double)(due - now) > horizon) { status = 1; wake = (double)(due - g_t0); break; }
-			struct timespec ts = { due / 1000000000LL, due % 1000000000LL };
-			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-				;
-			now = mono_ns();
+			/* sleep to just before, then spin: a thread that is already running is not late to wake up */
+			int64_t wake = due - SPIN_NS;
+			if (wake > now) {
+				struct timespec ts = { wake / 1000000000LL, wake % 1000000000LL };
+				while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+					;
+			}
+			while ((now = mono_ns()) < due)
+				cpu_relax();
 		}
 		long r = issue(op, opf, strings);
 		int64_t end = mono_ns();
