@@ -18,7 +18,6 @@ import { inspectTarget, prepareTarget } from './target.js';
 
 export { planReplay, type Plan } from './plan.js';
 export { type ReplayReport } from './report.js';
-export { mapPath } from './interpret.js';
 
 export interface ReplayOptions {
   trace: string;

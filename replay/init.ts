@@ -25,7 +25,7 @@ export interface InitResult {
 
 const FILL = 1 << 20;
 /** Target string of the symlinks init creates (what they pointed to was not traced). */
-export const INIT_SYMLINK_TARGET = 'ior-init-symlink-target';
+const INIT_SYMLINK_TARGET = 'ior-init-symlink-target';
 
 function errnoName(n: number): string {
   const name = Object.entries(os.constants.errno).find(([, v]) => v === -n)?.[0];

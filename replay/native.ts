@@ -5,7 +5,8 @@
 import { requireNativeAddon } from '../common/assets.js';
 
 export type RunResult = [status: number, next: number, wakeAt: number];
-export const RUN_DONE = 0, RUN_SLEEPING = 1, RUN_BLOCKED = 2, RUN_STOPPED = 3;
+/** run() status: the range is done; the next op is due beyond the horizon; it waits for a lane that is not running; Ctrl-C (3) */
+export const RUN_DONE = 0, RUN_SLEEPING = 1, RUN_BLOCKED = 2;
 /** Helper syscalls ior issues on its own behalf, in the order native reports them. */
 export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent directory closes', 'whole-path O_PATH opens (openat2)', 'whole-path O_PATH closes', 'closes of fds replaced by dup2/dup3', 'lseeks placing fds opened before the capture'] as const;
 

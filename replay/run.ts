@@ -71,7 +71,6 @@ export class Runner {
   private readonly orderer = new Orderer();
   private readonly tally: Tally;
   private pending = 0;
-  private planned = 0;
   private done = 0;
   private producing = true;
   private stopping = false;
@@ -81,6 +80,10 @@ export class Runner {
   private drained: (() => void) | null = null;
   private finished: (() => void) | null = null;
   private clockStarted = false;
+  /** native clock (ns since setup) at which the replay's time zero is */
+  private startAt = 0;
+  /** an error a worker threw: the run stops and it is rethrown */
+  failure: unknown = null;
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
   private readonly traced: TracedInfo = { syscall: '', ret: 0, latency: 0, direction: 0 };
@@ -152,13 +155,10 @@ export class Runner {
     return { tally: this.tally, stopped: this.stopping, wallNs };
   }
 
-  private startAt = 0;
-
   private startClock(): void {
     this.clockStarted = true;
     this.startAt = this.addon.now() + START_LEAD_NS;
     this.addon.start(this.startAt);
-    this.tally.planned = this.planned;
     this.dispatchAll();
   }
 
@@ -182,7 +182,6 @@ export class Runner {
     seg.push(op);
     lane.count++;
     this.pending++;
-    this.planned++;
   }
 
   private dispatchAll(): void {
@@ -225,8 +224,6 @@ export class Runner {
       },
     );
   }
-
-  failure: unknown = null;
 
   private completed(lane: Lane, segs: Segment[], ranges: SegmentRange[], [status, stoppedIn, next]: TaskResult): void {
     this.running--;

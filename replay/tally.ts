@@ -34,7 +34,6 @@ export class Tally {
   /** ops ior added: pre-capture opens, waits */
   addedOps = 0;
   addedFailures = 0;
-  planned = 0;
   lastIssueNs = 0;
   lastDueNs = 0;
   readonly bytes = { tracedRead: 0, tracedWritten: 0, replayRead: 0, replayWritten: 0 };
