@@ -234,7 +234,11 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     skipped_tracepoints: hello.skipped,
     command_exit: footer.command_exit,
   };
-  if (opts.json) opts.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (opts.json) {
+    // a reader that closed the pipe early (| head) does not turn a complete capture into a crash
+    (opts.stdout as NodeJS.WriteStream).on?.('error', () => {});
+    opts.stdout.write(`${JSON.stringify(summary)}\n`);
+  }
   else stderr.write(humanSummary(summary));
   if (failure) throw failure;
   if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);

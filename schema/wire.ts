@@ -32,6 +32,9 @@ export const HelloFrameSchema = z.object({
   event_size: z.number().int(),
   boot_to_wall_ns: z.union([z.string(), z.number()]),
   ring_bytes: z.number().int(),
+  /** raw (tp_btf sys_enter/sys_exit) or tracepoints (syscalls/sys_*_NAME), and how long attaching took */
+  hooks: z.enum(['raw', 'tracepoints']),
+  attach_ms: z.number(),
   loader_pid: z.number().int(),
   child_pid: z.number().int().nullable().optional(),
   syscalls: z.array(SyscallEntrySchema),
