@@ -4,7 +4,8 @@
  * Writes 1M- and 10M-event traces with TraceWriter (a realistic mix: page
  * reads and writes, WAL appends and fsyncs, stat storms with ENOENT, opens
  * and closes, directory listings, copies; 8 processes, 32 threads, ~5000
- * files, latencies spread over decades), then times the real CLI on each in
+ * files, latencies spread over decades; calls come in runs of 4 on average
+ * on one thread and file, as read and write loops make them), then times the real CLI on each in
  * a child process, with its peak RSS (ru_maxrss, reported by a --require
  * preload as the process exits). The baseline measured in the same run is
  * a child that only decodes the columns stats reads: stats / decode is the
@@ -32,6 +33,8 @@ const BATCH_ROWS = 65536;
 const START_NS = 10_000_000_000_000n;
 /** ~200k events/s: a busy host; 10M events span ~50 s */
 const MEAN_GAP_NS = 5000;
+/** chance that an event continues the previous one's run (same thread, call, file): runs of 4 on average */
+const RUN_CONTINUES = 0.75;
 
 /** mulberry32: the same trace on every run. */
 function seeded(seed: number): () => number {
@@ -53,30 +56,40 @@ const HEADERS = Array.from({ length: 300 }, (_, i) => `/usr/include/x86_64-linux
 
 export function generateTrace(file: string, events: number): void {
   const rand = seeded(7);
-  const pick = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
   const logUniform = (lo: number, hi: number) => Math.round(Math.exp(Math.log(lo) + rand() * (Math.log(hi) - Math.log(lo))));
   const writer = TraceWriter.create(file);
   let ts = START_NS;
+  let proc = 0;
+  let thread = 0;
+  let kind = 0;
+  let fileChoice = 0;
+  const stick = <T>(items: readonly T[]) => items[Math.floor(fileChoice * items.length)]!;
   for (let done = 0; done < events; ) {
     const n = Math.min(BATCH_ROWS, events - done);
     const b: EventBatch = allocateBatch(n);
     for (let i = 0; i < n; i++) {
       ts += BigInt(Math.floor(rand() * 2 * MEAN_GAP_NS));
-      const proc = Math.floor(rand() * COMMS.length);
+      // runs: 3 calls in 4 go on with the same thread, kind of call and file (a read or write loop)
+      if (rand() >= RUN_CONTINUES) {
+        proc = Math.floor(rand() * COMMS.length);
+        thread = Math.floor(rand() * 4);
+        kind = rand();
+        fileChoice = rand();
+      }
       b.seq[i] = BigInt(done + i);
       b.ts_ns[i] = ts;
       b.pid[i] = 1000 + proc;
-      b.tid[i] = 1000 + proc + 10000 * Math.floor(rand() * 4);
+      b.tid[i] = 1000 + proc + 10000 * thread;
       b.comm[i] = COMMS[proc]!;
       b.fd[i] = -1;
       b.fd2[i] = -1;
       let latency: number;
       let ret = 0;
       let moved = 0;
-      const r = rand();
+      const r = kind;
       if (r < 0.3) {
         b.syscall[i] = 'pread64';
-        b.path[i] = pick(DATA_FILES);
+        b.path[i] = stick(DATA_FILES);
         b.fd[i] = 20;
         b.offset[i] = BigInt(8192 * Math.floor(rand() * 10000));
         b.count[i] = 8192n;
@@ -85,7 +98,7 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = 'regular';
       } else if (r < 0.45) {
         b.syscall[i] = 'pwrite64';
-        b.path[i] = pick(DATA_FILES);
+        b.path[i] = stick(DATA_FILES);
         b.fd[i] = 21;
         b.offset[i] = BigInt(8192 * Math.floor(rand() * 10000));
         b.count[i] = 8192n;
@@ -94,7 +107,7 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = 'regular';
       } else if (r < 0.55) {
         b.syscall[i] = 'write';
-        b.path[i] = pick(WAL_FILES);
+        b.path[i] = stick(WAL_FILES);
         b.fd[i] = 22;
         ret = moved = 100 + Math.floor(rand() * 8000);
         b.count[i] = BigInt(ret);
@@ -102,21 +115,21 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = 'regular';
       } else if (r < 0.57) {
         b.syscall[i] = 'fdatasync';
-        b.path[i] = pick(WAL_FILES);
+        b.path[i] = stick(WAL_FILES);
         b.fd[i] = 22;
         latency = logUniform(200_000, 30_000_000);
         b.file_type[i] = 'regular';
       } else if (r < 0.72) {
         b.syscall[i] = 'newfstatat';
         const missing = rand() < 0.5;
-        b.path[i] = missing ? pick(HEADERS) : pick(SOURCES);
+        b.path[i] = missing ? stick(HEADERS) : stick(SOURCES);
         b.flags[i] = 0;
         ret = missing ? -2 : 0;
         latency = logUniform(300, 20_000);
       } else if (r < 0.8) {
         b.syscall[i] = 'openat';
         const missing = rand() < 0.2;
-        b.path[i] = pick(SOURCES);
+        b.path[i] = stick(SOURCES);
         b.flags[i] = 0;
         b.mode[i] = 0;
         ret = missing ? -2 : 5;
@@ -125,7 +138,7 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = missing ? null : 'regular';
       } else if (r < 0.88) {
         b.syscall[i] = 'read';
-        b.path[i] = pick(SOURCES);
+        b.path[i] = stick(SOURCES);
         b.fd[i] = 5;
         b.count[i] = 65536n;
         ret = moved = Math.floor(rand() * 20000);
@@ -133,13 +146,13 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = 'regular';
       } else if (r < 0.95) {
         b.syscall[i] = 'close';
-        b.path[i] = pick(SOURCES);
+        b.path[i] = stick(SOURCES);
         b.fd[i] = 5;
         latency = logUniform(200, 3000);
         b.file_type[i] = 'regular';
       } else if (r < 0.97) {
         b.syscall[i] = 'getdents64';
-        b.path[i] = `/home/dev/src/mod${Math.floor(rand() * 40)}`;
+        b.path[i] = `/home/dev/src/mod${Math.floor(fileChoice * 40)}`;
         b.fd[i] = 7;
         b.count[i] = 32768n;
         ret = moved = rand() < 0.5 ? 600 + Math.floor(rand() * 2000) : 0;
@@ -147,8 +160,8 @@ export function generateTrace(file: string, events: number): void {
         b.file_type[i] = 'directory';
       } else if (r < 0.99) {
         b.syscall[i] = 'copy_file_range';
-        b.path[i] = pick(DATA_FILES);
-        b.path2[i] = `/srv/backup/${Math.floor(rand() * 50)}.tar`;
+        b.path[i] = stick(DATA_FILES);
+        b.path2[i] = `/srv/backup/${Math.floor(fileChoice * 50)}.tar`;
         b.fd[i] = 8;
         b.fd2[i] = 9;
         ret = moved = 65536 * (1 + Math.floor(rand() * 16));
