@@ -94,7 +94,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const speed = parseSpeed(o.speed);
   if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= 1024)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to 1024`);
-  const target = inspectTarget(o.target, o.force || o.noInit);
+  const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
   const plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
   progress(null);

@@ -8,10 +8,12 @@ export type RunResult = [status: number, next: number, wakeAt: number];
 /** run() status: the range is done; the next op is due beyond the horizon; it waits for a lane that is not running; Ctrl-C (3) */
 export const RUN_DONE = 0, RUN_SLEEPING = 1, RUN_BLOCKED = 2;
 /** Helper syscalls ior issues on its own behalf, in the order native reports them. */
-export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent directory closes', 'whole-path O_PATH opens (openat2)', 'whole-path O_PATH closes', 'closes of fds replaced by dup2/dup3', 'lseeks placing fds opened before the capture'] as const;
+export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent directory closes', 'whole-path O_PATH opens (openat2)', 'whole-path O_PATH closes', 'closes of fds replaced by dup2/dup3', 'lseeks placing fds opened before the capture', 'closes of fds that opens failing in the trace got'] as const;
 
 export interface ReplayAddon {
   setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean): void;
+  /** timer slack and priority of the calling thread, before its first op */
+  prepareThread(): void;
   /** ns since setup, CLOCK_MONOTONIC */
   now(): number;
   start(atNs: number): void;

@@ -34,6 +34,7 @@ export interface WarmupTask {
 export default function runTask(t: RunTask | WarmupTask): TaskResult | null {
   const addon = replayAddon();
   if ('barrier' in t) {
+    addon.prepareThread();
     Atomics.add(t.barrier, 0, 1);
     Atomics.notify(t.barrier, 0);
     const deadline = Date.now() + 30000;

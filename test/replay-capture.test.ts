@@ -103,7 +103,7 @@ ls -l data data/sub > data/listing
   }
   const h = report.added.helper_syscalls;
   add('openat2', report.added.pre_capture_opens + h['parent directory opens (openat2 O_PATH)']! + h['whole-path O_PATH opens (openat2)']!);
-  add('close', h['parent directory closes']! + h['whole-path O_PATH closes']! + h['closes of fds replaced by dup2/dup3']!);
+  add('close', h['parent directory closes']! + h['whole-path O_PATH closes']! + h['closes of fds replaced by dup2/dup3']! + h['closes of fds that opens failing in the trace got']!);
   add('lseek', h['lseeks placing fds opened before the capture']!);
   assert.deepEqual(counts, expected, 'syscall counts of the replay, as captured, match the report (replayed per type + the helpers it names)');
 

@@ -76,7 +76,7 @@ static inline void cpu_relax(void)
 }
 
 /* helper syscalls ior issued on its own behalf (not in the trace) */
-enum { H_PARENT_OPEN, H_PARENT_CLOSE, H_PATH_OPEN, H_PATH_CLOSE, H_DUP_CLOSE, H_PRE_SEEK, H_COUNT };
+enum { H_PARENT_OPEN, H_PARENT_CLOSE, H_PATH_OPEN, H_PATH_CLOSE, H_DUP_CLOSE, H_PRE_SEEK, H_STRAY_CLOSE, H_COUNT };
 
 static int g_root = -1;
 static _Atomic int32_t *g_lane_done;
@@ -356,8 +356,11 @@ static inline int slot_fd(int slot)
 static void slot_set(int slot, int fd)
 {
 	if (slot < 0 || slot >= g_nslots) {
-		if (fd >= 0)
+		/* an open that failed in the trace succeeded here: nothing will use the fd */
+		if (fd >= 0) {
 			close(fd);
+			atomic_fetch_add(&g_helpers[H_STRAY_CLOSE], 1);
+		}
 		return;
 	}
 	int old = atomic_exchange(&g_slots[slot], fd);
@@ -477,8 +480,8 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		return follow_call(path, flags, c_access, op, opf);
 	case K_UNLINK:
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
-		if (flags & AT_REMOVEDIR)
-			atomic_fetch_add_explicit(&g_dirgen, 1, memory_order_release);
+		/* a directory (or a symlink to one) may go: every thread's parent cache must look again */
+		atomic_fetch_add_explicit(&g_dirgen, 1, memory_order_release);
 		return RET(unlinkat(dir, leaf, flags));
 	case K_RENAME:
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
@@ -660,6 +663,14 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return NULL;
+}
+
+/* prepareThread(): timer slack and priority for the calling (worker) thread, before its first op */
+static napi_value js_prepare_thread(napi_env env, napi_callback_info info)
+{
+	(void)env; (void)info;
+	thread_ready();
 	return NULL;
 }
 
@@ -1065,6 +1076,7 @@ NAPI_MODULE_INIT()
 	napi_property_descriptor props[] = {
 		{ "setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL },
 		{ "now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL },
+		{ "prepareThread", NULL, js_prepare_thread, NULL, NULL, NULL, napi_default, NULL },
 		{ "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },
 		{ "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
 		{ "laneDone", NULL, js_lane_done, NULL, NULL, NULL, napi_default, NULL },
