@@ -155,7 +155,7 @@ class InitModel {
       const p = parentOf(rel);
       if (p !== null) {
         this.parents.add(p);
-        if (!this.nodes.has(p)) this.need(p, 'dir');
+        this.need(p, 'dir');
       }
     }
     this.nodes.set(rel, node);
@@ -169,7 +169,14 @@ class InitModel {
   /** The trace presupposes rel exists (as `kind`). */
   need(rel: string, kind: InitKind): NodeState {
     const known = this.nodes.get(rel);
-    if (known) return known;
+    if (known) {
+      // a stat first (any), a chdir or a path under it later (dir): the later, precise kind wins
+      if (known.kind === 'any' && kind !== 'any') {
+        known.kind = kind;
+        if (known.init?.kind === 'any') known.init.kind = kind;
+      }
+      return known;
+    }
     if (rel === '') return this.set(rel, { exists: true, kind: 'dir', init: null, written: 0 });
     const at = this.origin(rel);
     let item = this.items.get(at);

@@ -122,8 +122,10 @@ test('pace: a paced workload replays at 1x in its duration and at 2x in half, la
   const work = path.join(dir, 'work');
   fs.mkdirSync(work);
   const trace = path.join(dir, 'paced.parquet');
-  // ~2.5 s: an append every 50 ms, a read of the file every 250 ms
-  const cap = ior(['capture', '-o', trace, '--', 'sh', '-c', `cd ${work}; i=0; while [ $i -lt 50 ]; do echo "line $i" >> log; [ $((i % 5)) -eq 0 ] && cat log > /dev/null; sleep 0.05; i=$((i + 1)); done`]);
+  // ~2.5 s in one process (bash builtins only, no fork): an append every 50 ms, a read of the file every 250 ms;
+  // the pause is a `read -t` on a FIFO nobody writes (bench/replay.ts has a fork-heavy paced workload)
+  const script = `cd ${work}; mkfifo pause; exec 3<>pause; for ((i = 0; i < 50; i++)); do echo "line $i" >> log; ((i % 5 == 0)) && read -r first < log; read -t 0.05 -u 3; done; exit 0`;
+  const cap = ior(['capture', '-o', trace, '--', 'bash', '-c', script]);
   assert.equal(cap.status, 0, cap.stderr);
   const target = path.join(dir, 'target');
   const run = (speed: string) => {
