@@ -60,10 +60,11 @@ export function applyInit(addon: ReplayAddon, init: InitState, onProgress?: (don
     result.dirs++;
     tick();
   }
-  for (const { rel, size } of init.files) {
+  for (const { rel, size, executable } of init.files) {
     const [fd, current] = addon.initFile(rel);
     check(fd, 'create file', rel);
     try {
+      fs.fchmodSync(fd, executable ? 0o755 : 0o644);
       // different content per file: no block-level dedup
       let at = current;
       let from = crypto.randomInt(FILL);

@@ -19,11 +19,13 @@ export interface InitItem {
   kind: InitKind;
   /** files: at least this many bytes */
   size: number;
+  /** files: the trace checked it for execute permission (access X_OK) */
+  executable?: boolean;
 }
 
 export interface InitState {
   dirs: string[];
-  files: { rel: string; size: number }[];
+  files: { rel: string; size: number; executable?: boolean }[];
   symlinks: string[];
   absent: string[];
   bytes: number;
@@ -50,6 +52,7 @@ export interface Plan {
 }
 
 const ENOENT = 2, EEXIST = 17, EISDIR = 21;
+const X_OK = 1;
 
 /** Rows checked against the Zod event schema at the start of each row group (the rest: the checks replay relies on). */
 const ZOD_SAMPLE = 256;
@@ -291,7 +294,7 @@ class InitModel {
     const existing = [...this.items.values()].filter((i) => i.kind !== 'absent');
     const ancestors = new Set<string>();
     for (const i of existing) for (let p = parentOf(i.rel); p !== null && p !== ''; p = parentOf(p)) ancestors.add(p);
-    const dirs: string[] = [], files: { rel: string; size: number }[] = [], symlinks: string[] = [], absent: string[] = [];
+    const dirs: string[] = [], files: InitState['files'] = [], symlinks: string[] = [], absent: string[] = [];
     let bytes = 0;
     for (const i of this.items.values()) {
       if (i.kind === 'absent') {
@@ -299,7 +302,7 @@ class InitModel {
       } else if (i.kind === 'dir' || ancestors.has(i.rel)) dirs.push(i.rel);
       else if (i.kind === 'symlink') symlinks.push(i.rel);
       else {
-        files.push({ rel: i.rel, size: i.size });
+        files.push(i.executable ? { rel: i.rel, size: i.size, executable: true } : { rel: i.rel, size: i.size });
         bytes += i.size;
       }
     }
@@ -340,8 +343,10 @@ class InitModel {
       if (ok) this.sized(s.rel, s.count);
     } else if (k === KIND.statat || k === KIND.statx || k === KIND.access || k === KIND.chmod || k === KIND.chown || k === KIND.utimens || k === KIND.readlink || k === KIND.chdir) {
       if (s.rel === null) return;
-      if (ok) this.need(s.rel, k === KIND.chdir ? 'dir' : k === KIND.readlink ? 'symlink' : 'any');
-      else if (errno === ENOENT) this.absent(s.rel);
+      if (ok) {
+        const n = this.need(s.rel, k === KIND.chdir ? 'dir' : k === KIND.readlink ? 'symlink' : 'any');
+        if (k === KIND.access && s.mode & X_OK && n.init) n.init.executable = true;
+      } else if (errno === ENOENT) this.absent(s.rel);
     } else if (k === KIND.unlink) {
       if (ok) this.removed(s.rel!, s.flags & AT_REMOVEDIR ? 'dir' : 'file');
       else if (errno === ENOENT) this.absent(s.rel!);
