@@ -203,7 +203,8 @@ sqlite3 db.sqlite 'create table t(k integer primary key, v text);' && i=0; while
 sqlite3 db.sqlite 'select count(*) from t;' >/dev/null
 end=$(date +%s%N)
 # the CPU time of the script's children (tar, git, sqlite3, ...), from times(1)
-cpu=$(times | tail -n 1 | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e9 }')
+times > times.out # not in $(...): a subshell's times are its own
+cpu=$(tail -n 1 times.out | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%.0f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e9 }')
 echo "{\\"elapsed_ns\\":$((end-start)),\\"cpu_ns\\":$cpu}"
 `;
 

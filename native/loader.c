@@ -917,8 +917,11 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Close many fds from several threads: each close of a tracepoint's perf
- * event or BPF link waits for RCU grace periods, and the waits overlap. */
+/* Close many fds from several threads: each close of a tracepoint's BPF
+ * link or perf event waits for RCU grace periods, and the waits overlap
+ * (150 links: ~4.7 s one by one, ~0.3-0.4 s from 16 threads; the perf
+ * events, released under a kernel-wide mutex, overlap less: ~5 s instead
+ * of the 9-13 s libbpf's one-by-one destroy took). */
 #define CLOSE_THREADS 16
 static struct {
 	int **fds;
