@@ -20,6 +20,8 @@ export interface ReplayAddon {
   stop(): void;
   laneDone(lane: number): number;
   helpers(): number[];
+  /** CPU time the executor threads spent running ops (ns; sleeping and waiting do not count) */
+  cpuNs(): number;
   teardown(): void;
   run(ops: Int32Array, opsF: Float64Array, strings: Uint8Array, results: Float64Array, lane: number, laneBase: number, from: number, to: number, horizonNs: number): RunResult;
   initDir(rel: string): number;

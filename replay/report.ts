@@ -23,6 +23,8 @@ export interface ReplayReport {
   /** calls ior issued that are not traced events */
   added: { ops: number; failed: number; pre_capture_opens: number; helper_syscalls: Record<string, number> };
   duration: { intended_s: number; achieved_s: number; wall_s: number };
+  /** CPU time of the threads issuing the calls while they ran ops (not while sleeping until due) */
+  executor_cpu_s: number;
   lag_ms: { p50: number; p99: number; max: number } | null;
   syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
   bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
@@ -32,7 +34,7 @@ export interface ReplayReport {
 const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
 const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
 
-export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], init: InitResult | null): ReplayReport {
+export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null): ReplayReport {
   const t = outcome.tally;
   const syscalls = Object.entries(plan.bySyscall)
     .map(([name, counts]) => {
@@ -72,6 +74,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
       helper_syscalls: Object.fromEntries(HELPER_NAMES.map((n, i) => [n, helpers[i] ?? 0])),
     },
     duration: { intended_s: t.lastDueNs / 1e9, achieved_s: t.lastIssueNs / 1e9, wall_s: outcome.wallNs / 1e9 },
+    executor_cpu_s: cpuNs / 1e9,
     lag_ms: t.lag.count === 0 ? null : { p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max) },
     syscalls,
     bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
@@ -91,7 +94,7 @@ export function renderReport(r: ReplayReport): string {
   let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}, ${r.workers} workers for ${r.lanes} traced threads: ${r.outcome}\n\n`;
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
-  out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall\n`;
+  out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (--speed max: no schedule)\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;

@@ -24,6 +24,8 @@ export interface SyscallTally {
 
 export class Tally {
   readonly bySyscall = new Map<string, SyscallTally>();
+  /** the same, by index in SYSCALL_NAMES (the hot path) */
+  private readonly bySyscallId: (SyscallTally | undefined)[] = [];
   /** "syscall\terrno\ttraced result" -> count */
   readonly failures = new Map<string, number>();
   readonly lag = new LogHistogram();
@@ -58,31 +60,36 @@ export class Tally {
         if (ret < 0) this.addedFailures++;
         continue;
       }
-      const t = { syscall: SYSCALL_NAMES[sys]!, ret: seg.tracedRet[i]!, latency: seg.tracedLatency[i]!, direction: seg.tracedDirection[i]! };
+      const tracedRet = seg.tracedRet[i]!;
+      const direction = seg.tracedDirection[i]!;
       if (this.invSpeed > 0) this.lag.record(Math.max(0, Math.round(issue - due)));
-      let s = this.bySyscall.get(t.syscall);
-      if (!s) this.bySyscall.set(t.syscall, (s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() }));
+      let s = this.bySyscallId[sys];
+      if (!s) {
+        s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() };
+        this.bySyscallId[sys] = s;
+        this.bySyscall.set(SYSCALL_NAMES[sys]!, s);
+      }
       s.replayed++;
       this.replayed++;
-      s.traced.record(t.latency);
+      s.traced.record(seg.tracedLatency[i]!);
       s.replay.record(Math.round(latency));
-      if (t.ret < 0 || ret < 0) {
-        if (t.ret === ret) {
+      if (tracedRet < 0 || ret < 0) {
+        if (tracedRet === ret) {
           s.matchedFailures++;
           this.matchedFailures++;
         } else {
           s.failed++;
           this.failed++;
-          const key = `${t.syscall}\t${ret < 0 ? errnoName(-ret) : 'success'}\t${t.ret < 0 ? errnoName(-t.ret) : 'success'}`;
+          const key = `${SYSCALL_NAMES[sys]}\t${ret < 0 ? errnoName(-ret) : 'success'}\t${tracedRet < 0 ? errnoName(-tracedRet) : 'success'}`;
           this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
         }
-      } else if (t.direction !== 0 && ret !== t.ret) this.shortTransfers++;
-      if (t.direction & 1) {
-        if (t.ret > 0) this.bytes.tracedRead += t.ret;
+      } else if (direction !== 0 && ret !== tracedRet) this.shortTransfers++;
+      if (direction & 1) {
+        if (tracedRet > 0) this.bytes.tracedRead += tracedRet;
         if (ret > 0) this.bytes.replayRead += ret;
       }
-      if (t.direction & 2) {
-        if (t.ret > 0) this.bytes.tracedWritten += t.ret;
+      if (direction & 2) {
+        if (tracedRet > 0) this.bytes.tracedWritten += tracedRet;
         if (ret > 0) this.bytes.replayWritten += ret;
       }
     }

@@ -88,6 +88,7 @@ static atomic_int g_symlinks;   /* the target may hold symlinks: no fast path fo
 static atomic_uint g_dirgen;    /* bumped when directories may have moved: parent caches go stale */
 static atomic_int g_waiters;
 static atomic_llong g_helpers[H_COUNT];
+static atomic_llong g_cpu_ns; /* CPU time the executor threads spent in run() */
 static double g_inv_speed;      /* 0: --speed max */
 static int64_t g_t0;            /* CLOCK_MONOTONIC ns at setup: times passed to JS are relative to it */
 static int64_t g_start;         /* replay clock start, relative to g_t0 */
@@ -654,6 +655,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		g_slots[i] = -1;
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
+	g_cpu_ns = 0;
 	atomic_store(&g_stop, 0);
 	g_t0 = mono_ns();
 	g_start = 0;
@@ -705,6 +707,13 @@ static napi_value js_lane_done(napi_env env, napi_callback_info info)
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int lane = arg_i32(env, argv[0]);
 	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load(&g_lane_done[lane]) : 0);
+}
+
+/* cpuNs(): CPU time the executor threads spent running ops (sleeps and waits do not count) */
+static napi_value js_cpu_ns(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	return num(env, (double)atomic_load(&g_cpu_ns));
 }
 
 static napi_value js_helpers(napi_env env, napi_callback_info info)
@@ -787,6 +796,8 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	thread_ready();
+	struct timespec cpu0, cpu1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	int status = 0;
 	double wake = 0;
 	int32_t i = from;
@@ -829,6 +840,8 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
 			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+	atomic_fetch_add(&g_cpu_ns, (long long)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000LL + (cpu1.tv_nsec - cpu0.tv_nsec));
 	napi_value out;
 	napi_create_array_with_length(env, 3, &out);
 	napi_set_element(env, out, 0, num(env, status));
@@ -1081,6 +1094,7 @@ NAPI_MODULE_INIT()
 		{ "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
 		{ "laneDone", NULL, js_lane_done, NULL, NULL, NULL, napi_default, NULL },
 		{ "helpers", NULL, js_helpers, NULL, NULL, NULL, napi_default, NULL },
+		{ "cpuNs", NULL, js_cpu_ns, NULL, NULL, NULL, napi_default, NULL },
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
 		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
 		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },
