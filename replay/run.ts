@@ -149,7 +149,7 @@ export class Runner {
     this.dispatchAll();
     this.checkFinished();
     await all;
-    const wallNs = this.addon.now() - this.startAt;
+    const wallNs = Math.max(0, this.addon.now() - this.startAt);
     if (this.blockedPoll) clearInterval(this.blockedPoll);
     await this.pool.destroy();
     return { tally: this.tally, stopped: this.stopping, wallNs };
