@@ -242,17 +242,22 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   else stderr.write(humanSummary(summary));
   if (failure) throw failure;
   if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);
-  return exitStatusOf(child);
+  return exitStatusOf(child, reason);
 }
 
 function lostOf(counters: Record<string, number>): number {
   return eventsLost(lossesFrom(counters, 0, 0));
 }
 
-/** ior exits as the traced command did: its code, or 128 + signal number. */
-function exitStatusOf(child: EndFrame['child']): number {
+/**
+ * ior exits as the traced command did: its code, or 128 + signal number.
+ * A capture stopped while the command still ran exits 130 after Ctrl-C
+ * (as an interrupted command would), else 0.
+ */
+function exitStatusOf(child: EndFrame['child'], reason: StopReason): number {
   if (!child) return 0;
   if (child.code !== null) return child.code;
+  if (child.signal === null) return reason === 'signal' ? 130 : 0;
   const signal = child.signal;
   const number = typeof signal === 'number' ? signal : signal ? (os.constants.signals[signal as NodeJS.Signals] ?? 0) : 0;
   return 128 + number;

@@ -223,6 +223,25 @@ test('-duration ends the capture with a complete file; --json prints the summary
   fs.rmSync(dir, { recursive: true });
 });
 
+test('-- CMD and Ctrl-C twice: the capture stops with a complete file while the command still runs, exit 130', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('ctrlc');
+  const trace = path.join(dir, 'c.parquet');
+  const capture = iorSpawn(['capture', '-o', trace, '--', 'sleep', '3']);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  capture.kill('SIGINT'); // the first goes to the command (a terminal sends it there too): ignored here
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(capture.exitCode, null, 'still capturing after one Ctrl-C');
+  capture.kill('SIGINT');
+  assert.deepEqual(await exitOf(capture), { code: 130, signal: null });
+  const { rows, footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'signal');
+  assert.deepEqual(footer.command_exit, { code: null, signal: null });
+  assert.ok(rows.some((x) => x.comm === 'sleep'), 'the command was traced');
+  assert.deepEqual(fs.readdirSync(dir), ['c.parquet'], 'no temp file left');
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('bad capture input: one clear line, non-zero exit, nothing written', (t) => {
   if (!needBpf(t)) return;
   const dir = tempDir('bad');
