@@ -533,7 +533,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 			/* truncate(2) has no *at form: name the file through the confined parent */
 			char p[64 + PATH_MAX];
 			if ((dir = parent_of(path, &leaf)) < 0) return dir;
-			snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dir, leaf);
+			if ((size_t)snprintf(p, sizeof(p), "/proc/self/fd/%d/%s", dir, leaf) >= sizeof(p)) return -ENAMETOOLONG;
 			return RET(truncate(p, (off_t)cnt));
 		} else {
 			int wfd = open_confined(path, O_WRONLY, 0);
