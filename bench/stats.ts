@@ -9,7 +9,8 @@
  * a child process, with its peak RSS (ru_maxrss, reported by a --require
  * preload as the process exits). The baseline measured in the same run is
  * a child that only decodes the columns stats reads: stats / decode is the
- * cost of the aggregation on top of reading the file.
+ * cost of the aggregation on top of reading the file; `ior stats` runs with
+ * its default (one thread) and with --threads <CPUs> (at least 2).
  *
  * Targets (issue #3): stats <= 1 s per 1M events, peak memory flat from
  * 1M to 10M events; `ior sql` GROUP BY over 1M events < 3 s.
@@ -35,6 +36,7 @@ const START_NS = 10_000_000_000_000n;
 const MEAN_GAP_NS = 5000;
 /** chance that an event continues the previous one's run (same thread, call, file): runs of 4 on average */
 const RUN_CONTINUES = 0.75;
+const PARALLEL_THREADS = Math.max(2, os.availableParallelism());
 
 /** mulberry32: the same trace on every run. */
 function seeded(seed: number): () => number {
@@ -268,7 +270,7 @@ function main(): void {
   const preload = path.join(dir, 'rss.cjs');
   fs.writeFileSync(preload, RSS_PRELOAD);
   try {
-    const rows: { events: number; mib: number; gen: number; decode: Run; stats: Run; json: Run }[] = [];
+    const rows: { events: number; mib: number; gen: number; decode: Run; stats: Run; parallel: Run; json: Run }[] = [];
     for (const events of sizes) {
       const file = path.join(dir, `trace-${events}.parquet`);
       const g0 = process.hrtime.bigint();
@@ -276,10 +278,11 @@ function main(): void {
       const gen = Number(process.hrtime.bigint() - g0) / 1e9;
       const decode = timeDecode(preload, file);
       const stats = timeIor(preload, ['stats', file]);
+      const parallel = timeIor(preload, ['stats', '--threads', String(PARALLEL_THREADS), file]);
       const json = timeIor(preload, ['stats', '--json', file]);
       const report = JSON.parse(json.stdout) as { totals: { events: number } };
       if (report.totals.events !== events) throw new Error(`stats counted ${report.totals.events} events, the trace has ${events}`);
-      rows.push({ events, mib: fs.statSync(file).size / 2 ** 20, gen, decode, stats, json });
+      rows.push({ events, mib: fs.statSync(file).size / 2 ** 20, gen, decode, stats, parallel, json });
       console.error(`  ${events.toLocaleString('en-US')} events: generated in ${gen.toFixed(1)} s`);
     }
 
@@ -294,8 +297,9 @@ function main(): void {
     const pad = (text: string, width: number) => text.padStart(width);
     const line = (cells: [string, number][]) => console.log(cells.map(([text, width]) => pad(text, width)).join(' '));
     console.log('ior stats: child processes, wall time and CPU (user+sys) incl. Node start-up; peak RSS = ru_maxrss');
-    console.log(`baseline: a child that only decodes the ${STATS_COLUMNS.length} columns stats reads (TraceReader), same file, same run`);
-    line([['events', 11], ['file', 10], ['decode s', 9], ['stats s', 8], ['s/1M', 6], ['cpu s', 6], ['cpu/1M', 7], ['/decode', 8], ['--json s', 9], ['RSS MiB', 8], ['decode RSS', 11]]);
+    console.log(`baseline: a child that only decodes the ${STATS_COLUMNS.length} columns stats reads (TraceReader, one thread), same file, same run`);
+    console.log(`stats: the default (one thread); par: --threads ${PARALLEL_THREADS}`);
+    line([['events', 11], ['file', 10], ['decode s', 9], ['stats s', 8], ['s/1M', 6], ['cpu s', 6], ['cpu/1M', 7], ['/decode', 8], ['par s', 7], ['par cpu', 8], ['--json s', 9], ['RSS MiB', 8], ['par RSS', 8], ['decode RSS', 11]]);
     for (const r of rows) {
       const millions = r.events / 1e6;
       line([
@@ -307,8 +311,11 @@ function main(): void {
         [r.stats.cpuSeconds.toFixed(2), 6],
         [(r.stats.cpuSeconds / millions).toFixed(2), 7],
         [`${(r.stats.cpuSeconds / r.decode.cpuSeconds).toFixed(2)}x`, 8],
+        [r.parallel.seconds.toFixed(2), 7],
+        [r.parallel.cpuSeconds.toFixed(2), 8],
         [r.json.seconds.toFixed(2), 9],
         [r.stats.maxRssMiB.toFixed(0), 8],
+        [r.parallel.maxRssMiB.toFixed(0), 8],
         [r.decode.maxRssMiB.toFixed(0), 11],
       ]);
     }
@@ -317,6 +324,7 @@ function main(): void {
       `growth ${large.events / small.events}x events: stats wall ${(large.stats.seconds / small.stats.seconds).toFixed(2)}x, CPU ${(large.stats.cpuSeconds / small.stats.cpuSeconds).toFixed(2)}x, peak RSS ${(large.stats.maxRssMiB / small.stats.maxRssMiB).toFixed(2)}x` +
         '  (targets: <= 1 s per 1M events; RSS flat)',
     );
+    for (const r of rows) console.log(`${r.events.toLocaleString('en-US')} events: --threads ${PARALLEL_THREADS} / one thread: wall ${(r.parallel.seconds / r.stats.seconds).toFixed(2)}x, CPU ${(r.parallel.cpuSeconds / r.stats.cpuSeconds).toFixed(2)}x`);
     console.log(`ior sql GROUP BY syscall over ${sqlEvents.toLocaleString('en-US')} events (4 columns loaded): ${sql.seconds.toFixed(2)} s wall, ${sql.cpuSeconds.toFixed(2)} s CPU, peak RSS ${sql.maxRssMiB.toFixed(0)} MiB (target < 3 s)`);
     console.log(`ior sql SELECT count(*) FROM events (1 column loaded): ${countAll.seconds.toFixed(2)} s wall, ${countAll.cpuSeconds.toFixed(2)} s CPU`);
     const met = rows.every((r) => r.stats.seconds <= Math.max(1, r.events / 1e6)) && sql.seconds < 3;

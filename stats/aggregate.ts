@@ -5,8 +5,19 @@
  * events: latencies go into log-bucketed histograms, the rate into a
  * fixed number of time bins. The loop over a batch allocates nothing per
  * row (map lookups return existing accumulators).
+ *
+ * With `threads` > 1 (ior stats --threads N) the trace is read in
+ * parallel: its row groups are cut into contiguous parts; this thread
+ * aggregates the first part and worker threads (stats/worker.ts) the
+ * others, each into an Aggregation, and the parts merge in row order into
+ * exactly the figures one pass gives. One thread is the default: on the
+ * 2-vCPU development VM two threads cost 1.5x the CPU and were no faster
+ * (docs/benchmarks.md); machines with free cores may gain.
  */
 import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { workerPath } from '../common/assets.js';
+import { IorError } from '../common/errors.js';
 import { eventsLost } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
 import { Transfer, transferOf } from './classify.js';
@@ -27,6 +38,8 @@ export interface StatsOptions {
   untilNs: number | null;
   /** columns of the I/O rate chart */
   chartColumns: number;
+  /** threads reading the trace, each a contiguous share of its row groups */
+  threads: number;
 }
 
 export const DEFAULT_STATS_OPTIONS: StatsOptions = {
@@ -38,6 +51,7 @@ export const DEFAULT_STATS_OPTIONS: StatsOptions = {
   sinceNs: null,
   untilNs: null,
   chartColumns: 60,
+  threads: 1,
 };
 
 /** The trace columns computeStats reads (the others are never decoded). */
@@ -150,62 +164,145 @@ function mapGet<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
-/** `onProgress`: called after each row group with the rows read so far and the trace's total. */
-export async function computeStats(file: string, options: StatsOptions = DEFAULT_STATS_OPTIONS, onProgress?: ProgressCallback): Promise<StatsReport> {
-  const reader = await TraceReader.open(file);
-  const footer = reader.footer;
-  const { by, top } = options;
+/** What every part of a read shares: the filters, the time origin, the breakdown. */
+export interface AggregationScope {
+  options: StatsOptions;
+  /** ts_ns of offset 0: the footer's start, else the first event */
+  origin: bigint;
+  /** where the rate timeline's bins start (offset ns) */
+  timelineOriginNs: number;
+}
 
-  const footerStart = BigInt(footer.start_ts_ns);
-  // a footer without a start (0) falls back to the first event
-  let origin: bigint | null = footerStart > 0n ? footerStart : null;
+/**
+ * The accumulators of one part of a trace (plain data and a few classes, so
+ * a worker can post it: structured clone keeps the fields, revive() puts the
+ * prototypes back). merge() adds a later part.
+ */
+export class Aggregation {
+  readonly syscalls = new Map<string, SyscallState>();
+  readonly groups = new Map<string | number | null, Group>();
+  readonly files = new Map<string, FileTotals>();
+  readonly processes = new Map<number, ProcessTotals>();
+  readonly threads = new Set<number>();
+  readonly readSizes = new Float64Array(SIZE_CLASSES);
+  readonly writeSizes = new Float64Array(SIZE_CLASSES);
+  readonly slowest: SlowestCalls;
+  readonly timeline: RateTimeline;
+  events = 0;
+  errors = 0;
+  readBytes = 0;
+  readCalls = 0;
+  writeBytes = 0;
+  writeCalls = 0;
+  totalTime = 0;
+  firstOffset = Infinity;
+  lastOffset = -Infinity;
+
+  constructor(scope: AggregationScope) {
+    this.slowest = new SlowestCalls(scope.options.top);
+    this.timeline = new RateTimeline(scope.timelineOriginNs);
+  }
+
+  /** An Aggregation that went through structured clone (postMessage), with its prototypes back. */
+  static revive(data: Aggregation): Aggregation {
+    Object.setPrototypeOf(data, Aggregation.prototype);
+    Object.setPrototypeOf(data.slowest, SlowestCalls.prototype);
+    Object.setPrototypeOf(data.timeline, RateTimeline.prototype);
+    for (const g of data.groups.values()) Object.setPrototypeOf(g.latency, LogHistogram.prototype);
+    for (const sc of data.syscalls.values()) Object.setPrototypeOf(sc.group.latency, LogHistogram.prototype);
+    return data;
+  }
+
+  /** Add `later`, the aggregation of the rows that follow this one's (its last-seen names win). */
+  merge(later: Aggregation): void {
+    const mergeGroup = (into: Group, from: Group) => {
+      into.calls += from.calls;
+      into.errors += from.errors;
+      into.bytes += from.bytes;
+      into.time += from.time;
+      if (from.calls > 0) into.comm = from.comm;
+      into.latency.merge(from.latency);
+    };
+    for (const [name, sc] of later.syscalls) {
+      const mine = this.syscalls.get(name);
+      if (mine === undefined) this.syscalls.set(name, sc);
+      else for (const [errno, n] of sc.errnos) mine.errnos.set(errno, (mine.errnos.get(errno) ?? 0) + n);
+    }
+    // --by syscall: a syscall's group is also its SyscallState's, so merging here merges both
+    for (const [key, g] of later.groups) {
+      const mine = this.groups.get(key);
+      if (mine === undefined) this.groups.set(key, g);
+      else mergeGroup(mine, g);
+    }
+    for (const [path, f] of later.files) {
+      const mine = this.files.get(path);
+      if (mine === undefined) this.files.set(path, f);
+      else {
+        mine.calls += f.calls;
+        mine.read += f.read;
+        mine.write += f.write;
+        mine.time += f.time;
+      }
+    }
+    for (const [pid, p] of later.processes) {
+      const mine = this.processes.get(pid);
+      if (mine === undefined) this.processes.set(pid, p);
+      else {
+        mine.calls += p.calls;
+        mine.errors += p.errors;
+        mine.read += p.read;
+        mine.write += p.write;
+        mine.time += p.time;
+        mine.comm = p.comm;
+      }
+    }
+    for (const t of later.threads) this.threads.add(t);
+    later.readSizes.forEach((n, k) => (this.readSizes[k] += n));
+    later.writeSizes.forEach((n, k) => (this.writeSizes[k] += n));
+    for (const call of later.slowest.heap) if (call.latency_ns > this.slowest.threshold) this.slowest.offer(call);
+    this.timeline.merge(later.timeline);
+    this.events += later.events;
+    this.errors += later.errors;
+    this.readBytes += later.readBytes;
+    this.readCalls += later.readCalls;
+    this.writeBytes += later.writeBytes;
+    this.writeCalls += later.writeCalls;
+    this.totalTime += later.totalTime;
+    this.firstOffset = Math.min(this.firstOffset, later.firstOffset);
+    this.lastOffset = Math.max(this.lastOffset, later.lastOffset);
+  }
+}
+
+/**
+ * Aggregate row groups [groups.start, groups.end) of `reader` into a new
+ * Aggregation; `onRows` after each row group with the rows it had.
+ */
+export async function aggregatePart(reader: TraceReader, scope: AggregationScope, groups: { start: number; end: number }, onRows?: (rows: number) => void): Promise<Aggregation> {
+  const { options, origin } = scope;
+  const agg = new Aggregation(scope);
+  const { syscalls, groups: breakdown, files, processes, threads, readSizes, writeSizes, slowest, timeline } = agg;
+  const by = options.by;
   // the origin as 32-bit words: offsets are exact even when ts_ns is past 2^53 (104 days of uptime)
-  let originHigh = 0;
-  let originLow = 0;
+  const originHigh = Number(BigInt.asIntN(32, origin >> 32n));
+  const originLow = Number(origin & 0xffffffffn);
   const since = options.sinceNs ?? -Infinity;
   const until = options.untilNs ?? Infinity;
   const pidFilter = options.pids.length ? new Set(options.pids) : null;
   const commFilter = options.comm;
   const prefixes = options.pathPrefixes.length ? options.pathPrefixes : null;
   const matchesPrefix = (p: string | null) => p !== null && prefixes!.some((prefix) => p.startsWith(prefix));
-
-  const syscalls = new Map<string, SyscallState>();
-  const groups = new Map<string | number | null, Group>();
   const dirOf = new Map<string, string>();
-  const files = new Map<string, FileTotals>();
-  const processes = new Map<number, ProcessTotals>();
-  const threads = new Set<number>();
-  const readSizes = new Float64Array(SIZE_CLASSES);
-  const writeSizes = new Float64Array(SIZE_CLASSES);
-  const slowest = new SlowestCalls(top);
-  let timeline: RateTimeline | null = null;
-  let rowsRead = 0;
-  let events = 0;
-  let errors = 0;
-  let readBytes = 0;
-  let readCalls = 0;
-  let writeBytes = 0;
-  let writeCalls = 0;
-  let totalTime = 0;
-  let firstOffset = Infinity;
-  let lastOffset = -Infinity;
+  const newGroup = () => new Group();
   let lastTid = NaN;
   let lastPath: string | null = null;
   let lastFile: FileTotals | undefined;
-  const newGroup = () => new Group();
 
-  for await (const batch of reader.batches(STATS_COLUMNS)) {
+  for await (const batch of reader.batches(STATS_COLUMNS, groups)) {
     const { seq, pid, tid, comm, syscall, path, path2 } = batch;
     const ts = int64Words(batch.ts_ns);
     const latencies = int64Words(batch.latency_ns);
     const rets = int64Words(batch.ret);
     const moves = int64Words(batch.bytes);
-    if (batch.length > 0 && origin === null) origin = batch.ts_ns[0]!;
-    if (origin !== null) {
-      originHigh = Number(BigInt.asIntN(32, origin >> 32n));
-      originLow = Number(origin & 0xffffffffn);
-    }
-    timeline ??= new RateTimeline(options.sinceNs);
     for (let i = 0; i < batch.length; i++) {
       const offset = (ts[2 * i + 1]! - originHigh) * TWO_32 + ((ts[2 * i]! >>> 0) - originLow);
       if (offset < since || offset >= until) continue;
@@ -220,7 +317,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       const name = syscall[i]!;
       let sc = syscalls.get(name);
       if (sc === undefined) {
-        sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(groups, name, newGroup) : newGroup() };
+        sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(breakdown, name, newGroup) : newGroup() };
         syscalls.set(name, sc);
       }
       const latency = latencies[2 * i + 1]! * TWO_32 + (latencies[2 * i]! >>> 0);
@@ -231,35 +328,35 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       const read = transfer === Transfer.Read || transfer === Transfer.Copy ? moved : 0;
       const written = transfer === Transfer.Write || transfer === Transfer.Copy ? moved : 0;
 
-      events++;
-      totalTime += latency;
-      if (offset < firstOffset) firstOffset = offset;
-      if (offset + latency > lastOffset) lastOffset = offset + latency;
+      agg.events++;
+      agg.totalTime += latency;
+      if (offset < agg.firstOffset) agg.firstOffset = offset;
+      if (offset + latency > agg.lastOffset) agg.lastOffset = offset + latency;
       const t = tid[i]!;
       if (t !== lastTid) {
         threads.add(t);
         lastTid = t;
       }
       if (failed) {
-        errors++;
+        agg.errors++;
         sc.errnos.set(-result, (sc.errnos.get(-result) ?? 0) + 1);
       }
       if (transfer === Transfer.Read || transfer === Transfer.Copy) {
-        readCalls++;
-        readBytes += read;
+        agg.readCalls++;
+        agg.readBytes += read;
         if (!failed) readSizes[sizeClass(read)]!++;
       }
       if (transfer === Transfer.Write || transfer === Transfer.Copy) {
-        writeCalls++;
-        writeBytes += written;
+        agg.writeCalls++;
+        agg.writeBytes += written;
         if (!failed) writeSizes[sizeClass(written)]!++;
       }
 
       const group =
         by === 'syscall' ? sc.group
-        : by === 'process' ? mapGet(groups, p, newGroup)
-        : by === 'file' ? mapGet(groups, file1, newGroup)
-        : mapGet(groups, file1 === null ? null : mapGet(dirOf, file1, () => parentDir(file1)), newGroup);
+        : by === 'process' ? mapGet(breakdown, p, newGroup)
+        : by === 'file' ? mapGet(breakdown, file1, newGroup)
+        : mapGet(breakdown, file1 === null ? null : mapGet(dirOf, file1, () => parentDir(file1)), newGroup);
       group.calls++;
       group.time += latency;
       group.bytes += moved;
@@ -302,9 +399,42 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
         slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, file_type: batch.file_type[i]!, latency_ns: latency, ret: result });
       }
     }
-    rowsRead += batch.length;
-    onProgress?.(rowsRead, reader.rowCount);
+    onRows?.(batch.length);
   }
+  return agg;
+}
+
+/** `onProgress`: called after each row group with the rows read so far and the trace's total. */
+export async function computeStats(file: string, options: StatsOptions = DEFAULT_STATS_OPTIONS, onProgress?: ProgressCallback): Promise<StatsReport> {
+  const reader = await TraceReader.open(file);
+  const footer = reader.footer;
+  const { by, top } = options;
+
+  const footerStart = BigInt(footer.start_ts_ns);
+  const range = reader.timestampRange();
+  // a footer without a start (0) falls back to the first event
+  const origin = footerStart > 0n ? footerStart : (range?.min ?? (await firstTimestamp(reader)));
+  // the rate bins start at --since, else at the earliest event (row group statistics), else at the start
+  const timelineOriginNs = options.sinceNs ?? (range !== null ? Number(range.min - origin) : 0);
+  const scope: AggregationScope = { options, origin, timelineOriginNs };
+
+  const groupCount = reader.rowGroupCount;
+  const threads = Math.max(1, Math.min(groupCount, options.threads));
+  const parts = Array.from({ length: threads }, (_, k) => ({ start: Math.floor((k * groupCount) / threads), end: Math.floor(((k + 1) * groupCount) / threads) }));
+  let rowsRead = 0;
+  const onRows = (rows: number) => {
+    rowsRead += rows;
+    onProgress?.(rowsRead, reader.rowCount);
+  };
+  const workers = parts.slice(1).map((groups) => aggregateInWorker(file, scope, groups, onRows));
+  let agg: Aggregation;
+  try {
+    agg = await aggregatePart(reader, scope, parts[0] ?? { start: 0, end: 0 }, onRows);
+    for (const later of await Promise.all(workers.map((w) => w.result))) agg.merge(later);
+  } finally {
+    for (const w of workers) w.stop();
+  }
+  const { syscalls, groups, files, processes, readSizes, writeSizes, slowest, timeline, events } = agg;
 
   const byTime = <T extends { time_ns: number }>(a: T, b: T) => b.time_ns - a.time_ns;
   const groupRows: BreakdownRow[] = [...groups]
@@ -378,17 +508,17 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     totals: {
       events,
       trace_events: reader.rowCount,
-      first_offset_ns: events ? firstOffset : null,
-      last_offset_ns: events ? lastOffset : null,
+      first_offset_ns: events ? agg.firstOffset : null,
+      last_offset_ns: events ? agg.lastOffset : null,
       processes: processes.size,
-      threads: threads.size,
+      threads: agg.threads.size,
       files: files.size,
-      read_bytes: readBytes,
-      read_calls: readCalls,
-      write_bytes: writeBytes,
-      write_calls: writeCalls,
-      errors,
-      time_ns: totalTime,
+      read_bytes: agg.readBytes,
+      read_calls: agg.readCalls,
+      write_bytes: agg.writeBytes,
+      write_calls: agg.writeCalls,
+      errors: agg.errors,
+      time_ns: agg.totalTime,
     },
     losses: { ...losses, events_lost: eventsLost(losses), filtered_out: footer.filtered_out },
     breakdown: { by, rows: shownGroups, omitted: groupRows.length - shownGroups.length },
@@ -397,7 +527,41 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     top_processes: topProcesses,
     errors: errorRows,
     slowest: slowest.sorted(),
-    rate: (timeline ?? new RateTimeline(options.sinceNs ?? 0)).columns(options.chartColumns, events ? lastOffset : 0),
+    rate: timeline.columns(options.chartColumns, events ? agg.lastOffset : 0),
     sizes: { read: sizeBuckets(readSizes), write: sizeBuckets(writeSizes) },
   };
 }
+
+/** ts_ns of the trace's first row (a footer without a start, a writer without statistics). */
+async function firstTimestamp(reader: TraceReader): Promise<bigint> {
+  for await (const batch of reader.batches(['ts_ns'], { start: 0, end: Math.min(1, reader.rowGroupCount) })) if (batch.length > 0) return batch.ts_ns[0]!;
+  return 0n;
+}
+
+interface WorkerPart {
+  result: Promise<Aggregation>;
+  stop: () => void;
+}
+
+/** Aggregate row groups `groups` of `file` in a worker thread (stats/worker.ts). */
+function aggregateInWorker(file: string, scope: AggregationScope, groups: { start: number; end: number }, onRows: (rows: number) => void): WorkerPart {
+  const worker = new Worker(workerPath('stats/worker.js'), { workerData: { file, scope, groups } satisfies StatsWorkerInput });
+  const result = new Promise<Aggregation>((resolve, reject) => {
+    worker.on('message', (message: StatsWorkerMessage) => {
+      if ('rows' in message) onRows(message.rows);
+      else if ('aggregation' in message) resolve(Aggregation.revive(message.aggregation));
+      else reject(message.ior ? new IorError(message.error, message.exitCode) : new Error(message.error));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`stats worker exited (${code}) before its result`)));
+  });
+  return { result, stop: () => void worker.terminate() };
+}
+
+export interface StatsWorkerInput {
+  file: string;
+  scope: AggregationScope;
+  groups: { start: number; end: number };
+}
+
+export type StatsWorkerMessage = { rows: number } | { aggregation: Aggregation } | { error: string; ior: boolean; exitCode: number };

@@ -57,15 +57,29 @@ export class LogHistogram {
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
     const index = bucketIndex(value);
-    if (this.dense !== null) {
-      this.dense[index]!++;
-      return;
-    }
+    if (this.dense !== null) this.dense[index]!++;
+    else this.addSparse(index, 1);
+  }
+
+  /** Add the counts of `other` (the same values recorded here, e.g. by a parallel reader). */
+  merge(other: LogHistogram): void {
+    this.count += other.count;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    const add = (index: number, n: number) => {
+      if (this.dense !== null) this.dense[index]! += n;
+      else this.addSparse(index, n);
+    };
+    if (other.dense !== null) other.dense.forEach((n, index) => n > 0 && add(index, n));
+    else for (const [index, n] of other.sparse!) add(index, n);
+  }
+
+  private addSparse(index: number, n: number): void {
     const sparse = this.sparse!;
-    sparse.set(index, (sparse.get(index) ?? 0) + 1);
+    sparse.set(index, (sparse.get(index) ?? 0) + n);
     if (sparse.size > SPARSE_LIMIT) {
       this.dense = new Float64Array(BUCKET_COUNT);
-      for (const [i, n] of sparse) this.dense[i] = n;
+      for (const [i, c] of sparse) this.dense[i] = c;
       this.sparse = null;
     }
   }

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Footer, TraceEvent } from '../schema/index.js';
 import { REPO_ROOT } from '../common/assets.js';
-import { formatBytes, formatCount, formatDurationNs, type StatsReport } from '../stats/index.js';
+import { computeStats, DEFAULT_STATS_OPTIONS, formatBytes, formatCount, formatDurationNs, type StatsReport } from '../stats/index.js';
 import { ior, IOR_BIN } from './helpers/cli.js';
 import { readTrace, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
@@ -201,7 +201,9 @@ function checkReport(report: StatsReport, rows: TraceEvent[], footer: Footer, op
   if (sel.length === 0) assert.equal(rate.calls.length, 0);
   else {
     assert.ok(rate.calls.length >= 1 && rate.calls.length <= 60);
-    assert.equal(rate.start_offset_ns, opts.filter?.sinceNs ?? Math.min(...sel.map((r) => r.at)));
+    // the first column starts at or before the first event, and holds it
+    const firstAt = Math.min(...sel.map((r) => r.at));
+    assert.ok(rate.start_offset_ns <= firstAt && firstAt < rate.start_offset_ns + rate.column_ns, `first column ${rate.start_offset_ns} + ${rate.column_ns} holds ${firstAt}`);
     assert.equal(rate.end_offset_ns, t.last_offset_ns);
     const column = (r: Row) => Math.max(0, Math.floor((r.at - rate.start_offset_ns) / rate.column_ns));
     const expected = Array.from({ length: rate.calls.length }, () => ({ calls: 0, read: 0, write: 0 }));
@@ -394,6 +396,29 @@ test('stats streams: many row groups give the same report as one', async () => {
     const b = statsJson([one]);
     assert.deepEqual({ ...a, file: '' }, { ...b, file: '' });
     checkReport(a, rows, footer);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stats in parallel: worker threads give exactly the report of one thread', async () => {
+  const dir = tempDir('stats-parallel');
+  try {
+    const { rows, footer } = await readTrace(fixture('mixed'));
+    const file = writeFixtureTrace(path.join(dir, 'groups.parquet'), rows, footer, 97);
+    const variants = [
+      {},
+      { by: 'file' as const, top: 7 },
+      { by: 'process' as const },
+      { by: 'dir' as const, comm: 'rsync' },
+      { sinceNs: 1.2e9, untilNs: 2.6e9, pathPrefixes: ['/var/lib/pg/'] },
+    ];
+    for (const variant of variants) {
+      const options = { ...DEFAULT_STATS_OPTIONS, ...variant };
+      const one = await computeStats(file, { ...options, threads: 1 });
+      checkReport(one, rows, footer, { by: options.by, top: options.top, filter: { comm: options.comm ?? undefined, sinceNs: options.sinceNs ?? undefined, untilNs: options.untilNs ?? undefined, prefixes: options.pathPrefixes.length ? options.pathPrefixes : undefined } });
+      for (const threads of [2, 3]) assert.deepEqual(await computeStats(file, { ...options, threads }), one, `${JSON.stringify(variant)}, ${threads} threads`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -77,14 +77,30 @@ export class TraceReader {
     return this.metadata.row_groups.length;
   }
 
+  /** Earliest and latest ts_ns, from the row groups' column statistics; null if a group has none (or no rows). */
+  timestampRange(): { min: bigint; max: bigint } | null {
+    let range: { min: bigint; max: bigint } | null = null;
+    for (const group of this.metadata.row_groups) {
+      const stats = group.columns.find((c) => c.meta_data?.path_in_schema[0] === 'ts_ns')?.meta_data?.statistics;
+      const min = stats?.min_value ?? stats?.min;
+      const max = stats?.max_value ?? stats?.max;
+      if (typeof min !== 'bigint' || typeof max !== 'bigint') return null;
+      range = range === null ? { min, max } : { min: min < range.min ? min : range.min, max: max > range.max ? max : range.max };
+    }
+    return range;
+  }
+
   /**
    * Stream the trace, one batch per row group, with only `columns` decoded
-   * (all by default). int64 columns come back as bigint: convert on purpose.
+   * (all by default), row groups [start, end) of `groups` (all by default:
+   * parallel readers take a share each). int64 columns come back as bigint:
+   * convert on purpose.
    */
-  async *batches<K extends ColumnName>(columns?: readonly K[]): AsyncGenerator<PartialEventBatch<K>> {
+  async *batches<K extends ColumnName>(columns?: readonly K[], groups?: { start: number; end: number }): AsyncGenerator<PartialEventBatch<K>> {
     const wanted = (columns ?? COLUMNS.map((c) => c.name)) as readonly K[];
-    let rowStart = 0;
-    for (const group of this.metadata.row_groups) {
+    const { start, end } = groups ?? { start: 0, end: this.metadata.row_groups.length };
+    let rowStart = this.metadata.row_groups.slice(0, start).reduce((sum, g) => sum + Number(g.num_rows), 0);
+    for (const group of this.metadata.row_groups.slice(start, end)) {
       const rows = Number(group.num_rows);
       const chunks = new Map<string, { at: number; data: ArrayLike<unknown> }[]>();
       try {
