@@ -167,7 +167,7 @@ function mapGet<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 /** What every part of a read shares: the filters, the time origin, the breakdown. */
 export interface AggregationScope {
   options: StatsOptions;
-  /** ts_ns of offset 0: the footer's start, else the first event */
+  /** ts_ns of offset 0: the footer's start, else the earliest event */
   origin: bigint;
   /** where the rate timeline's bins start (offset ns) */
   timelineOriginNs: number;
@@ -412,7 +412,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
 
   const footerStart = BigInt(footer.start_ts_ns);
   const range = reader.timestampRange();
-  // a footer without a start (0) falls back to the first event
+  // a footer without a start (0) falls back to the earliest event
   const origin = footerStart > 0n ? footerStart : (range?.min ?? (await firstTimestamp(reader)));
   // the rate bins start at --since, else at the earliest event (row group statistics), else at the start
   const timelineOriginNs = options.sinceNs ?? (range !== null ? Number(range.min - origin) : 0);

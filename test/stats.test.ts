@@ -44,7 +44,7 @@ const isWrite = (r: TraceEvent) => WRITES.has(r.syscall) || COPIES.has(r.syscall
 
 function selectRows(rows: TraceEvent[], footer: Footer, f: Filter = {}): Row[] {
   const start = BigInt(footer.start_ts_ns);
-  const origin = start > 0n ? start : rows[0]?.ts_ns ?? 0n;
+  const origin = start > 0n ? start : rows.reduce((min, r) => (r.ts_ns < min ? r.ts_ns : min), rows[0]?.ts_ns ?? 0n);
   return rows
     .map((r) => ({ ...r, at: n(r.ts_ns - origin) }))
     .filter(
@@ -396,6 +396,9 @@ test('stats streams: many row groups give the same report as one', async () => {
     const b = statsJson([one]);
     assert.deepEqual({ ...a, file: '' }, { ...b, file: '' });
     checkReport(a, rows, footer);
+    // a footer without a start: offsets count from the earliest event
+    const startless = { ...footer, start_ts_ns: '0' };
+    checkReport(statsJson([writeFixtureTrace(path.join(dir, 'no-start.parquet'), rows, startless, 500)]), rows, startless);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
