@@ -46,8 +46,10 @@ const EFFECTS: Record<string, Effect> = {
 /** Calls whose successful return value is a byte count of data moved. */
 const TRANSFERS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2', 'write', 'pwrite64', 'writev', 'pwritev', 'pwritev2', 'copy_file_range', 'sendfile64', 'getdents64']);
 
-/** File types whose fds name a path worth looking up (not pipes, sockets, anon inodes). */
-const NAMED_FILE_TYPES = new Set([1, 2, 5, 6, 7]);
+/** enum ior_file_type: the fd argument was not open (or the row has none) */
+const FT_NONE = 0;
+/** File types with no path (pipe, socket, anonymous inode): never looked up in /proc, never unresolved. */
+const PATHLESS_FILE_TYPES = new Set([3, 4, 8]);
 
 interface SyscallInfo {
   name: string;
@@ -155,6 +157,8 @@ export class EventDecoder {
     const fileType = buf[off + EV.file_type]!;
     const eventFlags = buf[off + EV.event_flags]!;
     const resolver = this.resolver;
+    // the kernel saw a file with a name behind the fd argument (for dup: the new fd)
+    const named = !PATHLESS_FILE_TYPES.has(fileType);
 
     let fd = sc.hasFd ? fdArg : -1;
     let path: string | null = null;
@@ -167,8 +171,8 @@ export class EventDecoder {
         fd = dirfd;
         path = resolver.fdPath(pid, dirfd);
       }
-    } else if (sc.hasFd && NAMED_FILE_TYPES.has(fileType)) {
-      path = resolver.fdPath(pid, fdArg);
+    } else if (sc.hasFd && fileType !== FT_NONE) {
+      path = resolver.fdPath(pid, fdArg, named);
     }
     if (sc.hasPath2) {
       const raw = buf.toString('utf8', textAt + pathLen, textAt + pathLen + path2Len);
@@ -179,7 +183,7 @@ export class EventDecoder {
     }
     if (sc.returnsFd) fd = retNum >= 0 ? retNum : -1;
 
-    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, sc.effect === 'fcntl' ? dv.getInt32(off + EV.count, true) : 0, path, path2);
+    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, sc.effect === 'fcntl' ? dv.getInt32(off + EV.count, true) : 0, path, path2, named);
 
     if (this.pathPrefixes.length > 0 && !this.keep(path, path2)) {
       this.counters.filteredOut++;
@@ -234,7 +238,7 @@ export class EventDecoder {
     this.lifecycleRecords++;
   }
 
-  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, fcntlArg: number, path: string | null, path2: string | null): void {
+  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, fcntlArg: number, path: string | null, path2: string | null, named: boolean): void {
     const resolver = this.resolver;
     switch (sc.effect) {
       case 'open':
@@ -250,10 +254,10 @@ export class EventDecoder {
         break;
       case 'dup':
         // dup and dup2 clear close-on-exec on the new fd; dup3 takes O_CLOEXEC
-        resolver.duplicated(pid, fdArg, ret, sc.hasFlags && (flags & O_CLOEXEC) !== 0);
+        resolver.duplicated(pid, fdArg, ret, sc.hasFlags && (flags & O_CLOEXEC) !== 0, named);
         break;
       case 'fcntl':
-        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret, flags === F_DUPFD_CLOEXEC);
+        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret, flags === F_DUPFD_CLOEXEC, named);
         else if (flags === F_SETFD) resolver.setCloexec(pid, fdArg, fdArg, (fcntlArg & FD_CLOEXEC) !== 0);
         break;
       case 'chdir':

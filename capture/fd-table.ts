@@ -85,11 +85,20 @@ export class PathResolver {
     for (const [fd, target] of Object.entries(fds)) proc.fds.paths.set(Number(fd), target.startsWith('/') ? stripDeleted(target) : null);
   }
 
-  /** The path open on (pid, fd), or null for a non-file fd or one nobody can name. */
-  fdPath(pid: number, fd: number): string | null {
+  /**
+   * The path open on (pid, fd), or null for a non-file fd or one nobody can
+   * name. `named` false: the kernel saw a pipe, socket or anonymous inode
+   * behind the fd, which has no path: it is remembered as open without a
+   * path, not looked up in /proc, and not counted unresolved.
+   */
+  fdPath(pid: number, fd: number, named = true): string | null {
     const fds = this.process(pid).fds;
     const known = fds.paths.get(fd);
     if (known !== undefined) return known;
+    if (!named) {
+      fds.paths.set(fd, null);
+      return null;
+    }
     const found = this.lookUp(pid, fds, fd);
     if (found === undefined) this.unresolved++;
     return found ?? null;
@@ -142,8 +151,9 @@ export class PathResolver {
     for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) setFlag(fds.cloexec, fd, on);
   }
 
-  duplicated(pid: number, from: number, to: number, cloexec: boolean): void {
-    this.opened(pid, to, this.fdPath(pid, from), cloexec);
+  /** dup family: `to` names what `from` names (`named` as for fdPath). */
+  duplicated(pid: number, from: number, to: number, cloexec: boolean, named = true): void {
+    this.opened(pid, to, this.fdPath(pid, from, named), cloexec);
   }
 
   changedDirectory(pid: number, absolutePath: string | null): void {

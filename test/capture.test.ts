@@ -90,9 +90,9 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   const dir = fs.realpathSync(tempDir('cmd'));
   fs.writeFileSync(path.join(dir, 'in.txt'), 'hello from the traced command\n'.repeat(100));
   const trace = path.join(dir, 'cmd.parquet');
-  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; echo "to stderr" >&2; exit 7'], { cwd: dir, input: 'typed input\n' });
+  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; echo "to stderr" >&2; v=$(echo sub); echo "$v"; echo piped | cat; exit 7'], { cwd: dir, input: 'typed input\n' });
   assert.equal(r.status, 7, r.stderr);
-  assert.equal(r.stdout, 'hello from the traced command\n'.repeat(100) + 'got typed input\n');
+  assert.equal(r.stdout, 'hello from the traced command\n'.repeat(100) + 'got typed input\nsub\npiped\n');
   assert.match(r.stderr, /^to stderr$/m, 'the command writes to ior\'s stderr');
   assert.match(r.stderr, /^ior: capturing \d+ syscalls of sh -c/m);
   const { rows, footer } = await readTrace(trace);
@@ -100,7 +100,15 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   assert.deepEqual(footer.command_exit, { code: 7, signal: null });
   const pids = new Set(rows.map((x) => x.pid));
   assert.ok(pids.size >= 3, `sh and two cats traced (pids: ${[...pids].join(',')})`);
-  assert.equal(footer.losses.unresolved_fds, 0, "every fd of the tree is named (fork copies, the command's own named by the loader)");
+  assert.equal(footer.losses.unresolved_fds, 0, "every fd of the tree is named (fork copies, the command's own named by the loader), pipes are pathless, not unresolved");
+  // $(...) and the pipeline: pipe2 is not traced, the children dup2 its ends onto 1 (and 0) and exit at once
+  const pipeDups = rows.filter((x) => x.syscall === 'dup2' && x.file_type === 'pipe');
+  assert.ok(pipeDups.length >= 2, `the subshell's and the pipeline's dup2 of a pipe are recorded (${pipeDups.length})`);
+  for (const x of pipeDups) assert.ok(x.path === null && (x.fd2 === 0 || x.fd2 === 1) && x.ret === BigInt(x.fd2), `dup2 of a pipe end onto stdin or stdout, no path: ${x.path} ${x.fd2} ${x.ret}`);
+  const pipeWrites = rows.filter((x) => x.syscall === 'write' && x.fd === 1 && x.file_type === 'pipe').map((x) => [x.path, x.bytes]);
+  assert.deepEqual(pipeWrites, [[null, 4n], [null, 6n]], 'the subshell writes "sub\\n" and the pipeline\'s echo "piped\\n" into the pipes, pathless');
+  const pipeReads = rows.filter((x) => x.comm === 'cat' && x.syscall === 'read' && x.fd === 0);
+  assert.ok(pipeReads.length >= 1 && pipeReads.every((x) => x.file_type === 'pipe' && x.path === null), "cat reads the pipeline's pipe on fd 0, pathless");
   const first = rows[0]!;
   assert.equal(first.comm, 'sh');
   assert.ok(['access', 'openat'].includes(first.syscall) && /ld\.so/.test(first.path ?? ''), `first event is the dynamic loader of sh: ${first.syscall} ${first.path}`);
