@@ -157,12 +157,15 @@ export class Interpreter {
     return this.slots.get(this.key(pid, fd));
   }
 
-  /** Slots of `pid` open in [first, last] (close_range). */
-  private openSlotsIn(pid: number, first: number, last: number): SlotInfo[] {
+  /** Slots of `pid` open in [first, last] (close_range), forgotten as they are returned. */
+  private closeSlotsIn(pid: number, first: number, last: number): SlotInfo[] {
     const out: SlotInfo[] = [];
     for (const [k, s] of this.slots) {
       const fd = k - pid * 2 ** 21;
-      if (fd >= first && fd <= last && s.open) out.push(s);
+      if (fd >= first && fd <= last && s.open) {
+        out.push(s);
+        this.slots.delete(k);
+      }
     }
     return out;
   }
@@ -181,10 +184,7 @@ export class Interpreter {
       case 'close_range': {
         if ((e.flags ?? 0) & CLOSE_RANGE_CLOEXEC) return [];
         const steps: Step[] = [];
-        for (const s of this.openSlotsIn(e.pid, e.fd, e.fd2 < 0 ? 2 ** 21 - 1 : e.fd2)) {
-          steps.push(this.step('close', { slot: s.slot }));
-          s.open = false;
-        }
+        for (const s of this.closeSlotsIn(e.pid, e.fd, e.fd2 < 0 ? 2 ** 21 - 1 : e.fd2)) steps.push(this.step('close', { slot: s.slot }));
         return steps;
       }
       case 'dup': case 'dup2': case 'dup3':
@@ -279,7 +279,8 @@ export class Interpreter {
       // an fd the trace never showed opening (before the capture, or by an untraced call such as socket or pipe)
       return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
     }
-    if (e.ret >= 0) s.open = false;
+    // closed: forget it (memory stays bounded by the fds open at once; a reopened fd gets a new slot)
+    if (e.ret >= 0) this.slots.delete(this.key(e.pid, e.fd));
     return [this.step('close', { slot: s.slot })];
   }
 
