@@ -28,6 +28,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define AT_FDCWD (-100)
+#define AT_EMPTY_PATH 0x1000
 #define MAP_ANONYMOUS 0x20
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -119,8 +120,6 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
 /* ---- small helpers ------------------------------------------------------- */
 
 static __always_inline void count(__u32 which)
@@ -161,17 +160,18 @@ static __always_inline bool trace_this(__u32 tgid)
 
 /* enum ior_file_type of an inode. Anonymous inodes (eventfd, epoll, ...)
  * and pidfds carry S_IFREG internally on recent kernels: tell them apart by
- * their super block. */
+ * their super block. CO-RE probe reads (not BTF pointer loads): the inode
+ * may come from a raw pointer (fd_file), and this runs on Linux 5.8. */
 static __always_inline __u32 inode_type(struct inode *ino)
 {
 	__u32 m;
 
 	if (!ino)
 		return IOR_FT_NONE;
-	m = ino->i_mode & S_IFMT;
+	m = BPF_CORE_READ(ino, i_mode) & S_IFMT;
 	switch (m) {
 	case S_IFREG: {
-		unsigned long magic = ino->i_sb->s_magic;
+		unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
 
 		if (magic == ANON_INODE_FS_MAGIC || magic == PID_FS_MAGIC)
 			return IOR_FT_OTHER;
@@ -187,25 +187,25 @@ static __always_inline __u32 inode_type(struct inode *ino)
 	}
 }
 
-/* The struct file behind fd in the current task, or NULL. Walks
- * task->files->fdt->fd[fd] with plain (fault-safe) BTF loads; only the
- * array element needs a probe read (variable index). */
+/* The struct file behind fd in the current task, or NULL: a raw kernel
+ * pointer, read only through CO-RE probe reads (fault-safe; no
+ * bpf_get_current_task_btf (5.11) or bpf_rdonly_cast (6.2) needed). */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
 	struct file **fda;
 	struct file *f = NULL;
 
 	if (fd < 0)
 		return NULL;
-	fdt = t->files->fdt;
-	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+	fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
-	fda = fdt->fd;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+	fda = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]))
 		return NULL;
-	return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+	return f;
 }
 
 /* bpf_find_vma callback: is the VMA file-backed? */
@@ -220,7 +220,7 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 	struct file *f = vma->vm_file;
 
 	if (f) {
-		c->file_type = inode_type(f->f_inode);
+		c->file_type = inode_type(BPF_CORE_READ(f, f_inode));
 		c->off = ((__s64)vma->vm_pgoff << PAGE_SHIFT) + (__s64)(c->addr - vma->vm_start);
 	}
 	return 0;
@@ -248,8 +248,11 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 #define ARG(i) (args[(i) < 0 ? 0 : (i)])
 
 /* raw: arguments from regs (raw sys_enter hook), else from tpctx (a
- * syscalls/sys_enter_<name> tracepoint). A constant at every call site. */
-static __always_inline int do_enter(const bool raw, struct ior_enter_ctx *tpctx, struct pt_regs *regs,
+ * syscalls/sys_enter_<name> tracepoint). find_vma: the munmap/msync rows
+ * may call bpf_find_vma (Linux 5.17); a program built without it loads on
+ * older kernels, where the loader does not trace those rows. Constants at
+ * every call site. */
+static __always_inline int do_enter(const bool raw, const bool find_vma, struct ior_enter_ctx *tpctx, struct pt_regs *regs,
 				    const __u16 sc, const int nargs, const int kind,
 				    const int fd_arg, const int flags_arg, const int pos)
 {
@@ -278,6 +281,8 @@ static __always_inline int do_enter(const bool raw, struct ior_enter_ctx *tpctx,
 	}
 	if (kind == IOR_K_VMA) {
 		/* munmap/msync: only if addr (arg 0) lies in a file-backed VMA */
+		if (!find_vma)
+			return 0;
 		struct vma_ctx c = { .addr = ARG(0), .off = -1, .file_type = IOR_FT_NONE };
 		long err = bpf_find_vma(bpf_get_current_task_btf(), c.addr, vma_cb, &c, 0);
 
@@ -292,9 +297,9 @@ static __always_inline int do_enter(const bool raw, struct ior_enter_ctx *tpctx,
 		struct file *f = fd_file((int)ARG(fd_arg));
 
 		if (f) {
-			v.file_type = inode_type(f->f_inode);
+			v.file_type = inode_type(BPF_CORE_READ(f, f_inode));
 			if (pos == 1)
-				v.pos = f->f_pos;
+				v.pos = BPF_CORE_READ(f, f_pos);
 		}
 	}
 
@@ -472,7 +477,7 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
 		/* open/dup: the type of the file behind the new fd */
 		struct file *f = fd_file((int)ret);
 
-		e->file_type = f ? inode_type(f->f_inode) : IOR_FT_NONE;
+		e->file_type = f ? inode_type(BPF_CORE_READ(f, f_inode)) : IOR_FT_NONE;
 	}
 
 	if (has_paths) {
@@ -490,6 +495,14 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
 		l2 &= IOR_PATH_MAX - 1;
 		e->path_len = l1;
 		e->path2_len = l2;
+		/* fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...): the
+		 * call is on dirfd itself: its file type */
+		if (pos != 2 && dirfd_arg >= 0 && path_arg >= 0 && !l1 && !(ef & IOR_EF_PATH_FAULT) && e->file_type == IOR_FT_NONE &&
+		    ((e->flags & AT_EMPTY_PATH) || sc == IOR_SC_utimensat)) {
+			struct file *f = fd_file(e->dirfd);
+
+			e->file_type = f ? inode_type(BPF_CORE_READ(f, f_inode)) : IOR_FT_NONE;
+		}
 		e->event_flags |= ef;
 		if (ef & IOR_EF_PATH_TRUNCATED)
 			count(IOR_LOSS_PATH_TRUNCATED);
@@ -534,8 +547,7 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
  */
 const volatile __u8 nr_row[IOR_NR_MAX] = {};
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
+static __always_inline int raw_enter(const bool find_vma, struct pt_regs *regs, long nr)
 {
 	__u32 row;
 
@@ -545,11 +557,25 @@ int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
 	switch (row) {
 #define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
 	case IOR_SC_##name + 1:                                                                     \
-		return do_enter(true, NULL, regs, IOR_SC_##name, nargs, kind, fd, flags, pos);
+		return do_enter(true, find_vma, NULL, regs, IOR_SC_##name, nargs, kind, fd, flags, pos);
 #include "syscalls.def"
 #undef IOR_SC
 	}
 	return 0;
+}
+
+/* The loader loads one of these two: with bpf_find_vma where the kernel
+ * has it (5.17), else without (munmap/msync then left out of nr_row). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
+{
+	return raw_enter(true, regs, nr);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter_novma, struct pt_regs *regs, long nr)
+{
+	return raw_enter(false, regs, nr);
 }
 
 SEC("tp_btf/sys_exit")
@@ -581,7 +607,7 @@ int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
 	SEC("tp/syscalls/sys_enter_" #name)                                                         \
 	int enter_##name(struct ior_enter_ctx *ctx)                                                 \
 	{                                                                                            \
-		return do_enter(false, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos);             \
+		return do_enter(false, true, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos);       \
 	}                                                                                            \
 	SEC("tp/syscalls/sys_exit_" #name)                                                          \
 	int exit_##name(struct ior_exit_ctx *ctx)                                                   \

@@ -80,7 +80,7 @@ function infoOf(e: SyscallEntry): SyscallInfo {
     hasFlags: e.flags >= 0 || e.name === 'openat2' || e.name === 'creat',
     hasMode: e.mode >= 0 || e.name === 'openat2',
     hasCount: e.count >= 0,
-    hasOffset: e.offset >= 0,
+    hasOffset: e.offset >= 0 || e.kind === 'vma', // munmap/msync: the file offset addr maps
     isCreat: e.name === 'creat',
   };
 }

@@ -86,8 +86,8 @@ export function lockdownMode(file = '/sys/kernel/security/lockdown'): string | u
   }
 }
 
-/** Oldest kernel the BPF program loads on (bpf/ior.bpf.c: the bpf_rdonly_cast kfunc came with 6.2). */
-const MIN_KERNEL = [6, 2] as const;
+/** Oldest kernel the BPF program is built to load on (bpf/ior.bpf.c: the ring buffer and bpf_ktime_get_boot_ns came with 5.8; docs/capture.md). */
+const MIN_KERNEL = [5, 8] as const;
 
 /** What the loader needs by default: the ring buffer (64 MiB) plus maps and programs, rounded up. */
 const CAPTURE_MEMORY_BYTES = 80 << 20;
@@ -173,8 +173,8 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
   const kernel = p.kernel_release;
   const [major, minor] = MIN_KERNEL;
   add(kernelAtLeast(kernel, major, minor)
-    ? { name: 'kernel', status: 'ok', detail: `Linux ${kernel} (capture needs ${major}.${minor}+)` }
-    : { name: 'kernel', status: 'fail', detail: `Linux ${kernel} is older than ${major}.${minor}: the BPF program uses bpf_rdonly_cast (6.2), bpf_find_vma (5.17) and the ring buffer (5.8)`, fix: `boot Linux ${major}.${minor} or newer; stats, sql and replay work on this kernel` });
+    ? { name: 'kernel', status: 'ok', detail: `Linux ${kernel} (capture needs ${major}.${minor}+${kernelAtLeast(kernel, 5, 17) ? '' : '; munmap and msync need 5.17 and are not traced here'})` }
+    : { name: 'kernel', status: 'fail', detail: `Linux ${kernel} is older than ${major}.${minor}: the BPF program needs the BPF ring buffer and bpf_ktime_get_boot_ns (5.8)`, fix: `boot Linux ${major}.${minor} or newer; stats, sql and replay work on this kernel` });
 
   if (p.ringbuf === true) add({ name: 'ring buffer', status: 'ok', detail: 'BPF_MAP_TYPE_RINGBUF available' });
   else if (p.ringbuf === false) add({ name: 'ring buffer', status: 'fail', detail: `kernel ${kernel} has no BPF ring buffer (needs Linux 5.8)`, fix: 'boot Linux 5.8 or newer' });

@@ -620,6 +620,33 @@ static void load_vmlinux_btf(void)
 	btf_has_syscalls = btf__find_by_name_kind(vmlinux_btf, SYS_PREFIX "read", BTF_KIND_FUNC) > 0;
 }
 
+/* Does the kernel have the bpf_find_vma helper (Linux 5.17)? Its BTF lists
+ * the helpers it knows in enum bpf_func_id. IOR_NO_FIND_VMA=1 makes the
+ * loader behave as on a kernel without it (tests, diagnosis). */
+static bool find_vma_available(void)
+{
+	const char *no = getenv("IOR_NO_FIND_VMA");
+	if (no && !strcmp(no, "1"))
+		return false;
+	if (!vmlinux_btf)
+		return false;
+	__s32 id = btf__find_by_name_kind(vmlinux_btf, "bpf_func_id", BTF_KIND_ENUM);
+	if (id <= 0)
+		return false;
+	const struct btf_type *t = btf__type_by_id(vmlinux_btf, id);
+	const struct btf_enum *e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++)
+		if (!strcmp(btf__name_by_offset(vmlinux_btf, e->name_off), "BPF_FUNC_find_vma"))
+			return true;
+	return false;
+}
+
+/* Why row i cannot be traced whatever the hooks, or NULL. */
+static const char *helper_unavailable(int i, bool find_vma)
+{
+	return table[i].kind == IOR_K_VMA && !find_vma ? "file attribution needs bpf_find_vma, Linux 5.17+" : NULL;
+}
+
 /* Is sym a text symbol of the kernel? /proc/kallsyms is read once (its
  * names, not addresses: they read as 0 without CAP_SYSLOG). */
 static bool kallsyms_has(const char *sym)
@@ -740,14 +767,15 @@ static int do_probe(void)
 		sb_kv_str(&b, "error", strerror(tfs_err));
 	sb_putc(&b, '}');
 	load_vmlinux_btf();
-	bool raw = raw_hooks_available();
+	bool raw = raw_hooks_available(), find_vma = find_vma_available();
 	sb_kv_str(&b, "hooks", raw ? "raw" : "tracepoints");
 	sb_kv_bool(&b, "raw_syscall_hooks", raw);
+	sb_kv_bool(&b, "find_vma", find_vma);
 	/* per syscall: traceable here with the default hooks */
 	sb_key(&b, "tracepoints");
 	sb_putc(&b, '{');
 	for (int i = 0; i < IOR_SC_COUNT; i++) {
-		bool ok = raw ? raw_unavailable(i) == NULL : tracepoint_exists(tfs, table[i].name);
+		bool ok = !helper_unavailable(i, find_vma) && (raw ? raw_unavailable(i) == NULL : tracepoint_exists(tfs, table[i].name));
 		navail += ok;
 		sb_kv_bool(&b, table[i].name, ok);
 	}
@@ -898,15 +926,21 @@ static int attach_tracepoint(struct bpf_program *prog, const char *tfs, const ch
 	if (pfd < 0)
 		return -errno;
 	int lfd = bpf_link_create(bpf_program__fd(prog), pfd, BPF_PERF_EVENT, NULL);
-	if (lfd < 0 || ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0)) {
-		int err = lfd < 0 ? lfd : -errno;
+	int err = lfd >= 0 ? 0 : lfd;
+	if (err == -EINVAL || err == -EOPNOTSUPP)
+		/* before Linux 5.15 (no perf event links): the program stays
+		 * attached until the perf event is closed */
+		err = ioctl(pfd, PERF_EVENT_IOC_SET_BPF, bpf_program__fd(prog)) ? -errno : 0;
+	if (!err && ioctl(pfd, PERF_EVENT_IOC_ENABLE, 0))
+		err = -errno;
+	if (err) {
 		if (lfd >= 0)
 			close(lfd);
 		close(pfd);
 		return err;
 	}
 	a->perf_fd = pfd;
-	a->link_fd = lfd;
+	a->link_fd = lfd >= 0 ? lfd : -1;
 	return 0;
 }
 
@@ -958,6 +992,14 @@ static void close_all(int **fds, int n)
 		pthread_join(th[i], NULL);
 }
 
+/* The fd whose close stops a tracepoint's program (which 0: its BPF link,
+ * or its perf event where the kernel had no links) or releases the perf
+ * event (which 1). */
+static int *tracepoint_fd(struct tp_attach *a, int which)
+{
+	return which || a->link_fd < 0 ? &a->perf_fd : &a->link_fd;
+}
+
 /* which: 0 the BPF links, 1 the perf events; enters before exits */
 static void close_tracepoints(int which)
 {
@@ -965,12 +1007,12 @@ static void close_tracepoints(int which)
 
 	for (int i = 0; i < IOR_SC_COUNT; i++)
 		if (tp_enter[i].link_fd >= 0 || tp_enter[i].perf_fd >= 0)
-			fds[n++] = which ? &tp_enter[i].perf_fd : &tp_enter[i].link_fd;
+			fds[n++] = tracepoint_fd(&tp_enter[i], which);
 	close_all(fds, n);
 	n = 0;
 	for (int i = 0; i < IOR_SC_COUNT; i++)
 		if (tp_exit[i].link_fd >= 0 || tp_exit[i].perf_fd >= 0)
-			fds[n++] = which ? &tp_exit[i].perf_fd : &tp_exit[i].link_fd;
+			fds[n++] = tracepoint_fd(&tp_exit[i], which);
 	close_all(fds, n);
 }
 
@@ -1289,9 +1331,12 @@ int main(int argc, char **argv)
 	skel->rodata->wakeup_bytes = ring_bytes / 4;
 
 	int navail = 0;
+	bool find_vma = find_vma_available();
 	for (int i = 0; i < IOR_SC_COUNT; i++) {
-		const char *why = o.hooks == HOOKS_RAW ? raw_unavailable(i)
-			: tracepoint_exists(tfs, table[i].name) ? NULL : "no tracepoint in this kernel";
+		const char *why = helper_unavailable(i, find_vma);
+		if (!why)
+			why = o.hooks == HOOKS_RAW ? raw_unavailable(i)
+				: tracepoint_exists(tfs, table[i].name) ? NULL : "no tracepoint in this kernel";
 		bool load = requested[i] && !why;
 		if (requested[i] && why)
 			skip_reason[i] = strdup(why);
@@ -1302,7 +1347,10 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(prog_by_name("enter_", table[i].name), load);
 		bpf_program__set_autoload(prog_by_name("exit_", table[i].name), load);
 	}
-	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW);
+	/* the raw enter program without bpf_find_vma where the kernel lacks it */
+	struct bpf_program *raw_enter = find_vma ? skel->progs.ior_sys_enter : skel->progs.ior_sys_enter_novma;
+	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW && find_vma);
+	bpf_program__set_autoload(skel->progs.ior_sys_enter_novma, o.hooks == HOOKS_RAW && !find_vma);
 	bpf_program__set_autoload(skel->progs.ior_sys_exit, o.hooks == HOOKS_RAW);
 	put_skipped_log();
 	if (!navail)
@@ -1397,7 +1445,7 @@ int main(int argc, char **argv)
 		raw_exit_link = bpf_program__attach(skel->progs.ior_sys_exit);
 		if (!raw_exit_link)
 			fatal("cannot attach the raw sys_exit hook: %s: %s", strerror(errno), libbpf_detail());
-		raw_enter_link = bpf_program__attach(skel->progs.ior_sys_enter);
+		raw_enter_link = bpf_program__attach(raw_enter);
 		if (!raw_enter_link)
 			fatal("cannot attach the raw sys_enter hook: %s: %s", strerror(errno), libbpf_detail());
 		for (int i = 0; i < IOR_SC_COUNT; i++)

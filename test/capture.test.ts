@@ -65,7 +65,7 @@ test(`every syscall of a deterministic workload, event by event, with an fd open
     row({ syscall: 'newfstatat', path: renamed, flags: 0 }),
     row({ syscall: 'lseek', path: pre, fd: P, offset: 200n, ret: 200n, flags: 0, file_type: regular }),
     row({ syscall: 'read', path: pre, fd: P, offset: 200n, count: 300n, ret: 300n, bytes: 300n, file_type: regular }),
-    row({ syscall: 'newfstatat', path: pre, fd: P, flags: AT_EMPTY_PATH }),
+    row({ syscall: 'newfstatat', path: pre, fd: P, flags: AT_EMPTY_PATH, file_type: 'regular' }), // the call is on the fd: its type
     row({ syscall: 'unlinkat', path: renamed, flags: 0 }),
     row({ syscall: 'close', path: sub, fd: D, file_type: 'directory' }),
     row({ syscall: 'close', path: pre, fd: P, file_type: regular }),
@@ -282,6 +282,38 @@ function spawnNobody(args: string[]) {
 function inMountNamespace(script: string) {
   return spawnSync('unshare', ['--mount', 'sh', '-ec', script], { encoding: 'utf8', env: { ...process.env, NODE: process.execPath, IOR: IOR_BIN } });
 }
+
+for (const hooks of HOOKS)
+test(`munmap of a file mapping is recorded with bpf_find_vma (Linux 5.17), and left out with a warning where the kernel lacks it (--hooks ${hooks})`, async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('vma'));
+  fs.writeFileSync(path.join(dir, 'in.txt'), 'y'.repeat(1234));
+  const run = (env: Record<string, string>, name: string) => {
+    const r = spawnSync(process.execPath, [IOR_BIN, 'capture', '--hooks', hooks, '-o', path.join(dir, name), '--', 'cat', 'in.txt'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'y'.repeat(1234));
+    return r.stderr;
+  };
+  const readBytes = (rows: TraceEvent[]) => rows.filter((x) => x.syscall === 'read' && x.path === path.join(dir, 'in.txt')).reduce((n, x) => n + x.bytes, 0n);
+  // this kernel has it: the dynamic loader unmaps /etc/ld.so.cache, a file mapping at offset 0
+  assert.doesNotMatch(run({}, 'with.parquet'), /bpf_find_vma/);
+  const withVma = await readTrace(path.join(dir, 'with.parquet'));
+  const unmaps = withVma.rows.filter((x) => x.syscall === 'munmap');
+  assert.ok(unmaps.length >= 1 && unmaps.every((x) => x.file_type === 'regular' && x.offset !== null && x.offset >= 0n), 'munmap rows are file mappings with their offset');
+  assert.ok(withVma.footer.capture.attached.includes('munmap'));
+  assert.equal(readBytes(withVma.rows), 1234n);
+  // as on a kernel without the helper: the loader loads the programs built without it
+  const stderr = run({ IOR_NO_FIND_VMA: '1' }, 'without.parquet');
+  assert.match(stderr, /^ior: warning: 2 syscalls not traced on this kernel: munmap \(file attribution needs bpf_find_vma, Linux 5\.17\+\), msync \(file attribution needs bpf_find_vma, Linux 5\.17\+\)$/m);
+  const without = await readTrace(path.join(dir, 'without.parquet'));
+  assert.deepEqual(without.rows.filter((x) => x.syscall === 'munmap' || x.syscall === 'msync'), []);
+  assert.deepEqual(without.footer.capture.skipped.map((x) => x.name), ['munmap', 'msync']);
+  assert.ok(!without.footer.capture.attached.includes('munmap') && without.footer.capture.attached.includes('mmap'));
+  assert.ok(without.rows.some((x) => x.syscall === 'mmap' && x.file_type === 'regular'), 'file mmaps are still recorded');
+  assert.equal(readBytes(without.rows), 1234n);
+  assert.equal(without.footer.losses.unresolved_fds, 0);
+  fs.rmSync(dir, { recursive: true });
+});
 
 test('a kernel without BTF: one clear line, exit 2, no file', (t) => {
   if (!needBpf(t)) return;
