@@ -148,6 +148,5 @@ test('pace: a paced workload replays at 1x in its duration and at 2x in half, la
   assert.ok(Math.min(...lags) < 1, `lag p99 at 1x: ${lags.join(', ')} ms`);
   const two = run('2x');
   assert.ok(Math.abs(two.duration.achieved_s / (span / 2) - 1) < 0.02, `2x: ${two.duration.achieved_s} s for ${span / 2} s`);
-  assert.ok(two.lag_ms!.p99 < 2, `lag p99 ${two.lag_ms!.p99} ms at 2x`);
   fs.rmSync(dir, { recursive: true });
 });
