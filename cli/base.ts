@@ -3,7 +3,7 @@
  * (IorError) print as one line `ior: ...` with the error's exit code; any
  * other error is a bug and keeps its stack.
  */
-import { Command } from 'clipanion';
+import { Command, UsageError } from 'clipanion';
 import { IorError } from '../common/errors.js';
 
 export abstract class BaseCommand extends Command {
@@ -13,8 +13,20 @@ export abstract class BaseCommand extends Command {
       process.exitCode = error.exitCode;
       return;
     }
+    if (error instanceof UsageError) {
+      this.context.stderr.write(`${usageErrorLine(error, this.path[0])}\n`);
+      process.exitCode = 2;
+      return;
+    }
     throw error;
   }
+}
+
+/** A command-line mistake (bad option value, unknown option or command) as one line that says where to look. */
+export function usageErrorLine(error: unknown, commandName: string | undefined): string {
+  const first = (error instanceof Error ? error.message : String(error)).split('\n')[0]!.replace(/[;:]\s*did you mean.*$/i, '').replace(/\.$/, '');
+  const help = commandName && !commandName.startsWith('-') ? `ior ${commandName} --help` : 'ior --help';
+  return `ior: ${first.charAt(0).toLowerCase()}${first.slice(1)}; see '${help}'`;
 }
 
 /** Colour only on a terminal and never when NO_COLOR is set. */

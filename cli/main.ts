@@ -3,7 +3,7 @@
  * Go-style single-dash long options (-duration 60) are accepted everywhere
  * by rewriting them to GNU style before clipanion parses.
  */
-import { Cli, Builtins } from 'clipanion';
+import { Cli, Builtins, type Command } from 'clipanion';
 import { IOR_VERSION } from '../common/version.js';
 import { CaptureCommand } from './commands/capture.js';
 import { StatsCommand } from './commands/stats.js';
@@ -11,7 +11,7 @@ import { SqlCommand } from './commands/sql.js';
 import { ReplayCommand } from './commands/replay.js';
 import { VersionCommand } from './commands/version.js';
 import { DoctorCommand } from './commands/doctor.js';
-import { useColour } from './base.js';
+import { useColour, usageErrorLine } from './base.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -38,6 +38,17 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(SqlCommand);
   cli.register(ReplayCommand);
   cli.register(DoctorCommand);
-  const code = await cli.run(normalizeArgv(argv), Cli.defaultContext);
+  const args = normalizeArgv(argv);
+  let command: Command;
+  try {
+    command = cli.process(args, Cli.defaultContext);
+  } catch (error) {
+    // unknown command or option: one line, not clipanion's page of usages
+    const commandNames = new Set(cli.definitions().map((d) => d.path.split(' ')[1]));
+    process.stderr.write(`${usageErrorLine(error, commandNames.has(args[0]) ? args[0] : undefined)}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const code = await cli.run(command, Cli.defaultContext);
   if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = code;
 }
