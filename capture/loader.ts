@@ -4,7 +4,7 @@
  * only reads a pipe.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { z } from 'zod';
 import { loaderPath } from '../common/assets.js';
 import { IorError } from '../common/errors.js';
@@ -36,8 +36,9 @@ export function loaderArgs(opts: LoaderOptions): string[] {
   if (opts.comm !== undefined) args.push('--comm', opts.comm);
   if (opts.syscalls !== undefined) args.push('--syscalls', opts.syscalls.join(','));
   if (opts.hooks !== undefined) args.push('--hooks', opts.hooks);
-  // the command's stderr is ours (fd 4 of the loader); the loader's own stderr is a pipe to us
-  if (opts.command.length > 0) args.push('--cmd-stderr-fd', '4', '--', ...opts.command);
+  // the command's stderr is ours (fd 4 of the loader); the loader's own stderr is a pipe to us;
+  // the command starts when HELLO has been handled (a byte on fd 5): ior's "capturing" line comes first
+  if (opts.command.length > 0) args.push('--cmd-stderr-fd', '4', '--start-fd', '5', '--', ...opts.command);
   return args;
 }
 
@@ -58,7 +59,7 @@ export class LoaderProcess {
     // the command (if any) inherits stdin/stdout/stderr untouched (stderr through fd 4); events come on fd 3
     const command = opts.command.length > 0;
     this.child = spawn(loaderPath(), loaderArgs(opts), {
-      stdio: command ? ['inherit', 'inherit', 'pipe', 'pipe', 2] : ['ignore', 'inherit', 'pipe', 'pipe'],
+      stdio: command ? ['inherit', 'inherit', 'pipe', 'pipe', 2, 'pipe'] : ['ignore', 'inherit', 'pipe', 'pipe'],
     });
     const stream = this.child.stdio[3] as Readable;
     const streamEnded = new Promise<void>((resolve, reject) => {
@@ -67,6 +68,7 @@ export class LoaderProcess {
           for (const frame of this.frames.push(chunk)) {
             if (frame.type === FrameType.END) this.sawEnd = true;
             dispatch(frame.type, frame.payload, handlers);
+            if (frame.type === FrameType.HELLO) this.startCommand();
           }
         } catch (err) {
           this.child.kill('SIGTERM');
@@ -93,6 +95,18 @@ export class LoaderProcess {
       return exit;
     });
     this.done = Promise.race([failed, read]);
+  }
+
+  /**
+   * HELLO has been handled (ior said it is capturing): let the loader start
+   * the command (one byte on its --start-fd). A loader already gone is
+   * reported by `done`, not here.
+   */
+  private startCommand(): void {
+    const start = this.child.stdio.at(5);
+    if (!(start instanceof Writable)) return;
+    start.on('error', () => {});
+    start.end('s');
   }
 
   /** The loader's stderr tail (for errors it printed before any frame). */

@@ -132,8 +132,9 @@ static struct {
 	int out_fd;
 	int hooks;
 	int cmd_stderr_fd;
+	int start_fd;   /* the command starts when a byte (or EOF) arrives here, -1: at once */
 	char **cmd;
-} o = { .cmd_stderr_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
+} o = { .cmd_stderr_fd = -1, .start_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
 
 static struct ior_bpf *skel;
 static bool requested[IOR_SC_COUNT];
@@ -1147,7 +1148,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ior-loader [--ring-mb N] [--poll-ms N] [--stats-ms N] [--pid N]... [--comm NAME]\n"
 		"                  [--follow] [--exclude-pid N]... [--syscalls name,name,...] [--out-fd N]\n"
-		"                  [--hooks raw|tracepoints] [--cmd-stderr-fd N]\n"
+		"                  [--hooks raw|tracepoints] [--cmd-stderr-fd N] [--start-fd N]\n"
 		"                  [-- CMD ARGS...]\n"
 		"       ior-loader --probe\n"
 		"       ior-loader --version\n");
@@ -1166,7 +1167,7 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
 }
 
 enum { OPT_RING = 1000, OPT_POLL, OPT_STATS, OPT_PID, OPT_COMM, OPT_FOLLOW, OPT_EXCL, OPT_SYSCALLS,
-       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP, OPT_HOOKS, OPT_CMD_STDERR };
+       OPT_OUTFD, OPT_PROBE, OPT_VERSION, OPT_HELP, OPT_HOOKS, OPT_CMD_STDERR, OPT_START };
 
 static const struct option long_opts[] = {
 	{ "ring-mb", required_argument, 0, OPT_RING },   { "poll-ms", required_argument, 0, OPT_POLL },
@@ -1176,6 +1177,7 @@ static const struct option long_opts[] = {
 	{ "out-fd", required_argument, 0, OPT_OUTFD },   { "probe", no_argument, 0, OPT_PROBE },
 	{ "version", no_argument, 0, OPT_VERSION },      { "help", no_argument, 0, OPT_HELP },
 	{ "hooks", required_argument, 0, OPT_HOOKS },    { "cmd-stderr-fd", required_argument, 0, OPT_CMD_STDERR },
+	{ "start-fd", required_argument, 0, OPT_START },
 	{ 0, 0, 0, 0 },
 };
 
@@ -1214,6 +1216,7 @@ int main(int argc, char **argv)
 		case OPT_OUTFD: o.out_fd = (int)parse_uint("--out-fd", optarg, 0, INT_MAX); break;
 		case OPT_PROBE: probe = true; break;
 		case OPT_CMD_STDERR: o.cmd_stderr_fd = (int)parse_uint("--cmd-stderr-fd", optarg, 0, INT_MAX); break;
+		case OPT_START: o.start_fd = (int)parse_uint("--start-fd", optarg, 3, INT_MAX); break;
 		case OPT_HOOKS:
 			if (!strcmp(optarg, "raw"))
 				o.hooks = HOOKS_RAW;
@@ -1257,6 +1260,12 @@ int main(int argc, char **argv)
 	}
 	if (o.out_fd > 2)
 		close(o.out_fd);
+	if (o.start_fd >= 0) {
+		/* likewise: a private close-on-exec copy the command never sees */
+		int start = fcntl(o.start_fd, F_DUPFD_CLOEXEC, 10);
+		close(o.start_fd);
+		o.start_fd = start;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	int err = out_start(fd, QUEUE_MAX_BYTES);
 	if (err) {
@@ -1486,6 +1495,14 @@ int main(int argc, char **argv)
 	const char *reason = "signal";
 	char endmsg[512] = "";
 	if (o.cmd) {
+		/* ior has announced the capture (the byte comes after HELLO was
+		 * handled): only then may the command write anything */
+		if (o.start_fd >= 0) {
+			char c;
+			while (read(o.start_fd, &c, 1) < 0 && errno == EINTR && !(stop_signal && stop_signal != SIGINT))
+				;
+			close(o.start_fd);
+		}
 		/* go */
 		if (write(go[1], "g", 1) != 1)
 			fatal("cannot start the command: %s", strerror(errno));

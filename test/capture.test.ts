@@ -90,11 +90,11 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   const dir = fs.realpathSync(tempDir('cmd'));
   fs.writeFileSync(path.join(dir, 'in.txt'), 'hello from the traced command\n'.repeat(100));
   const trace = path.join(dir, 'cmd.parquet');
-  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; echo "to stderr" >&2; v=$(echo sub); echo "$v"; echo piped | cat; exit 7'], { cwd: dir, input: 'typed input\n' });
+  const r = ior(['capture', '-o', trace, '--', 'sh', '-c', 'echo early >&2; cat in.txt; cat in.txt > out.txt; read line; echo "got $line"; echo "to stderr" >&2; v=$(echo sub); echo "$v"; echo piped | cat; exit 7'], { cwd: dir, input: 'typed input\n' });
   assert.equal(r.status, 7, r.stderr);
   assert.equal(r.stdout, 'hello from the traced command\n'.repeat(100) + 'got typed input\nsub\npiped\n');
   assert.match(r.stderr, /^to stderr$/m, 'the command writes to ior\'s stderr');
-  assert.match(r.stderr, /^ior: capturing \d+ syscalls of sh -c/m);
+  assert.match(r.stderr, /^ior: capturing \d+ syscalls of sh -c[^\n]*\nearly\n/, "ior's capturing line comes before the command's first output");
   const { rows, footer } = await readTrace(trace);
   assert.equal(footer.stop_reason, 'command-exited');
   assert.deepEqual(footer.command_exit, { code: 7, signal: null });
