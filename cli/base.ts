@@ -15,7 +15,7 @@ export abstract class BaseCommand extends Command {
     }
     if (error instanceof UsageError) {
       this.context.stderr.write(`${usageErrorLine(error, this.path[0])}\n`);
-      process.exitCode = 2;
+      process.exitCode = 1;
       return;
     }
     throw error;

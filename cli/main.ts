@@ -46,7 +46,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     // unknown command or option: one line, not clipanion's page of usages
     const commandNames = new Set(cli.definitions().map((d) => d.path.split(' ')[1]));
     process.stderr.write(`${usageErrorLine(error, commandNames.has(args[0]) ? args[0] : undefined)}\n`);
-    process.exitCode = 2;
+    process.exitCode = 1;
     return;
   }
   const code = await cli.run(command, Cli.defaultContext);
