@@ -4,6 +4,7 @@
  * when stderr is not a terminal or --json was asked.
  */
 import { formatDurationNs } from '../common/duration.js';
+import { formatBytes } from '../common/format.js';
 
 export interface ProgressSample {
   events: number;
@@ -48,11 +49,4 @@ export class ProgressLine {
     this.timer = undefined;
     this.stream.write('\r\x1b[K');
   }
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
 }

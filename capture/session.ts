@@ -16,7 +16,8 @@ import { TraceWriter } from '../trace/index.js';
 import { EventDecoder } from './decode.js';
 import { PathResolver } from './fd-table.js';
 import { LoaderProcess } from './loader.js';
-import { formatBytes, ProgressLine } from './progress.js';
+import { formatBytes } from '../common/format.js';
+import { ProgressLine } from './progress.js';
 
 export interface CaptureOptions {
   output: string;

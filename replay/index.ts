@@ -8,7 +8,7 @@
  */
 import { IorError } from '../common/errors.js';
 import { formatDurationNs } from '../common/duration.js';
-import { formatBytes } from '../stats/index.js';
+import { formatBytes } from '../common/format.js';
 import { applyInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';

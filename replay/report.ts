@@ -3,7 +3,7 @@
  * --json) saying how faithful the replay was.
  */
 import { formatDurationNs } from '../common/duration.js';
-import { formatBytes } from '../stats/index.js';
+import { formatBytes } from '../common/format.js';
 import { ISSUED_AS } from './interpret.js';
 import { HELPER_NAMES } from './native.js';
 import type { InitResult } from './init.js';

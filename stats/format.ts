@@ -1,28 +1,11 @@
 /**
- * Numbers for people: counts with thousands separators, sizes in binary
- * units, durations via common/duration.ts. Used by the human output of
- * `ior stats` (the JSON output keeps raw integers).
+ * Numbers for people in `ior stats`: the shared count, size and duration
+ * formats (common/) plus the ones only stats needs.
  */
+import { BYTE_UNITS, formatBytes } from '../common/format.js';
+
 export { formatDurationNs } from '../common/duration.js';
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-}
-
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-
-/** 0 B, 512 B, 4.0 KiB, 1.23 MiB, 12.3 GiB: three significant digits above 1 KiB. */
-export function formatBytes(n: number): string {
-  let unit = 0;
-  let value = n;
-  while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${n} B`;
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
-}
+export { formatBytes, formatCount } from '../common/format.js';
 
 /** A size-class bound: exact powers of two read better as 4 KiB than 4.00 KiB. */
 export function formatSizeBound(n: number): string {

@@ -1,0 +1,22 @@
+/**
+ * Numbers for people, shared by every stage's human output: counts with
+ * thousands separators, sizes in binary units. (JSON output keeps raw integers.)
+ */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+}
+
+export const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** 0 B, 512 B, 4.0 KiB, 1.23 MiB, 12.3 GiB: three significant digits above 1 KiB. */
+export function formatBytes(n: number): string {
+  let unit = 0;
+  let value = n;
+  while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${n} B`;
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+}
