@@ -23,7 +23,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { allocateBatch, emptyLosses, FORMAT_NAME, SCHEMA_VERSION, type EventBatch, type Footer } from '../schema/index.js';
+import { allocateBatch, type EventBatch } from '../schema/index.js';
+import { fixtureFooter, seeded } from '../test/helpers/fixture.js';
 import { TraceWriter } from '../trace/index.js';
 import { STATS_COLUMNS } from '../stats/index.js';
 import { fileURLToPath } from 'node:url';
@@ -37,18 +38,6 @@ const MEAN_GAP_NS = 5000;
 /** chance that an event continues the previous one's run (same thread, call, file): runs of 4 on average */
 const RUN_CONTINUES = 0.75;
 const PARALLEL_THREADS = Math.max(2, os.availableParallelism());
-
-/** mulberry32: the same trace on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COMMS = ['postgres', 'postgres', 'postgres', 'make', 'cc1', 'rsync', 'nginx', 'java'];
 const DATA_FILES = Array.from({ length: 4000 }, (_, i) => `/var/lib/pg/base/16384/${16400 + i}`);
@@ -186,32 +175,16 @@ export function generateTrace(file: string, events: number): void {
     writer.append(b);
     done += n;
   }
-  const footer: Footer = {
-    format: FORMAT_NAME,
-    schema_version: SCHEMA_VERSION,
+  const footer = fixtureFooter(events, {
     ior_version: 'bench',
     host: { hostname: os.hostname(), kernel_release: os.release(), arch: process.arch, cpus: os.cpus().length },
-    boot_to_wall_ns: '1700000000000000000',
     start_ts_ns: String(START_NS),
     end_ts_ns: String(ts + 1_000_000n),
     start_wall: new Date(1_700_000_000_000 + Number(START_NS / 1_000_000n)).toISOString(),
     end_wall: new Date(1_700_000_000_000 + Number(ts / 1_000_000n)).toISOString(),
-    capture: {
-      argv: ['bench/stats.ts', String(events)],
-      command: null,
-      filters: { pids: [], comm: null, path_prefix: [], syscalls: null, follow: false },
-      loader_version: 'bench',
-      libbpf_version: 'bench',
-      ring_bytes: 0,
-      attached: [],
-      skipped: [],
-    },
-    events,
-    filtered_out: 0,
-    losses: emptyLosses(),
     stop_reason: 'duration',
-    command_exit: null,
-  };
+  });
+  footer.capture.argv = ['bench/stats.ts', String(events)];
   writer.finish(footer);
 }
 

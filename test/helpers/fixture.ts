@@ -8,6 +8,18 @@ import path from 'node:path';
 import { batchFromRows, emptyLosses, FORMAT_NAME, SCHEMA_VERSION, type Footer, type TraceEvent } from '../../schema/index.js';
 import { TraceWriter } from '../../trace/index.js';
 
+/** mulberry32: a small seeded generator, so generated traces are the same on every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function fixtureFooter(events: number, overrides: Partial<Footer> = {}): Footer {
   return {
     format: FORMAT_NAME,
