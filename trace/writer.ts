@@ -122,6 +122,9 @@ export class TraceWriter {
         name: c.name,
         data: merged[c.name],
         ...('delta' in c && c.delta ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
+        // min/max only where readers use them (time ranges): statistics on every
+        // column cost a quarter of the write time
+        statistics: 'delta' in c && c.delta === true,
       })),
     });
   }
