@@ -158,20 +158,30 @@ static __always_inline bool trace_this(__u32 tgid)
 	return true;
 }
 
+/* Two ways to read the struct file behind an fd; the loader loads the
+ * programs built for the one the kernel supports (a constant `btf` at every
+ * call site):
+ *   btf:  task->files->fdt with plain BTF loads from
+ *         bpf_get_current_task_btf (5.11), the struct file through the
+ *         bpf_rdonly_cast kfunc (6.2): one probe read in all;
+ *   else: CO-RE probe reads from bpf_get_current_task (any BTF kernel,
+ *         ior's floor 5.8): about ten probe reads (docs/capture.md has
+ *         what that costs). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 /* enum ior_file_type of an inode. Anonymous inodes (eventfd, epoll, ...)
  * and pidfds carry S_IFREG internally on recent kernels: tell them apart by
- * their super block. CO-RE probe reads (not BTF pointer loads): the inode
- * may come from a raw pointer (fd_file), and this runs on Linux 5.8. */
-static __always_inline __u32 inode_type(struct inode *ino)
+ * their super block. */
+static __always_inline __u32 inode_type(const bool btf, struct inode *ino)
 {
 	__u32 m;
 
 	if (!ino)
 		return IOR_FT_NONE;
-	m = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	m = (btf ? ino->i_mode : BPF_CORE_READ(ino, i_mode)) & S_IFMT;
 	switch (m) {
 	case S_IFREG: {
-		unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+		unsigned long magic = btf ? ino->i_sb->s_magic : BPF_CORE_READ(ino, i_sb, s_magic);
 
 		if (magic == ANON_INODE_FS_MAGIC || magic == PID_FS_MAGIC)
 			return IOR_FT_OTHER;
@@ -187,25 +197,43 @@ static __always_inline __u32 inode_type(struct inode *ino)
 	}
 }
 
-/* The struct file behind fd in the current task, or NULL: a raw kernel
- * pointer, read only through CO-RE probe reads (fault-safe; no
- * bpf_get_current_task_btf (5.11) or bpf_rdonly_cast (6.2) needed). */
-static __always_inline struct file *fd_file(int fd)
+/* enum ior_file_type of the file behind fd in the current task
+ * (IOR_FT_NONE: not open), and its position into *pos unless pos is NULL. */
+static __always_inline __u32 fd_type(const bool btf, int fd, __s64 *pos)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt;
 	struct file **fda;
 	struct file *f = NULL;
 
 	if (fd < 0)
-		return NULL;
-	fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fda = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]))
-		return NULL;
-	return f;
+		return IOR_FT_NONE;
+	if (btf) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		fdt = t->files->fdt;
+		if (!fdt || (unsigned int)fd >= fdt->max_fds)
+			return IOR_FT_NONE;
+		fda = fdt->fd;
+	} else {
+		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+		fdt = BPF_CORE_READ(t, files, fdt);
+		if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+			return IOR_FT_NONE;
+		fda = BPF_CORE_READ(fdt, fd);
+	}
+	/* variable index: a probe read either way */
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+		return IOR_FT_NONE;
+	if (btf) {
+		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+		if (pos)
+			*pos = f->f_pos;
+		return inode_type(true, f->f_inode);
+	}
+	if (pos)
+		*pos = BPF_CORE_READ(f, f_pos);
+	return inode_type(false, BPF_CORE_READ(f, f_inode));
 }
 
 /* bpf_find_vma callback: is the VMA file-backed? */
@@ -220,7 +248,7 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 	struct file *f = vma->vm_file;
 
 	if (f) {
-		c->file_type = inode_type(BPF_CORE_READ(f, f_inode));
+		c->file_type = inode_type(true, f->f_inode);
 		c->off = ((__s64)vma->vm_pgoff << PAGE_SHIFT) + (__s64)(c->addr - vma->vm_start);
 	}
 	return 0;
@@ -252,7 +280,8 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
  * may call bpf_find_vma (Linux 5.17); a program built without it loads on
  * older kernels, where the loader does not trace those rows. Constants at
  * every call site. */
-static __always_inline int do_enter(const bool raw, const bool find_vma, struct ior_enter_ctx *tpctx, struct pt_regs *regs,
+static __always_inline int do_enter(const bool raw, const bool find_vma, const bool btf,
+				    struct ior_enter_ctx *tpctx, struct pt_regs *regs,
 				    const __u16 sc, const int nargs, const int kind,
 				    const int fd_arg, const int flags_arg, const int pos)
 {
@@ -294,13 +323,7 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, struct 
 	}
 	if (fd_arg >= 0 && pos != 2) {
 		/* file type (and position) of the fd argument, at entry */
-		struct file *f = fd_file((int)ARG(fd_arg));
-
-		if (f) {
-			v.file_type = inode_type(BPF_CORE_READ(f, f_inode));
-			if (pos == 1)
-				v.pos = BPF_CORE_READ(f, f_pos);
-		}
+		v.file_type = fd_type(btf, (int)ARG(fd_arg), pos == 1 ? &v.pos : NULL);
 	}
 
 	v.ts = bpf_ktime_get_boot_ns();
@@ -333,7 +356,7 @@ static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
 
 #define ROLE_S32(r) ((r) >= 0 ? (__s32)ARG(r) : -1)
 
-static __always_inline int do_exit(const __s64 ret, const __u16 sc,
+static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 sc,
 				   const int kind, const int fd_arg, const int fd2_arg,
 				   const int dirfd_arg, const int path_arg, const int dirfd2_arg,
 				   const int path2_arg, const int count_arg, const int off_arg,
@@ -475,9 +498,7 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
 
 	if (pos == 2 && ret >= 0) {
 		/* open/dup: the type of the file behind the new fd */
-		struct file *f = fd_file((int)ret);
-
-		e->file_type = f ? inode_type(BPF_CORE_READ(f, f_inode)) : IOR_FT_NONE;
+		e->file_type = fd_type(btf, (int)ret, NULL);
 	}
 
 	if (has_paths) {
@@ -498,11 +519,8 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
 		/* fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...): the
 		 * call is on dirfd itself: its file type */
 		if (pos != 2 && dirfd_arg >= 0 && path_arg >= 0 && !l1 && !(ef & IOR_EF_PATH_FAULT) && e->file_type == IOR_FT_NONE &&
-		    ((e->flags & AT_EMPTY_PATH) || sc == IOR_SC_utimensat)) {
-			struct file *f = fd_file(e->dirfd);
-
-			e->file_type = f ? inode_type(BPF_CORE_READ(f, f_inode)) : IOR_FT_NONE;
-		}
+		    ((e->flags & AT_EMPTY_PATH) || sc == IOR_SC_utimensat))
+			e->file_type = fd_type(btf, e->dirfd, NULL);
 		e->event_flags |= ef;
 		if (ef & IOR_EF_PATH_TRUNCATED)
 			count(IOR_LOSS_PATH_TRUNCATED);
@@ -547,7 +565,7 @@ static __always_inline int do_exit(const __s64 ret, const __u16 sc,
  */
 const volatile __u8 nr_row[IOR_NR_MAX] = {};
 
-static __always_inline int raw_enter(const bool find_vma, struct pt_regs *regs, long nr)
+static __always_inline int raw_enter(const bool find_vma, const bool btf, struct pt_regs *regs, long nr)
 {
 	__u32 row;
 
@@ -557,29 +575,14 @@ static __always_inline int raw_enter(const bool find_vma, struct pt_regs *regs, 
 	switch (row) {
 #define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
 	case IOR_SC_##name + 1:                                                                     \
-		return do_enter(true, find_vma, NULL, regs, IOR_SC_##name, nargs, kind, fd, flags, pos);
+		return do_enter(true, find_vma, btf, NULL, regs, IOR_SC_##name, nargs, kind, fd, flags, pos);
 #include "syscalls.def"
 #undef IOR_SC
 	}
 	return 0;
 }
 
-/* The loader loads one of these two: with bpf_find_vma where the kernel
- * has it (5.17), else without (munmap/msync then left out of nr_row). */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
-{
-	return raw_enter(true, regs, nr);
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ior_sys_enter_novma, struct pt_regs *regs, long nr)
-{
-	return raw_enter(false, regs, nr);
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int raw_exit(const bool btf, struct pt_regs *regs, long ret)
 {
 	unsigned long nr = SYS_NR(regs);
 	__u32 row;
@@ -590,7 +593,7 @@ int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
 	switch (row) {
 #define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
 	case IOR_SC_##name + 1:                                                                     \
-		return do_exit(ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,       \
+		return do_exit(btf, ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,  \
 			       count, offset, flags, mode, pos);
 #include "syscalls.def"
 #undef IOR_SC
@@ -598,25 +601,62 @@ int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+/* The loader loads one enter and one exit program: with bpf_rdonly_cast
+ * (6.2), else with CO-RE reads and bpf_find_vma (5.17), else without it
+ * (munmap/msync then left out of nr_row). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter, struct pt_regs *regs, long nr)
+{
+	return raw_enter(true, true, regs, nr);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter_core, struct pt_regs *regs, long nr)
+{
+	return raw_enter(true, false, regs, nr);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ior_sys_enter_core_novma, struct pt_regs *regs, long nr)
+{
+	return raw_enter(false, false, regs, nr);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ior_sys_exit, struct pt_regs *regs, long ret)
+{
+	return raw_exit(true, regs, ret);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ior_sys_exit_core, struct pt_regs *regs, long ret)
+{
+	return raw_exit(false, regs, ret);
+}
+
 /*
  * Alternative (--hooks tracepoints): one syscalls/sys_enter_<name> and one
  * sys_exit_<name> program per row; the loader attaches only the rows
- * requested. Same bodies.
+ * requested. Same bodies, built both ways (enter_/exit_ with
+ * bpf_rdonly_cast, core_enter_/core_exit_ with CO-RE reads); the
+ * munmap/msync rows use bpf_find_vma and are not loaded without it.
  */
-#define IOR_SC(name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
+#define IOR_TP(prefix, btf, name, nargs, kind, fd, fd2, dirfd, path, dirfd2, path2, count, offset, flags, mode, pos) \
 	SEC("tp/syscalls/sys_enter_" #name)                                                         \
-	int enter_##name(struct ior_enter_ctx *ctx)                                                 \
+	int prefix##enter_##name(struct ior_enter_ctx *ctx)                                         \
 	{                                                                                            \
-		return do_enter(false, true, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos);       \
+		return do_enter(false, true, btf, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos); \
 	}                                                                                            \
 	SEC("tp/syscalls/sys_exit_" #name)                                                          \
-	int exit_##name(struct ior_exit_ctx *ctx)                                                   \
+	int prefix##exit_##name(struct ior_exit_ctx *ctx)                                           \
 	{                                                                                            \
-		return do_exit(ctx->ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2,  \
+		return do_exit(btf, ctx->ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2, \
 			       count, offset, flags, mode, pos);                                    \
 	}
+#define IOR_SC(...) IOR_TP(, true, __VA_ARGS__) IOR_TP(core_, false, __VA_ARGS__)
 #include "syscalls.def"
 #undef IOR_SC
+#undef IOR_TP
 
 /* ---- process lifecycle ---------------------------------------------------- */
 

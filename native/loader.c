@@ -642,6 +642,18 @@ static bool find_vma_available(void)
 	return false;
 }
 
+/* Does the kernel have the bpf_rdonly_cast kfunc (Linux 6.2)? Then the
+ * programs read files with plain BTF loads, else with CO-RE probe reads
+ * (bpf/ior.bpf.c, fd_type). IOR_NO_RDONLY_CAST=1 (or IOR_NO_FIND_VMA=1:
+ * no kernel has the kfunc without the helper) forces the CO-RE build. */
+static bool rdonly_cast_available(void)
+{
+	const char *no = getenv("IOR_NO_RDONLY_CAST");
+	if (no && !strcmp(no, "1"))
+		return false;
+	return find_vma_available() && btf__find_by_name_kind(vmlinux_btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
+}
+
 /* Why row i cannot be traced whatever the hooks, or NULL. */
 static const char *helper_unavailable(int i, bool find_vma)
 {
@@ -768,10 +780,11 @@ static int do_probe(void)
 		sb_kv_str(&b, "error", strerror(tfs_err));
 	sb_putc(&b, '}');
 	load_vmlinux_btf();
-	bool raw = raw_hooks_available(), find_vma = find_vma_available();
+	bool raw = raw_hooks_available(), find_vma = find_vma_available(), rdonly_cast = rdonly_cast_available();
 	sb_kv_str(&b, "hooks", raw ? "raw" : "tracepoints");
 	sb_kv_bool(&b, "raw_syscall_hooks", raw);
 	sb_kv_bool(&b, "find_vma", find_vma);
+	sb_kv_bool(&b, "rdonly_cast", rdonly_cast);
 	/* per syscall: traceable here with the default hooks */
 	sb_key(&b, "tracepoints");
 	sb_putc(&b, '{');
@@ -1340,7 +1353,11 @@ int main(int argc, char **argv)
 	skel->rodata->wakeup_bytes = ring_bytes / 4;
 
 	int navail = 0;
-	bool find_vma = find_vma_available();
+	bool find_vma = find_vma_available(), rdonly_cast = rdonly_cast_available();
+	const char *tp_prefix = rdonly_cast ? "" : "core_";
+	char enter_prefix[16], exit_prefix[16];
+	snprintf(enter_prefix, sizeof(enter_prefix), "%senter_", tp_prefix);
+	snprintf(exit_prefix, sizeof(exit_prefix), "%sexit_", tp_prefix);
 	for (int i = 0; i < IOR_SC_COUNT; i++) {
 		const char *why = helper_unavailable(i, find_vma);
 		if (!why)
@@ -1353,14 +1370,20 @@ int main(int argc, char **argv)
 		if (o.hooks == HOOKS_RAW && load)
 			skel->rodata->nr_row[row_nr[i]] = (__u8)(i + 1);
 		load = load && o.hooks == HOOKS_TRACEPOINTS;
-		bpf_program__set_autoload(prog_by_name("enter_", table[i].name), load);
-		bpf_program__set_autoload(prog_by_name("exit_", table[i].name), load);
+		bpf_program__set_autoload(prog_by_name("enter_", table[i].name), load && rdonly_cast);
+		bpf_program__set_autoload(prog_by_name("exit_", table[i].name), load && rdonly_cast);
+		bpf_program__set_autoload(prog_by_name("core_enter_", table[i].name), load && !rdonly_cast);
+		bpf_program__set_autoload(prog_by_name("core_exit_", table[i].name), load && !rdonly_cast);
 	}
-	/* the raw enter program without bpf_find_vma where the kernel lacks it */
-	struct bpf_program *raw_enter = find_vma ? skel->progs.ior_sys_enter : skel->progs.ior_sys_enter_novma;
-	bpf_program__set_autoload(skel->progs.ior_sys_enter, o.hooks == HOOKS_RAW && find_vma);
-	bpf_program__set_autoload(skel->progs.ior_sys_enter_novma, o.hooks == HOOKS_RAW && !find_vma);
-	bpf_program__set_autoload(skel->progs.ior_sys_exit, o.hooks == HOOKS_RAW);
+	/* the raw programs built for what the kernel has (bpf/ior.bpf.c) */
+	struct bpf_program *raw_enter = rdonly_cast ? skel->progs.ior_sys_enter
+		: find_vma ? skel->progs.ior_sys_enter_core : skel->progs.ior_sys_enter_core_novma;
+	struct bpf_program *raw_exit = rdonly_cast ? skel->progs.ior_sys_exit : skel->progs.ior_sys_exit_core;
+	struct bpf_program *raw_progs[] = { skel->progs.ior_sys_enter, skel->progs.ior_sys_enter_core,
+					    skel->progs.ior_sys_enter_core_novma, skel->progs.ior_sys_exit,
+					    skel->progs.ior_sys_exit_core };
+	for (size_t i = 0; i < sizeof(raw_progs) / sizeof(raw_progs[0]); i++)
+		bpf_program__set_autoload(raw_progs[i], o.hooks == HOOKS_RAW && (raw_progs[i] == raw_enter || raw_progs[i] == raw_exit));
 	put_skipped_log();
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
@@ -1451,7 +1474,7 @@ int main(int argc, char **argv)
 	int nattached = 0;
 	long long attach_t0 = now_ns(CLOCK_MONOTONIC);
 	if (o.hooks == HOOKS_RAW) {
-		raw_exit_link = bpf_program__attach(skel->progs.ior_sys_exit);
+		raw_exit_link = bpf_program__attach(raw_exit);
 		if (!raw_exit_link)
 			fatal("cannot attach the raw sys_exit hook: %s: %s", strerror(errno), libbpf_detail());
 		raw_enter_link = bpf_program__attach(raw_enter);
@@ -1467,7 +1490,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < IOR_SC_COUNT; i++) {
 			if (!requested[i] || skip_reason[i])
 				continue;
-			struct bpf_program *p = prog_by_name(pass ? "enter_" : "exit_", table[i].name);
+			struct bpf_program *p = prog_by_name(pass ? enter_prefix : exit_prefix, table[i].name);
 			char tp[96];
 			snprintf(tp, sizeof(tp), "sys_%s_%s", pass ? "enter" : "exit", table[i].name);
 			int err = attach_tracepoint(p, tfs, tp, pass ? &tp_enter[i] : &tp_exit[i]);

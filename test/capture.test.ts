@@ -24,8 +24,12 @@ const row = (fields: Partial<ReturnType<typeof pick>> & { syscall: string }) => 
   path: null, path2: null, fd: -1, offset: null, count: null, ret: 0n, bytes: 0n, flags: null, mode: null, file_type: null, ...fields,
 });
 
+/** How the programs read a struct file: BTF loads + bpf_rdonly_cast (6.2+), or CO-RE probe reads (older kernels; IOR_NO_RDONLY_CAST=1 here). */
+const FILE_READS = ['rdonly_cast', 'core'] as const;
+
 for (const hooks of HOOKS)
-test(`every syscall of a deterministic workload, event by event, with an fd opened before the capture (--hooks ${hooks})`, async (t) => {
+for (const reads of FILE_READS)
+test(`every syscall of a deterministic workload, event by event, with an fd opened before the capture (--hooks ${hooks}, ${reads} reads)`, async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fixed'));
   const pre = path.join(dir, 'pre.txt');
@@ -33,7 +37,10 @@ test(`every syscall of a deterministic workload, event by event, with an fd open
   const work = spawn(path.join(NATIVE_BUILD, 'iowork-fixed'), [dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   await waitForOutput(work.stdout!, /ready\n/);
   const trace = path.join(dir, 'fixed.parquet');
-  const capture = iorSpawn(['capture', '--hooks', hooks, '--pid', String(work.pid), '-o', trace]);
+  const capture = spawn(process.execPath, [IOR_BIN, 'capture', '--hooks', hooks, '--pid', String(work.pid), '-o', trace], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, IOR_NO_RDONLY_CAST: reads === 'core' ? '1' : '0' },
+  });
   await waitForOutput(capture.stderr!, /ior: capturing/);
   work.stdin!.end('g');
   assert.deepEqual(await exitOf(work), { code: 0, signal: null });
