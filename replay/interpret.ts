@@ -204,8 +204,8 @@ export class Interpreter {
       case 'copy_file_range': case 'sendfile64':
         return this.copy(e);
       case 'newfstatat': case 'statx':
-        if (e.path !== null && e.fd >= 0 && ((e.flags ?? 0) & AT_EMPTY_PATH)) {
-          // fstatat(fd, "", AT_EMPTY_PATH): the capture names the fd's file
+        if (e.fd >= 0 && ((e.flags ?? 0) & AT_EMPTY_PATH)) {
+          // fstatat(fd, "", AT_EMPTY_PATH): the capture names the fd's file (none for a pipe or socket: skipped by its file type)
           return this.onFd(e, sc === 'statx' ? 'statx' : 'statat', { flags: e.flags ?? 0, mode: e.mode ?? 0 });
         }
         break;
