@@ -134,7 +134,9 @@ static struct {
 	int cmd_stderr_fd;
 	int start_fd;   /* the command starts when a byte (or EOF) arrives here, -1: at once */
 	char **cmd;
-} o = { .cmd_stderr_fd = -1, .start_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
+} o = { .cmd_stderr_fd = -1, .start_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_TRACEPOINTS };
+/* --hooks given: no fallback to the other kind */
+static bool hooks_chosen;
 
 static struct ior_bpf *skel;
 static bool requested[IOR_SC_COUNT];
@@ -780,9 +782,11 @@ static int do_probe(void)
 		sb_kv_str(&b, "error", strerror(tfs_err));
 	sb_putc(&b, '}');
 	load_vmlinux_btf();
-	bool raw = raw_hooks_available(), find_vma = find_vma_available(), rdonly_cast = rdonly_cast_available();
+	bool raw_available = raw_hooks_available(), find_vma = find_vma_available(), rdonly_cast = rdonly_cast_available();
+	/* the hooks capture uses by default: tracepoints, raw where tracefs cannot be had */
+	bool raw = !tfs && raw_available;
 	sb_kv_str(&b, "hooks", raw ? "raw" : "tracepoints");
-	sb_kv_bool(&b, "raw_syscall_hooks", raw);
+	sb_kv_bool(&b, "raw_syscall_hooks", raw_available);
 	sb_kv_bool(&b, "find_vma", find_vma);
 	sb_kv_bool(&b, "rdonly_cast", rdonly_cast);
 	/* per syscall: traceable here with the default hooks */
@@ -1231,6 +1235,7 @@ int main(int argc, char **argv)
 		case OPT_CMD_STDERR: o.cmd_stderr_fd = (int)parse_uint("--cmd-stderr-fd", optarg, 0, INT_MAX); break;
 		case OPT_START: o.start_fd = (int)parse_uint("--start-fd", optarg, 3, INT_MAX); break;
 		case OPT_HOOKS:
+			hooks_chosen = true;
 			if (!strcmp(optarg, "raw"))
 				o.hooks = HOOKS_RAW;
 			else if (!strcmp(optarg, "tracepoints"))
@@ -1318,11 +1323,18 @@ int main(int argc, char **argv)
 		o.hooks = HOOKS_TRACEPOINTS;
 	}
 	const char *tfs = NULL;
+	bool mounted_now = false;
+	if (o.hooks == HOOKS_TRACEPOINTS && !hooks_chosen && !(tfs = ensure_tracefs(&mounted_now)) && raw_hooks_available()) {
+		/* the default needs tracefs; where it cannot be had, the raw hooks do the same job */
+		emit_log("warn", "tracefs is not mounted and cannot be: using the raw sys_enter/sys_exit hooks");
+		o.hooks = HOOKS_RAW;
+	}
 	if (o.hooks == HOOKS_TRACEPOINTS) {
-		bool mounted_now;
-		tfs = ensure_tracefs(&mounted_now);
 		if (!tfs)
-			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing, or use --hooks raw", strerror(errno));
+			tfs = ensure_tracefs(&mounted_now);
+		if (!tfs)
+			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing%s", strerror(errno),
+			      hooks_chosen ? ", or use --hooks raw" : "");
 		if (mounted_now)
 			emit_log("info", "mounted tracefs on /sys/kernel/tracing");
 	}
