@@ -327,7 +327,13 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 	}
 
 	v.ts = bpf_ktime_get_boot_ns();
-	if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
+	/* One entry per thread, overwritten call after call: a lookup costs
+	 * far less than a hash update plus a delete per pair. ts 0 marks it
+	 * consumed; the thread's exit (ior_exit) removes it. */
+	struct inflight *slot = bpf_map_lookup_elem(&inflight, &tid);
+	if (slot)
+		*slot = v;
+	else if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
 		count(IOR_LOSS_INFLIGHT_FULL);
 	return 0;
 }
@@ -373,7 +379,7 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 	__u64 flags;
 
 	ip = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ip) {
+	if (!ip || !ip->ts) {
 		/* entered before we attached, or filtered out at entry (by
 		 * process, or as an anonymous mmap / non-file munmap, which the
 		 * exit cannot tell apart: those are not counted) */
@@ -382,7 +388,7 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 		return 0;
 	}
 	v = *ip;
-	bpf_map_delete_elem(&inflight, &tid);
+	ip->ts = 0; /* consumed */
 	if (v.sc != sc) {
 		/* the number changed under us (ptrace, seccomp): drop the pair */
 		count(IOR_UNPAIRED_EXIT);
@@ -737,9 +743,13 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ior_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid, tid = p->pid;
+	struct inflight *ip = bpf_map_lookup_elem(&inflight, &tid);
 
-	if (bpf_map_delete_elem(&inflight, &tid) == 0)
-		count(IOR_ENTER_ABANDONED);
+	if (ip) {
+		if (ip->ts)
+			count(IOR_ENTER_ABANDONED);
+		bpf_map_delete_elem(&inflight, &tid);
+	}
 	if (p->signal->live.counter != 0)
 		return 0;
 	if (trace_this(tgid))
