@@ -560,14 +560,14 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 /* ---- hooks ----------------------------------------------------------------- */
 
 /*
- * Default: one raw sys_enter and one raw sys_exit program (tp_btf), which
+ * --hooks raw (and the fallback without tracefs): one raw sys_enter and
+ * one raw sys_exit program (tp_btf), which
  * map the syscall number to a row of syscalls.def through nr_row (set by
  * the loader: 0 = not traced, else row + 1; the loader leaves out the
  * syscalls not requested) and switch to that row's folded copy of the
- * generic body. Cheaper per call than the per-syscall tracepoints below
- * (no perf buffer copy of the arguments), and detaching 2 programs takes
- * a few RCU grace periods instead of ~150 (each per-syscall tracepoint
- * detach waits for one: ~9 s at exit for the whole table).
+ * generic body. Cheaper per traced call than the per-syscall tracepoints
+ * below (no perf buffer copy of the arguments) and attached or detached at
+ * once, but run on every syscall of the host (docs/capture.md compares).
  */
 const volatile __u8 nr_row[IOR_NR_MAX] = {};
 
@@ -641,7 +641,7 @@ int BPF_PROG(ior_sys_exit_core, struct pt_regs *regs, long ret)
 }
 
 /*
- * Alternative (--hooks tracepoints): one syscalls/sys_enter_<name> and one
+ * Default (--hooks tracepoints): one syscalls/sys_enter_<name> and one
  * sys_exit_<name> program per row; the loader attaches only the rows
  * requested. Same bodies, built both ways (enter_/exit_ with
  * bpf_rdonly_cast, core_enter_/core_exit_ with CO-RE reads); the
