@@ -14,13 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include "now.h"
 
-static long long now_ns(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
