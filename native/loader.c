@@ -1323,20 +1323,20 @@ int main(int argc, char **argv)
 		o.hooks = HOOKS_TRACEPOINTS;
 	}
 	const char *tfs = NULL;
-	bool mounted_now = false;
-	if (o.hooks == HOOKS_TRACEPOINTS && !hooks_chosen && !(tfs = ensure_tracefs(&mounted_now)) && raw_hooks_available()) {
-		/* the default needs tracefs; where it cannot be had, the raw hooks do the same job */
-		emit_log("warn", "tracefs is not mounted and cannot be: using the raw sys_enter/sys_exit hooks");
-		o.hooks = HOOKS_RAW;
-	}
 	if (o.hooks == HOOKS_TRACEPOINTS) {
-		if (!tfs)
-			tfs = ensure_tracefs(&mounted_now);
-		if (!tfs)
-			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing%s", strerror(errno),
-			      hooks_chosen ? ", or use --hooks raw" : "");
-		if (mounted_now)
+		bool mounted_now = false;
+		tfs = ensure_tracefs(&mounted_now);
+		int tfs_err = errno;
+		if (!tfs && !hooks_chosen && raw_hooks_available()) {
+			/* the default needs tracefs; where it cannot be had, the raw hooks do the same job */
+			emit_log("warn", "tracefs is not mounted and cannot be: using the raw sys_enter/sys_exit hooks");
+			o.hooks = HOOKS_RAW;
+		} else if (!tfs) {
+			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing%s",
+			      strerror(tfs_err), hooks_chosen ? ", or use --hooks raw" : "");
+		} else if (mounted_now) {
 			emit_log("info", "mounted tracefs on /sys/kernel/tracing");
+		}
 	}
 
 	/* open, configure, load */

@@ -122,8 +122,8 @@ export class TraceWriter {
         name: c.name,
         data: merged[c.name],
         ...('delta' in c && c.delta ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
-        // min/max only where readers use them (time ranges): statistics on every
-        // column cost a quarter of the write time
+        // min/max only on the ordered (delta) columns, where readers prune row
+        // groups by time range; on every column they cost a fifth of the write time
         statistics: 'delta' in c && c.delta === true,
       })),
     });
