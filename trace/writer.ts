@@ -7,11 +7,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ParquetWriter, ByteWriter } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import type { RowGroup, SchemaElement } from 'hyparquet';
 import { COLUMNS, FOOTER_KEY, FooterSchema, sliceBatch, type EventBatch, type Footer } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
-import { zstdCompress } from './zstd.js';
+import { ChunkEncoder } from './pages.js';
+
+/** "PAR1", at both ends of a Parquet file */
+const PARQUET_MAGIC = 0x31524150;
 
 /** 128k rows per row group: ~1 MB compressed, a few MB in memory while building. */
 export const DEFAULT_ROW_GROUP_ROWS = 131072;
@@ -57,8 +61,15 @@ class FdWriter extends ByteWriter {
   }
 }
 
+/**
+ * The file is laid out by hand: "PAR1", row groups whose column chunks
+ * ChunkEncoder encodes (trace/pages.ts: one encoding per column kind, no
+ * sampling), then hyparquet-writer's footer thrift (writeMetadata).
+ */
 export class TraceWriter {
-  private readonly parquet: ParquetWriter;
+  private readonly out: FdWriter;
+  private readonly chunks: ChunkEncoder;
+  private readonly rowGroups: RowGroup[] = [];
   private readonly fd: number;
   private pending: EventBatch[] = [];
   private pendingRows = 0;
@@ -71,13 +82,9 @@ export class TraceWriter {
     private readonly rowGroupRows: number,
   ) {
     this.fd = fs.openSync(tempPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-    this.parquet = new ParquetWriter({
-      writer: new FdWriter(this.fd),
-      schema: parquetSchema(),
-      codec: 'ZSTD',
-      compressors: { ZSTD: zstdCompress },
-      createdBy: 'ior',
-    });
+    this.out = new FdWriter(this.fd);
+    this.chunks = new ChunkEncoder(this.out);
+    this.out.appendUint32(PARQUET_MAGIC);
   }
 
   /** Opens `<dir>/.<name>.<pid>.tmp` next to `finalPath` (same file system, so the rename is atomic). */
@@ -116,25 +123,32 @@ export class TraceWriter {
     this.pending = rows === all.length ? [] : [sliceBatch(all, rows, all.length) as EventBatch];
     this.rowsWritten += rows;
     this.pendingRows -= rows;
-    this.parquet.write({
-      rowGroupSize: merged.length,
-      columnData: COLUMNS.map((c) => ({
-        name: c.name,
-        data: merged[c.name],
-        ...('delta' in c && c.delta ? { encoding: 'DELTA_BINARY_PACKED' as const } : {}),
-        // min/max only on the ordered (delta) columns, where readers prune row
-        // groups by time range; on every column they cost a fifth of the write time
-        statistics: 'delta' in c && c.delta === true,
-      })),
+    const start = this.out.offset;
+    const columns = COLUMNS.map((c) => this.chunks.write(c, merged[c.name], rows));
+    this.rowGroups.push({
+      columns,
+      num_rows: BigInt(rows),
+      total_byte_size: columns.reduce((sum, c) => sum + c.meta_data!.total_uncompressed_size, 0n),
+      total_compressed_size: BigInt(this.out.offset - start),
     });
+    this.out.flush();
   }
 
   /** Write the last row group and the footer, fsync, rename into place. */
   finish(footer: Footer): void {
     this.flushRowGroup();
     const checked = FooterSchema.parse(footer);
-    this.parquet.kvMetadata = [{ key: FOOTER_KEY, value: JSON.stringify(checked) }];
-    this.parquet.finish();
+    writeMetadata(this.out, {
+      version: 2,
+      created_by: 'ior',
+      schema: parquetSchema(),
+      num_rows: BigInt(this.rowsWritten),
+      row_groups: this.rowGroups,
+      key_value_metadata: [{ key: FOOTER_KEY, value: JSON.stringify(checked) }],
+      metadata_length: 0, // a reader's field, not in the thrift: writeMetadata appends the real length
+    });
+    this.out.appendUint32(PARQUET_MAGIC);
+    this.out.finish();
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;

@@ -1,0 +1,106 @@
+/**
+ * bench/pipeline.ts: how many events/s the Node side of a capture sustains.
+ * A loader stream is recorded once (iowork-loop, as bench/capture.ts section
+ * 5 does), then, in this process and with no loader running:
+ *   - decode alone: EVENTS frames to EventBatches, batches dropped;
+ *   - write alone: the same batches (decoded beforehand) to zstd Parquet;
+ *   - pipeline: decode + write, as `ior capture` runs them.
+ * Rounds are interleaved and medians reported; on a shared machine the
+ * ratios between the three are steadier than the absolute rates.
+ *
+ *   node build/bench/pipeline.js [--quick] [--keep-stream FILE]
+ * --keep-stream records into FILE once and reuses it on later runs
+ * (profiling: node --cpu-prof build/bench/pipeline.js --keep-stream FILE).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../common/assets.js';
+import { EventDecoder, FrameReader, FrameType, PathResolver } from '../capture/index.js';
+import type { Frame } from '../capture/wire.js';
+import { HelloFrameSchema, type EventBatch, type HelloFrame } from '../schema/index.js';
+import { TraceWriter } from '../trace/index.js';
+
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = QUICK ? 1 : 3;
+const LOOP_ITERS = Number(process.env.IOR_BENCH_LOOP_ITERS ?? (QUICK ? 50_000 : 200_000)); // x8 syscalls
+const BUILD = path.join(REPO_ROOT, 'native', 'build');
+const keepAt = process.argv.indexOf('--keep-stream');
+const KEEP = keepAt > 0 ? process.argv[keepAt + 1] : undefined;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The loader's byte stream while iowork-loop runs (the loader writes it to fd 3). */
+function recordStream(stream: string, dir: string): void {
+  const fd = fs.openSync(stream, 'w');
+  const args = ['--ring-mb', '64', '--out-fd', '3', '--', path.join(BUILD, 'iowork-loop'), path.join(dir, 'pipe.dat'), String(LOOP_ITERS)];
+  const r = spawnSync(path.join(BUILD, 'ior-loader'), args, { stdio: ['ignore', 'pipe', 'inherit', fd] });
+  fs.closeSync(fd);
+  if (r.status !== 0) throw new Error(`ior-loader exited ${r.status ?? r.signal}`);
+}
+
+function decodeAll(hello: HelloFrame, events: Frame[], onBatch: (b: EventBatch) => void): number {
+  const decoder = new EventDecoder(hello, new PathResolver(), [], onBatch);
+  for (const f of events) decoder.decode(f.payload);
+  decoder.flush();
+  return Number(decoder.events);
+}
+
+/** Seconds `fn` takes. */
+function timed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+function main(): void {
+  if (process.getuid?.() !== 0) {
+    console.log('pipeline bench: skipped (needs root for BPF)');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ior-bench-pipeline-'));
+  try {
+    const stream = KEEP ?? path.join(dir, 'loader.stream');
+    if (!KEEP || !fs.existsSync(KEEP)) recordStream(stream, dir);
+    const frames = new FrameReader().push(fs.readFileSync(stream));
+    const hello = HelloFrameSchema.parse(JSON.parse(frames.find((f) => f.type === FrameType.HELLO)!.payload.toString()));
+    const events = frames.filter((f) => f.type === FrameType.EVENTS);
+    const batches: EventBatch[] = [];
+    const n = decodeAll(hello, events, (b) => batches.push(b));
+    const out = path.join(dir, 'pipe.parquet');
+
+    // every row group compressed and written; the footer is a few KB and not timed
+    const write = (feed: (writer: TraceWriter) => void): { seconds: number; bytes: number } => {
+      fs.rmSync(out, { force: true });
+      const writer = TraceWriter.create(out);
+      const seconds = timed(() => {
+        feed(writer);
+        writer.flushRowGroup();
+      });
+      const bytes = writer.bytesWritten;
+      writer.abort();
+      return { seconds, bytes };
+    };
+    const times = { decode: [] as number[], write: [] as number[], pipeline: [] as number[] };
+    let bytes = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      times.decode.push(timed(() => decodeAll(hello, events, () => {})));
+      times.write.push(write((w) => batches.forEach((b) => w.append(b))).seconds);
+      const p = write((w) => decodeAll(hello, events, (b) => w.append(b)));
+      times.pipeline.push(p.seconds);
+      bytes = p.bytes;
+    }
+    const rate = (s: number[]) => n / median(s);
+    const [decode, writeOnly, pipeline] = [rate(times.decode), rate(times.write), rate(times.pipeline)];
+    console.log(`pipeline bench: ${n} events (iowork-loop, ${LOOP_ITERS} iterations), ${ROUNDS} round(s), medians; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`  decode alone   ${Math.round(decode).toLocaleString('en-US').padStart(12)} events/s`);
+    console.log(`  write alone    ${Math.round(writeOnly).toLocaleString('en-US').padStart(12)} events/s`);
+    console.log(`  decode + write ${Math.round(pipeline).toLocaleString('en-US').padStart(12)} events/s  (${(pipeline / decode).toFixed(2)} of decode alone, ${(pipeline / writeOnly).toFixed(2)} of write alone)`);
+    console.log(`  ${(bytes / n).toFixed(2)} bytes/event on disk (row groups, no footer)`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
