@@ -10,11 +10,18 @@
  * attach a program that reads past its tracepoint's arguments).
  *
  *   enter: filter by process, remember {time, raw arguments, file type and
- *          position of the fd argument} in `inflight`, keyed by thread id.
- *   exit:  take the inflight entry back, build one struct ior_event
- *          (+ path strings) and push it to the `events` ring buffer
- *          without a wakeup; the loader polls on a timer, and a wakeup is
- *          forced only when the ring is filling up (wakeup_bytes).
+ *          position of the fd argument} in the thread's inflight slot.
+ *   exit:  take the slot back, build one struct ior_event (+ path
+ *          strings) and copy it to the `events` ring buffer without a
+ *          wakeup; the loader polls on a timer, and a wakeup is forced
+ *          only when the ring is filling up (wakeup_bytes).
+ *
+ * The hot path counts helper calls: with the kernel's return-thunk and
+ * retpoline mitigations each costs 25-80 ns here (docs/capture.md has the
+ * measurements). So the btf build reads the task's ids and comm with
+ * plain BTF loads, keeps the inflight slot in task-local storage (found
+ * through a per-task cache, not hashed) and caches the process filter's
+ * verdict in it.
  *
  * Losses never go unnoticed: every drop increments a per-CPU counter
  * (enum ior_counter) that the loader reports.
@@ -67,15 +74,33 @@ const volatile __u64 wakeup_bytes = 0;            /* force a wakeup past this mu
 
 /* ---- maps ---------------------------------------------------------------- */
 
-/* What sys_enter remembers for sys_exit. */
+/* What sys_enter remembers for sys_exit: one slot per thread, reused call
+ * after call (ts 0: nothing in flight). */
 struct inflight {
-	__u64 ts;            /* CLOCK_BOOTTIME at entry */
+	__u64 ts;            /* CLOCK_BOOTTIME at entry; 0 once the exit took it */
 	__u64 args[6];       /* raw tracepoint arguments (only the first nargs are set) */
 	__s64 pos;           /* file position of the fd argument (pos rows), or VMA file offset */
 	__u32 file_type;     /* enum ior_file_type of the fd argument / VMA */
 	__u16 sc;            /* enum ior_syscall_id, checked at exit */
 	__u16 event_flags;   /* IOR_EF_* decided at entry */
+	__u32 verdict;       /* task storage only: enum verdict of pid_traced() */
 };
+
+/* pid_traced() for a thread, cached in its slot: a thread's tgid never
+ * changes, and traced_pids gains a tgid before any of its threads runs
+ * traced (the loader's before attaching, a child at fork). */
+enum verdict { VERDICT_UNKNOWN = 0, VERDICT_TRACED = 1, VERDICT_SKIPPED = 2 };
+
+/* The slots: task-local storage in the btf build (task storage is Linux
+ * 5.12, the btf build needs 6.2), freed with the task; else a hash keyed
+ * by thread id, whose entries ior_exit_core deletes. The loader creates
+ * only the one its build uses. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} task_inflight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -122,17 +147,23 @@ struct {
 
 /* ---- small helpers ------------------------------------------------------- */
 
+/* This CPU's copy of a counter (an array lookup the JIT inlines). */
+static __always_inline __u64 *counter(__u32 which)
+{
+	return bpf_map_lookup_elem(&counters, &which);
+}
+
 static __always_inline void count(__u32 which)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	__u64 *c = counter(which);
 
 	if (c)
 		*c += 1; /* per-CPU: no atomics needed */
 }
 
-/* Process filter, at sys_enter only. Branches on .rodata constants are
+/* The process filter, in two parts. Branches on .rodata constants are
  * removed by the verifier, so whole-host tracing costs a few compares. */
-static __always_inline bool trace_this(__u32 tgid)
+static __always_inline bool pid_traced(__u32 tgid)
 {
 #pragma unroll
 	for (int i = 0; i < IOR_MAX_EXCLUDE; i++) {
@@ -141,29 +172,116 @@ static __always_inline bool trace_this(__u32 tgid)
 		if (x && x == tgid)
 			return false;
 	}
-	if ((filter_flags & IOR_FILTER_PIDS) && !bpf_map_lookup_elem(&traced_pids, &tgid))
-		return false;
-	if (filter_flags & IOR_FILTER_COMM) {
-		char comm[IOR_COMM_LEN];
+	return !(filter_flags & IOR_FILTER_PIDS) || bpf_map_lookup_elem(&traced_pids, &tgid);
+}
 
-		bpf_get_current_comm(comm, sizeof(comm));
+/* comm changes at exec and with prctl(PR_SET_NAME): checked every time.
+ * t: a task to read it from with BTF loads, or NULL for the current task
+ * through the helper (the CO-RE build's syscall programs). */
+static __always_inline bool comm_traced(struct task_struct *t)
+{
+	union {
+		char c[IOR_COMM_LEN];
+		__u64 w[2];
+	} comm;
+
+	if (!(filter_flags & IOR_FILTER_COMM))
+		return true;
+	if (t) {
+		comm.w[0] = *(__u64 *)&t->comm[0];
+		comm.w[1] = *(__u64 *)&t->comm[8];
+	} else {
+		bpf_get_current_comm(comm.c, sizeof(comm.c));
+	}
 #pragma unroll
-		for (int i = 0; i < IOR_COMM_LEN; i++) {
-			if (comm[i] != filter_comm[i])
-				return false;
-			if (!comm[i])
-				break;
-		}
+	for (int i = 0; i < IOR_COMM_LEN; i++) {
+		if (comm.c[i] != filter_comm[i])
+			return false;
+		if (!comm.c[i])
+			break;
 	}
 	return true;
+}
+
+static __always_inline bool trace_this(struct task_struct *t, __u32 tgid)
+{
+	return pid_traced(tgid) && comm_traced(t);
+}
+
+/* The current thread, as the syscall programs see it. */
+struct self {
+	struct task_struct *task; /* btf build only, else NULL */
+	__u32 tgid;
+	__u32 tid;
+};
+
+static __always_inline void self_get(const bool btf, struct self *me)
+{
+	if (btf) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		me->task = t;
+		me->tgid = t->tgid;
+		me->tid = t->pid;
+	} else {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		me->task = NULL;
+		me->tgid = id >> 32;
+		me->tid = (__u32)id;
+	}
+}
+
+/* The current thread's inflight slot at sys_enter, created on first use;
+ * NULL if the thread is not traced (or, counted, if no slot can be had). */
+static __always_inline struct inflight *enter_slot(const bool btf, struct self *me)
+{
+	struct inflight *v;
+
+	self_get(btf, me);
+	if (btf) {
+		v = bpf_task_storage_get(&task_inflight, me->task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!v) {
+			if (trace_this(me->task, me->tgid))
+				count(IOR_LOSS_INFLIGHT_FULL);
+			return NULL;
+		}
+		if (v->verdict == VERDICT_UNKNOWN)
+			v->verdict = pid_traced(me->tgid) ? VERDICT_TRACED : VERDICT_SKIPPED;
+		if (v->verdict != VERDICT_TRACED || !comm_traced(me->task))
+			return NULL;
+		return v;
+	}
+	if (!trace_this(NULL, me->tgid))
+		return NULL;
+	v = bpf_map_lookup_elem(&inflight, &me->tid);
+	if (v)
+		return v;
+	struct inflight fresh = {};
+
+	bpf_map_update_elem(&inflight, &me->tid, &fresh, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(&inflight, &me->tid);
+	if (!v)
+		count(IOR_LOSS_INFLIGHT_FULL);
+	return v;
+}
+
+/* The current thread's slot at sys_exit (never created here). */
+static __always_inline struct inflight *exit_slot(const bool btf, struct self *me)
+{
+	self_get(btf, me);
+	if (btf)
+		return bpf_task_storage_get(&task_inflight, me->task, 0, 0);
+	return bpf_map_lookup_elem(&inflight, &me->tid);
 }
 
 /* Two ways to read the struct file behind an fd; the loader loads the
  * programs built for the one the kernel supports (a constant `btf` at every
  * call site):
- *   btf:  task->files->fdt with plain BTF loads from
- *         bpf_get_current_task_btf (5.11), the struct file through the
- *         bpf_rdonly_cast kfunc (6.2): one probe read in all;
+ *   btf:  task->files->fdt->fd[fd] and the struct file with plain BTF
+ *         loads from the current task (bpf_get_current_task_btf, 5.11)
+ *         and the bpf_rdonly_cast kfunc (6.2, which the verifier turns
+ *         into a move): no helper call at all;
  *   else: CO-RE probe reads from bpf_get_current_task (any BTF kernel,
  *         ior's floor 5.8): about ten probe reads (docs/capture.md has
  *         what that costs). */
@@ -197,9 +315,10 @@ static __always_inline __u32 inode_type(const bool btf, struct inode *ino)
 	}
 }
 
-/* enum ior_file_type of the file behind fd in the current task
- * (IOR_FT_NONE: not open), and its position into *pos unless pos is NULL. */
-static __always_inline __u32 fd_type(const bool btf, int fd, __s64 *pos)
+/* enum ior_file_type of the file behind fd in the current task t (btf
+ * build; NULL in the CO-RE build), IOR_FT_NONE if not open; its position
+ * into *pos unless pos is NULL. */
+static __always_inline __u32 fd_type(const bool btf, struct task_struct *t, int fd, __s64 *pos)
 {
 	struct fdtable *fdt;
 	struct file **fda;
@@ -208,29 +327,31 @@ static __always_inline __u32 fd_type(const bool btf, int fd, __s64 *pos)
 	if (fd < 0)
 		return IOR_FT_NONE;
 	if (btf) {
-		struct task_struct *t = bpf_get_current_task_btf();
-
 		fdt = t->files->fdt;
 		if (!fdt || (unsigned int)fd >= fdt->max_fds)
 			return IOR_FT_NONE;
-		fda = fdt->fd;
-	} else {
-		struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+		/* fdt->fd is a pointer to pointers, which the verifier keeps
+		 * as a plain number: read slot fd through a cast to a struct
+		 * whose first member is a struct file * (kiocb's has been
+		 * since Linux 2.6), an exception-handled load, no helper */
+		struct kiocb *slot = bpf_rdonly_cast((void *)((unsigned long)fdt->fd + (unsigned int)fd * sizeof(f)),
+						     bpf_core_type_id_kernel(struct kiocb));
 
-		fdt = BPF_CORE_READ(t, files, fdt);
-		if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		f = slot->ki_filp;
+		if (!f)
 			return IOR_FT_NONE;
-		fda = BPF_CORE_READ(fdt, fd);
-	}
-	/* variable index: a probe read either way */
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
-		return IOR_FT_NONE;
-	if (btf) {
-		f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 		if (pos)
 			*pos = f->f_pos;
 		return inode_type(true, f->f_inode);
 	}
+	t = (struct task_struct *)bpf_get_current_task();
+	fdt = BPF_CORE_READ(t, files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return IOR_FT_NONE;
+	fda = BPF_CORE_READ(fdt, fd);
+	/* variable index: a probe read */
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+		return IOR_FT_NONE;
 	if (pos)
 		*pos = BPF_CORE_READ(f, f_pos);
 	return inode_type(false, BPF_CORE_READ(f, f_inode));
@@ -285,17 +406,19 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 				    const __u16 sc, const int nargs, const int kind,
 				    const int fd_arg, const int flags_arg, const int pos)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct inflight v;
-	__u64 *args = v.args;
+	struct self me;
+	struct inflight *v = enter_slot(btf, &me);
+	__u64 *args;
 
-	if (!trace_this(id >> 32))
+	if (!v)
 		return 0;
-
-	__builtin_memset(&v, 0, sizeof(v));
-	v.pos = -1;
-	v.sc = sc;
+	/* written in place: the slot's ts is 0 (or stale from a call whose
+	 * exit never came) until the end, so an early return leaves nothing
+	 * for the exit to pair with */
+	if (v->ts)
+		count(IOR_ENTER_ABANDONED);
+	v->ts = 0;
+	args = v->args;
 #pragma unroll
 	for (int i = 0; i < 6; i++)
 		if (i < nargs) /* never past the tracepoint's own arguments */
@@ -308,6 +431,10 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 		if (flags_arg >= 0 && (ARG(flags_arg) & MAP_ANONYMOUS))
 			return 0;
 	}
+	v->pos = -1;
+	v->file_type = IOR_FT_NONE;
+	v->sc = sc;
+	v->event_flags = 0;
 	if (kind == IOR_K_VMA) {
 		/* munmap/msync: only if addr (arg 0) lies in a file-backed VMA */
 		if (!find_vma)
@@ -318,23 +445,16 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 		/* -EBUSY (mmap lock contended): cannot tell, keep the call */
 		if (err != -EBUSY && c.file_type == IOR_FT_NONE)
 			return 0;
-		v.file_type = c.file_type;
-		v.pos = c.off;
+		v->file_type = c.file_type;
+		v->pos = c.off;
 	}
 	if (fd_arg >= 0 && pos != 2) {
 		/* file type (and position) of the fd argument, at entry */
-		v.file_type = fd_type(btf, (int)ARG(fd_arg), pos == 1 ? &v.pos : NULL);
+		v->file_type = fd_type(btf, me.task, (int)ARG(fd_arg), pos == 1 ? &v->pos : NULL);
 	}
 
-	v.ts = bpf_ktime_get_boot_ns();
-	/* One entry per thread, overwritten call after call: a lookup costs
-	 * far less than a hash update plus a delete per pair. ts 0 marks it
-	 * consumed; the thread's exit (ior_exit) removes it. */
-	struct inflight *slot = bpf_map_lookup_elem(&inflight, &tid);
-	if (slot)
-		*slot = v;
-	else if (bpf_map_update_elem(&inflight, &tid, &v, BPF_ANY))
-		count(IOR_LOSS_INFLIGHT_FULL);
+	v->ts = bpf_ktime_get_boot_ns();
+	count(IOR_ENTERS_RECORDED);
 	return 0;
 }
 
@@ -369,54 +489,46 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 				   const int flags_arg, const int mode_arg, const int pos)
 {
 	__u64 now = bpf_ktime_get_boot_ns();
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 	const bool has_paths = path_arg >= 0 || path2_arg >= 0;
-	struct inflight *ip, v;
+	struct self me;
+	struct inflight *v = exit_slot(btf, &me);
 	struct ior_event *e;
-	struct scratch *s = NULL;
+	struct scratch *s;
 	__u32 zero = 0, size = sizeof(struct ior_event);
-	__u64 flags;
+	__u64 flags, ts;
 
-	ip = bpf_map_lookup_elem(&inflight, &tid);
-	if (!ip || !ip->ts) {
+	if (!v || !v->ts) {
 		/* entered before we attached, or filtered out at entry (by
 		 * process, or as an anonymous mmap / non-file munmap, which the
 		 * exit cannot tell apart: those are not counted) */
-		if (kind != IOR_K_MMAP && kind != IOR_K_VMA && trace_this(id >> 32))
+		if (kind != IOR_K_MMAP && kind != IOR_K_VMA &&
+		    (btf && v ? v->verdict == VERDICT_TRACED && comm_traced(me.task) : trace_this(me.task, me.tgid)))
 			count(IOR_UNPAIRED_EXIT);
 		return 0;
 	}
-	v = *ip;
-	ip->ts = 0; /* consumed */
-	if (v.sc != sc) {
+	ts = v->ts;
+	v->ts = 0; /* consumed; the rest of the slot stays ours until this thread's next call */
+	count(IOR_EXITS_PAIRED);
+	if (v->sc != sc) {
 		/* the number changed under us (ptrace, seccomp): drop the pair */
 		count(IOR_UNPAIRED_EXIT);
 		return 0;
 	}
 
-	/* Rows without paths write straight into the ring; rows with paths
-	 * build the record in per-CPU scratch and copy its exact size. */
-	if (has_paths) {
-		s = bpf_map_lookup_elem(&scratch, &zero);
-		if (!s)
-			return 0;
-		e = &s->e;
-	} else {
-		e = bpf_ringbuf_reserve(&events, sizeof(struct ior_event), 0);
-		if (!e) {
-			count(IOR_LOSS_RINGBUF);
-			return 0;
-		}
-	}
+	/* The record is built in per-CPU scratch and copied to the ring with
+	 * its exact size: one helper call (reserve + submit is two). */
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	e = &s->e;
 
-	__u64 *args = v.args; /* for ARG() */
+	__u64 *args = v->args; /* for ARG() */
 
-	e->ts_ns = v.ts;
-	e->latency_ns = now - v.ts;
+	e->ts_ns = ts;
+	e->latency_ns = now - ts;
 	e->ret = ret;
-	e->pid = id >> 32;
-	e->tid = tid;
+	e->pid = me.tgid;
+	e->tid = me.tid;
 	e->fd = ROLE_S32(fd_arg);
 	e->fd2 = ROLE_S32(fd2_arg);
 	e->dirfd = dirfd_arg == -2 ? AT_FDCWD : ROLE_S32(dirfd_arg);
@@ -424,13 +536,19 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 	e->flags = flags_arg >= 0 ? (__s32)ARG(flags_arg) : 0;
 	e->mode = mode_arg >= 0 ? (__u32)ARG(mode_arg) : 0;
 	e->syscall = sc;
-	e->file_type = v.file_type;
-	e->event_flags = v.event_flags;
+	e->file_type = v->file_type;
+	e->event_flags = v->event_flags;
 	e->path_len = 0;
 	e->path2_len = 0;
 	e->cpu = bpf_get_smp_processor_id();
 	e->_pad = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (btf) {
+		/* two loads instead of a helper call; comm is NUL-padded */
+		*(__u64 *)&e->comm[0] = *(__u64 *)&me.task->comm[0];
+		*(__u64 *)&e->comm[8] = *(__u64 *)&me.task->comm[8];
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 
 	/* count */
 	e->count = count_arg >= 0 ? (__s64)ARG(count_arg) : -1;
@@ -438,15 +556,9 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 		/* sum the iovec lengths: one bulk read of up to IOR_IOV_MAX
 		 * entries into scratch (IOV rows have no paths) */
 		__u64 n = ARG(count_arg);
-		struct iovec *iov;
+		struct iovec *iov = (struct iovec *)s->paths;
 		__s64 sum = 0;
 
-		s = bpf_map_lookup_elem(&scratch, &zero);
-		if (!s) {
-			bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-			return 0;
-		}
-		iov = (struct iovec *)s->paths;
 		if (n > IOR_IOV_MAX) {
 			n = IOR_IOV_MAX;
 			e->event_flags |= IOR_EF_IOV_TRUNCATED;
@@ -475,21 +587,21 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 		if (up) {
 			if (bpf_probe_read_user(&o, sizeof(o), (void *)up) == 0)
 				e->offset = o - (ret > 0 ? ret : 0);
-		} else if (pos == 1 && v.pos >= 0) {
-			e->offset = v.pos;
+		} else if (pos == 1 && v->pos >= 0) {
+			e->offset = v->pos;
 			e->event_flags |= IOR_EF_HAS_POS;
 		}
 	} else if (kind == IOR_K_VMA) {
-		e->offset = v.pos; /* file offset that addr maps to */
+		e->offset = v->pos; /* file offset that addr maps to */
 	} else if (off_arg >= 0) {
 		e->offset = (__s64)ARG(off_arg);
-		if (pos == 1 && e->offset == -1 && v.pos >= 0) {
+		if (pos == 1 && e->offset == -1 && v->pos >= 0) {
 			/* preadv2/pwritev2 with offset -1: current position */
-			e->offset = v.pos;
+			e->offset = v->pos;
 			e->event_flags |= IOR_EF_HAS_POS;
 		}
-	} else if (pos == 1 && v.pos >= 0) {
-		e->offset = v.pos;
+	} else if (pos == 1 && v->pos >= 0) {
+		e->offset = v->pos;
 		e->event_flags |= IOR_EF_HAS_POS;
 	}
 
@@ -504,7 +616,7 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 
 	if (pos == 2 && ret >= 0) {
 		/* open/dup: the type of the file behind the new fd */
-		e->file_type = fd_type(btf, (int)ret, NULL);
+		e->file_type = fd_type(btf, me.task, (int)ret, NULL);
 	}
 
 	if (has_paths) {
@@ -526,7 +638,7 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 		 * call is on dirfd itself: its file type */
 		if (pos != 2 && dirfd_arg >= 0 && path_arg >= 0 && !l1 && !(ef & IOR_EF_PATH_FAULT) && e->file_type == IOR_FT_NONE &&
 		    ((e->flags & AT_EMPTY_PATH) || sc == IOR_SC_utimensat))
-			e->file_type = fd_type(btf, e->dirfd, NULL);
+			e->file_type = fd_type(btf, me.task, e->dirfd, NULL);
 		e->event_flags |= ef;
 		if (ef & IOR_EF_PATH_TRUNCATED)
 			count(IOR_LOSS_PATH_TRUNCATED);
@@ -538,22 +650,23 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 	}
 
 	/* No wakeup per event (a cross-CPU wakeup costs microseconds); the
-	 * loader polls on a timer. Force one when the ring is filling up. */
+	 * loader polls on a timer. Force one when the ring is filling up,
+	 * looking every 32nd event of a CPU (at most ~40 KiB between looks). */
+	__u64 *emitted = counter(IOR_EVENTS_EMITTED);
+
 	flags = BPF_RB_NO_WAKEUP;
-	if (wakeup_bytes && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
+	if (wakeup_bytes && emitted && !(*emitted & 31) &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes)
 		flags = BPF_RB_FORCE_WAKEUP;
 
-	if (has_paths) {
-		if (size > sizeof(struct scratch))
-			return 0;
-		if (bpf_ringbuf_output(&events, e, size, flags)) {
-			count(IOR_LOSS_RINGBUF);
-			return 0;
-		}
-	} else {
-		bpf_ringbuf_submit(e, flags);
+	if (size > sizeof(struct scratch))
+		return 0;
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
+		count(IOR_LOSS_RINGBUF);
+		return 0;
 	}
-	count(IOR_EVENTS_EMITTED);
+	if (emitted)
+		*emitted += 1;
 	return 0;
 }
 
@@ -711,7 +824,7 @@ int BPF_PROG(ior_fork, struct task_struct *parent, struct task_struct *child)
 	if ((filter_flags & IOR_FILTER_FOLLOW) && bpf_map_lookup_elem(&traced_pids, &ptgid))
 		bpf_map_update_elem(&traced_pids, &ctgid, &one, BPF_ANY);
 	/* the child runs with the parent's comm until it execs */
-	if (!trace_this(ctgid))
+	if (!trace_this(child, ctgid))
 		return 0;
 	if (child->files == parent->files)
 		shared |= IOR_FORK_SHARED_FILES;
@@ -727,34 +840,48 @@ int BPF_PROG(ior_exec, struct task_struct *p, pid_t old_pid)
 {
 	__u32 tgid = p->tgid;
 
-	if (trace_this(tgid))
+	if (trace_this(p, tgid))
 		lifecycle(IOR_REC_EXEC, tgid, p->pid, 0, old_pid, 0);
 	return 0;
 }
 
 /*
  * Every exiting thread: a call it entered and will never leave is
- * forgotten (counted, not recorded). When the last thread of a process
- * exits (signal->live already dropped to 0 before this tracepoint), tell
- * the decoder to forget the process and stop following the tgid, so a
- * reused pid is not traced.
+ * forgotten (counted, not recorded), and its slot freed (task storage goes
+ * with the task by itself). When the last thread of a process exits
+ * (signal->live already dropped to 0 before this tracepoint), tell the
+ * decoder to forget the process and stop following the tgid, so a reused
+ * pid is not traced. One program per build, like the slots.
  */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ior_exit, struct task_struct *p)
+static __always_inline int do_task_exit(const bool btf, struct task_struct *p)
 {
 	__u32 tgid = p->tgid, tid = p->pid;
-	struct inflight *ip = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *v = btf ? bpf_task_storage_get(&task_inflight, p, 0, 0)
+				 : bpf_map_lookup_elem(&inflight, &tid);
 
-	if (ip) {
-		if (ip->ts)
+	if (v) {
+		if (v->ts)
 			count(IOR_ENTER_ABANDONED);
-		bpf_map_delete_elem(&inflight, &tid);
+		if (!btf)
+			bpf_map_delete_elem(&inflight, &tid);
 	}
 	if (p->signal->live.counter != 0)
 		return 0;
-	if (trace_this(tgid))
+	if (trace_this(p, tgid))
 		lifecycle(IOR_REC_EXIT, tgid, tid, p->exit_code, -1, 0);
 	if (filter_flags & IOR_FILTER_PIDS)
 		bpf_map_delete_elem(&traced_pids, &tgid);
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ior_exit, struct task_struct *p)
+{
+	return do_task_exit(true, p);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ior_exit_core, struct task_struct *p)
+{
+	return do_task_exit(false, p);
 }

@@ -116,6 +116,8 @@ static const char *const counter_names[IOR_COUNTER_COUNT] = {
 	[IOR_EVENTS_EMITTED] = "events_emitted",
 	[IOR_LIFECYCLE_EMITTED] = "lifecycle_emitted",
 	[IOR_ENTER_ABANDONED] = "enter_abandoned",
+	[IOR_ENTERS_RECORDED] = "enters_recorded",
+	[IOR_EXITS_PAIRED] = "exits_paired",
 };
 
 /* ---- options and state --------------------------------------------------- */
@@ -144,6 +146,7 @@ static bool attached[IOR_SC_COUNT];
 static char *skip_reason[IOR_SC_COUNT];
 static struct bpf_link *fork_link, *exec_link, *pexit_link;
 static struct bpf_link *raw_enter_link, *raw_exit_link;
+static struct bpf_program *task_exit_prog; /* ior_exit or ior_exit_core, as the build */
 /* A per-syscall tracepoint attachment (--hooks tracepoints): the perf event
  * and the BPF link on it, kept apart. Closing the link detaches the program
  * at once; releasing the perf event waits for RCU grace periods under a
@@ -483,22 +486,6 @@ static void send_stats(void)
 	sb_free(&b);
 }
 
-static long long count_inflight(void)
-{
-	if (!skel)
-		return 0;
-	int fd = bpf_map__fd(skel->maps.inflight);
-	__u32 key, next;
-	long long n = 0;
-	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		n++;
-		key = next;
-		prev = &key;
-	}
-	return n;
-}
-
 static void send_end(const char *reason, const char *message)
 {
 	struct sb b;
@@ -511,7 +498,8 @@ static void send_end(const char *reason, const char *message)
 	/* in flight now, or abandoned by a thread that exited inside the call */
 	__u64 sum[IOR_COUNTER_COUNT];
 	read_counters(sum);
-	sb_kv_i64(&b, "unpaired_enters", count_inflight() + (long long)sum[IOR_ENTER_ABANDONED]);
+	sb_kv_u64(&b, "unpaired_enters", sum[IOR_ENTERS_RECORDED] > sum[IOR_EXITS_PAIRED]
+						 ? sum[IOR_ENTERS_RECORDED] - sum[IOR_EXITS_PAIRED] : 0);
 	sb_printf(&b, ",\"detach_ms\":%.1f", detach_ms);
 	sb_key(&b, "child");
 	if (child_pid <= 0) {
@@ -1396,6 +1384,12 @@ int main(int argc, char **argv)
 					    skel->progs.ior_sys_exit_core };
 	for (size_t i = 0; i < sizeof(raw_progs) / sizeof(raw_progs[0]); i++)
 		bpf_program__set_autoload(raw_progs[i], o.hooks == HOOKS_RAW && (raw_progs[i] == raw_enter || raw_progs[i] == raw_exit));
+	/* the inflight slots: task storage for the btf build, a hash otherwise */
+	bpf_map__set_autocreate(skel->maps.task_inflight, rdonly_cast);
+	bpf_map__set_autocreate(skel->maps.inflight, !rdonly_cast);
+	bpf_program__set_autoload(skel->progs.ior_exit, rdonly_cast);
+	bpf_program__set_autoload(skel->progs.ior_exit_core, !rdonly_cast);
+	task_exit_prog = rdonly_cast ? skel->progs.ior_exit : skel->progs.ior_exit_core;
 	put_skipped_log();
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
@@ -1480,7 +1474,7 @@ int main(int argc, char **argv)
 	exec_link = bpf_program__attach(skel->progs.ior_exec);
 	if (!exec_link)
 		emit_log("warn", "cannot attach sched_process_exec: %s; close-on-exec fds are not dropped at exec", strerror(errno));
-	pexit_link = bpf_program__attach(skel->progs.ior_exit);
+	pexit_link = bpf_program__attach(task_exit_prog);
 	if (!pexit_link)
 		emit_log("warn", "cannot attach sched_process_exit: %s; exited processes are remembered until the end", strerror(errno));
 	int nattached = 0;
