@@ -5,8 +5,10 @@
  *   - decode alone: EVENTS frames to EventBatches, batches dropped;
  *   - write alone: the same batches (decoded beforehand) to zstd Parquet;
  *   - pipeline: decode + write, as `ior capture` runs them.
- * Rounds are interleaved and medians reported; on a shared machine the
- * ratios between the three are steadier than the absolute rates.
+ * Rounds are interleaved and medians reported. Each figure is given as
+ * events/s of wall-clock time and as CPU time per event (the process's
+ * user + system time, all threads): on a shared machine the CPU figure and
+ * the ratios between the three are steadier than the wall-clock rates.
  *
  *   node build/bench/pipeline.js [--quick] [--keep-stream FILE]
  * --keep-stream records into FILE once and reuses it on later runs
@@ -47,11 +49,18 @@ function decodeAll(hello: HelloFrame, events: Frame[], onBatch: (b: EventBatch) 
   return Number(decoder.events);
 }
 
-/** Seconds `fn` takes. */
-function timed(fn: () => void): number {
+interface Timing {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** Wall-clock and CPU seconds `fn` takes. */
+function timed(fn: () => void): Timing {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   fn();
-  return (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function main(): void {
@@ -71,32 +80,33 @@ function main(): void {
     const out = path.join(dir, 'pipe.parquet');
 
     // every row group compressed and written; the footer is a few KB and not timed
-    const write = (feed: (writer: TraceWriter) => void): { seconds: number; bytes: number } => {
+    const write = (feed: (writer: TraceWriter) => void): Timing & { bytes: number } => {
       fs.rmSync(out, { force: true });
       const writer = TraceWriter.create(out);
-      const seconds = timed(() => {
+      const t = timed(() => {
         feed(writer);
         writer.flushRowGroup();
       });
       const bytes = writer.bytesWritten;
       writer.abort();
-      return { seconds, bytes };
+      return { ...t, bytes };
     };
-    const times = { decode: [] as number[], write: [] as number[], pipeline: [] as number[] };
+    const times = { decode: [] as Timing[], write: [] as Timing[], pipeline: [] as Timing[] };
     let bytes = 0;
     for (let round = 0; round < ROUNDS; round++) {
       times.decode.push(timed(() => decodeAll(hello, events, () => {})));
-      times.write.push(write((w) => batches.forEach((b) => w.append(b))).seconds);
+      times.write.push(write((w) => batches.forEach((b) => w.append(b))));
       const p = write((w) => decodeAll(hello, events, (b) => w.append(b)));
-      times.pipeline.push(p.seconds);
+      times.pipeline.push(p);
       bytes = p.bytes;
     }
-    const rate = (s: number[]) => n / median(s);
-    const [decode, writeOnly, pipeline] = [rate(times.decode), rate(times.write), rate(times.pipeline)];
-    console.log(`pipeline bench: ${n} events (iowork-loop, ${LOOP_ITERS} iterations), ${ROUNDS} round(s), medians; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-    console.log(`  decode alone   ${Math.round(decode).toLocaleString('en-US').padStart(12)} events/s`);
-    console.log(`  write alone    ${Math.round(writeOnly).toLocaleString('en-US').padStart(12)} events/s`);
-    console.log(`  decode + write ${Math.round(pipeline).toLocaleString('en-US').padStart(12)} events/s  (${(pipeline / decode).toFixed(2)} of decode alone, ${(pipeline / writeOnly).toFixed(2)} of write alone)`);
+    const figures = (ts: Timing[]) => ({ rate: n / median(ts.map((t) => t.seconds)), cpuNs: (1e9 * median(ts.map((t) => t.cpuSeconds))) / n });
+    const [decode, writeOnly, pipeline] = [figures(times.decode), figures(times.write), figures(times.pipeline)];
+    const line = (name: string, f: { rate: number; cpuNs: number }) => `  ${name.padEnd(15)}${Math.round(f.rate).toLocaleString('en-US').padStart(12)} events/s ${f.cpuNs.toFixed(0).padStart(6)} ns CPU/event`;
+    console.log(`pipeline bench: ${n} events (${KEEP ? KEEP : `iowork-loop, ${LOOP_ITERS} iterations`}), ${ROUNDS} round(s), medians; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(line('decode alone', decode));
+    console.log(line('write alone', writeOnly));
+    console.log(`${line('decode + write', pipeline)}  (rate ${(pipeline.rate / decode.rate).toFixed(2)} of decode alone, ${(pipeline.rate / writeOnly.rate).toFixed(2)} of write alone)`);
     console.log(`  ${(bytes / n).toFixed(2)} bytes/event on disk (row groups, no footer)`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -48,8 +48,8 @@ const TRANSFERS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2', 'wri
 
 /** enum ior_file_type: the fd argument was not open (or the row has none) */
 const FT_NONE = 0;
-/** File types with no path (pipe, socket, anonymous inode): never looked up in /proc, never unresolved. */
-const PATHLESS_FILE_TYPES = new Set([3, 4, 8]);
+/** File types with no path (pipe 3, socket 4, anonymous inode 8), one bit each: never looked up in /proc, never unresolved. */
+const PATHLESS_FILE_TYPES = (1 << 3) | (1 << 4) | (1 << 8);
 
 interface SyscallInfo {
   name: string;
@@ -93,10 +93,13 @@ export interface DecodeCounters {
 export class EventDecoder {
   private readonly syscalls: SyscallInfo[];
   private batch: EventBatch;
-  private words!: Record<'ts_ns' | 'latency_ns' | 'ret' | 'bytes', Int32Array>;
+  private words!: Record<'seq' | 'ts_ns' | 'latency_ns' | 'ret' | 'bytes', Int32Array>;
   private readonly comm = new CommCache();
+  private readonly offsets = new BigIntCache();
+  private readonly counts = new BigIntCache();
   private rows = 0;
-  private seq = 0n;
+  /** a number, not a bigint: one less BigInt per event (2^53 events is out of reach) */
+  private seq = 0;
   private readonly records: HelloFrame['records'];
   /** lifecycle records applied (not rows) */
   lifecycleRecords = 0;
@@ -121,13 +124,13 @@ export class EventDecoder {
   private newBatch(): EventBatch {
     const batch = allocateBatch(this.batchRows);
     const words = (col: BigInt64Array) => new Int32Array(col.buffer, col.byteOffset, col.length * 2);
-    this.words = { ts_ns: words(batch.ts_ns), latency_ns: words(batch.latency_ns), ret: words(batch.ret), bytes: words(batch.bytes) };
+    this.words = { seq: words(batch.seq), ts_ns: words(batch.ts_ns), latency_ns: words(batch.latency_ns), ret: words(batch.ret), bytes: words(batch.bytes) };
     return batch;
   }
 
   /** Events decoded so far (after the path filter). */
   get events(): bigint {
-    return this.seq;
+    return BigInt(this.seq);
   }
 
   /** Decode one EVENTS frame payload. */
@@ -158,7 +161,7 @@ export class EventDecoder {
     const eventFlags = buf[off + EV.event_flags]!;
     const resolver = this.resolver;
     // the kernel saw a file with a name behind the fd argument (for dup: the new fd)
-    const named = !PATHLESS_FILE_TYPES.has(fileType);
+    const named = ((PATHLESS_FILE_TYPES >> fileType) & 1) === 0;
 
     let fd = sc.hasFd ? fdArg : -1;
     let path: string | null = null;
@@ -194,8 +197,10 @@ export class EventDecoder {
     const i = this.rows;
     const w = this.words;
     const i2 = 2 * i;
-    b.seq[i] = this.seq++;
     // int64 columns are copied as 32-bit halves: no BigInt per value on the hot path
+    const seq = this.seq++;
+    w.seq[i2] = seq | 0;
+    w.seq[i2 + 1] = Math.floor(seq / 4294967296);
     w.ts_ns[i2] = dv.getInt32(off + EV.ts_ns, true);
     w.ts_ns[i2 + 1] = dv.getInt32(off + EV.ts_ns + 4, true);
     w.latency_ns[i2] = dv.getInt32(off + EV.latency_ns, true);
@@ -216,8 +221,8 @@ export class EventDecoder {
     b.path2[i] = path2;
     b.flags[i] = sc.isCreat ? CREAT_FLAGS : sc.hasFlags ? flags : null;
     b.mode[i] = sc.hasMode ? dv.getInt32(off + EV.mode, true) : null;
-    b.offset[i] = sc.hasOffset || eventFlags & EF_HAS_POS ? dv.getBigInt64(off + EV.offset, true) : null;
-    b.count[i] = sc.hasCount ? dv.getBigInt64(off + EV.count, true) : null;
+    b.offset[i] = sc.hasOffset || eventFlags & EF_HAS_POS ? this.offsets.at(dv, off + EV.offset) : null;
+    b.count[i] = sc.hasCount ? this.counts.at(dv, off + EV.count) : null;
     b.file_type[i] = fileType === 0 ? null : (FILE_TYPES[fileType] ?? 'other');
     if (++this.rows === this.batchRows) this.flush();
   }
@@ -290,6 +295,31 @@ export class EventDecoder {
     this.batch = this.newBatch();
     this.rows = 0;
     this.onBatch(full);
+  }
+}
+
+/**
+ * A nullable int64 column's value as a bigint (the batch keeps those as
+ * bigint | null). The same value often comes back (a loop's count, its
+ * offsets): the last few are kept, compared by their 32-bit halves, and
+ * reused instead of allocating a new BigInt.
+ */
+class BigIntCache {
+  private static readonly SIZE = 8; // a power of two
+  private readonly lo = new Int32Array(BigIntCache.SIZE);
+  private readonly hi = new Int32Array(BigIntCache.SIZE);
+  private readonly values: bigint[] = new Array<bigint>(BigIntCache.SIZE).fill(0n);
+  private next = 0;
+
+  at(dv: DataView, at: number): bigint {
+    const lo = dv.getInt32(at, true);
+    const hi = dv.getInt32(at + 4, true);
+    for (let k = 0; k < BigIntCache.SIZE; k++) if (this.lo[k] === lo && this.hi[k] === hi) return this.values[k]!;
+    const slot = this.next;
+    this.next = (slot + 1) & (BigIntCache.SIZE - 1);
+    this.lo[slot] = lo;
+    this.hi[slot] = hi;
+    return (this.values[slot] = dv.getBigInt64(at, true));
   }
 }
 

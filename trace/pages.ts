@@ -1,6 +1,9 @@
 /**
  * Column chunk encoders for the trace's own column kinds, written as one
- * DATA_PAGE_V2 per chunk (plus a dictionary page for strings). The encoding
+ * data page per chunk (plus a dictionary page for strings). The pages are
+ * DATA_PAGE (v1), whose definition levels are compressed with the values:
+ * in v2 pages they are not, which cost 1 bit per row (0.125 B/event) for
+ * each column that alternates between null and not. The encoding
  * of each column is fixed by its kind, not sampled from the data:
  *   - int32, and int64 without `delta`: PLAIN, the typed array's bytes as
  *     they are (zstd does the rest, and cheaply: the data repeats);
@@ -9,7 +12,8 @@
  *   - strings: RLE_DICTIONARY (few syscall names, comms, file types, and
  *     paths that repeat), the dictionary built with one Map per chunk.
  * hyparquet-writer's generic path (per-value INT64 range checks, dictionary
- * sampling, BigInt deltas) cost about 2.5 us per event; this is a fraction.
+ * sampling, BigInt deltas) cost about 2 us of CPU per event here; this
+ * about a quarter of that (docs/benchmarks.md, pipeline capacity).
  * Scratch buffers live in the ChunkEncoder and are reused for every chunk.
  */
 import type { ColumnChunk, ColumnMetaData, Encoding, ParquetType } from 'hyparquet';
@@ -58,6 +62,20 @@ export class Bytes {
       zhi >>>= 7;
     }
     this.buf[this.length++] = zlo;
+  }
+
+  append(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Overwrite 4 bytes at `at` with the little-endian u32 v. */
+  setUint32(at: number, v: number): void {
+    this.buf[at] = v & 0xff;
+    this.buf[at + 1] = (v >>> 8) & 0xff;
+    this.buf[at + 2] = (v >>> 16) & 0xff;
+    this.buf[at + 3] = v >>> 24;
   }
 
   view(): Uint8Array {
@@ -258,7 +276,6 @@ const PHYSICAL: Record<ColumnDef['kind'], ParquetType> = { int32: 'INT32', int64
  */
 export class ChunkEncoder {
   private readonly values = new Bytes();
-  private readonly levels = new Bytes();
   private readonly dict = new Bytes();
   private readonly deltaScratch = new Int32Array(2 * BLOCK);
   private defs = new Uint8Array(0);
@@ -275,8 +292,8 @@ export class ChunkEncoder {
   write(column: ColumnDef, data: ArrayLike<unknown>, n: number): ColumnChunk {
     const writer = this.writer;
     const start = writer.offset;
-    this.values.length = 0;
-    this.levels.length = 0;
+    const body = this.values; // definition levels, then the values: compressed together
+    body.length = 0;
     if (this.defs.length < n) {
       this.defs = new Uint8Array(n);
       this.indexes = new Int32Array(n);
@@ -286,23 +303,25 @@ export class ChunkEncoder {
     let nonNull = n;
     if (column.nullable) {
       nonNull = this.definitionLevels(data as ArrayLike<unknown>, n);
-      rleHybrid(this.levels, this.defs, n, 1);
+      body.length = 4; // u32 byte length of the levels, set below
+      rleHybrid(body, this.defs, n, 1);
+      body.setUint32(0, body.length - 4);
     }
 
     let dictionaryOffset: bigint | undefined;
     let uncompressed = 0;
     let encoding: Encoding;
-    let raw: Uint8Array; // page data before compression
+    let raw: Uint8Array; // page body before compression
     let statistics: ColumnMetaData['statistics'];
     if (column.kind === 'string') {
       dictionaryOffset = BigInt(writer.offset);
       const entries = this.dictionaryOf(data as ArrayLike<string | null>, n);
-      uncompressed += this.page(writer, this.dict.view(), { type: 'DICTIONARY_PAGE', dictionary_page_header: { num_values: entries, encoding: 'PLAIN' } }, 0);
+      uncompressed += this.page(writer, this.dict.view(), { type: 'DICTIONARY_PAGE', dictionary_page_header: { num_values: entries, encoding: 'PLAIN' } });
       encoding = 'RLE_DICTIONARY';
       const width = entries > 1 ? bitLength(entries - 1) : 0;
-      this.values.byte(width);
-      rleHybrid(this.values, this.indexes, nonNull, width);
-      raw = this.values.view();
+      body.byte(width);
+      rleHybrid(body, this.indexes, nonNull, width);
+      raw = body.view();
     } else {
       const isInt32 = column.kind === 'int32';
       let typed: Int32Array | BigInt64Array;
@@ -313,29 +332,24 @@ export class ChunkEncoder {
         // delta columns carry min/max: readers prune row groups by time range with them
         const words = new Int32Array(typed.buffer, typed.byteOffset, 2 * nonNull);
         encoding = 'DELTA_BINARY_PACKED';
-        deltaInt64(this.values, words, nonNull, this.deltaScratch);
-        raw = this.values.view();
+        deltaInt64(body, words, nonNull, this.deltaScratch);
+        raw = body.view();
         const range = minMax64(words, nonNull, column.kind === 'uint64');
         statistics = { min_value: range?.min, max_value: range?.max, null_count: BigInt(n - nonNull) };
       } else {
         encoding = 'PLAIN';
-        raw = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+        const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+        // a required column's page is its typed array as it is: no copy
+        if (column.nullable) body.append(bytes);
+        raw = column.nullable ? body.view() : bytes;
       }
     }
 
     const dataOffset = BigInt(writer.offset);
     uncompressed += this.page(writer, raw, {
-      type: 'DATA_PAGE_V2',
-      data_page_header_v2: {
-        num_values: n,
-        num_nulls: n - nonNull,
-        num_rows: n,
-        encoding,
-        definition_levels_byte_length: this.levels.length,
-        repetition_levels_byte_length: 0,
-        is_compressed: true,
-      },
-    }, this.levels.length);
+      type: 'DATA_PAGE',
+      data_page_header: { num_values: n, encoding, definition_level_encoding: 'RLE', repetition_level_encoding: 'RLE' },
+    });
     return {
       file_offset: BigInt(start),
       meta_data: {
@@ -353,18 +367,14 @@ export class ChunkEncoder {
     };
   }
 
-  /**
-   * Header, then the levels (never compressed, in v2 pages), then the
-   * compressed data. Returns the page's uncompressed size with its header.
-   */
-  private page(writer: ByteWriter, raw: Uint8Array, header: Omit<Parameters<typeof writePageHeader>[1], 'uncompressed_page_size' | 'compressed_page_size'>, levelBytes: number): number {
+  /** Header, then the compressed body. Returns the page's uncompressed size with its header. */
+  private page(writer: ByteWriter, raw: Uint8Array, header: Omit<Parameters<typeof writePageHeader>[1], 'uncompressed_page_size' | 'compressed_page_size'>): number {
     const compressed = zstdCompress(raw);
     const headerAt = writer.offset;
-    writePageHeader(writer, { ...header, uncompressed_page_size: levelBytes + raw.length, compressed_page_size: levelBytes + compressed.length });
+    writePageHeader(writer, { ...header, uncompressed_page_size: raw.length, compressed_page_size: compressed.length });
     const headerSize = writer.offset - headerAt;
-    if (levelBytes > 0) writer.appendBytes(this.levels.view());
     writer.appendBytes(compressed);
-    return headerSize + levelBytes + raw.length;
+    return headerSize + raw.length;
   }
 
   /** defs[i] = 1 where data[i] is not null; returns how many are not. */
