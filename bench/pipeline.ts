@@ -76,7 +76,8 @@ function main(): void {
     const hello = HelloFrameSchema.parse(JSON.parse(frames.find((f) => f.type === FrameType.HELLO)!.payload.toString()));
     const events = frames.filter((f) => f.type === FrameType.EVENTS);
     const batches: EventBatch[] = [];
-    const n = decodeAll(hello, events, (b) => batches.push(b));
+    // the decoder reuses its batch: keep copies (slice copies typed and plain arrays alike)
+    const n = decodeAll(hello, events, (b) => batches.push(Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === 'number' ? v : (v as unknown[]).slice()])) as unknown as EventBatch));
     const out = path.join(dir, 'pipe.parquet');
 
     // every row group compressed and written; the footer is a few KB and not timed

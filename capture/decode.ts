@@ -92,8 +92,8 @@ export interface DecodeCounters {
 
 export class EventDecoder {
   private readonly syscalls: SyscallInfo[];
-  private batch: EventBatch;
-  private words!: Record<'seq' | 'ts_ns' | 'latency_ns' | 'ret' | 'bytes', Int32Array>;
+  private readonly batch: EventBatch;
+  private readonly words: Record<'seq' | 'ts_ns' | 'latency_ns' | 'ret' | 'bytes', Int32Array>;
   private readonly comm = new CommCache();
   private readonly offsets = new BigIntCache();
   private readonly counts = new BigIntCache();
@@ -109,6 +109,7 @@ export class EventDecoder {
     hello: HelloFrame,
     readonly resolver: PathResolver,
     private readonly pathPrefixes: readonly string[],
+    /** gets each batch of rows; valid only during the call (the decoder reuses it) */
     private readonly onBatch: (batch: EventBatch) => void,
     private readonly batchRows = 65536,
   ) {
@@ -118,14 +119,9 @@ export class EventDecoder {
     this.syscalls = [];
     for (const e of hello.syscalls) this.syscalls[e.id] = infoOf(e);
     this.records = hello.records;
-    this.batch = this.newBatch();
-  }
-
-  private newBatch(): EventBatch {
-    const batch = allocateBatch(this.batchRows);
+    const batch = (this.batch = allocateBatch(this.batchRows));
     const words = (col: BigInt64Array) => new Int32Array(col.buffer, col.byteOffset, col.length * 2);
     this.words = { seq: words(batch.seq), ts_ns: words(batch.ts_ns), latency_ns: words(batch.latency_ns), ret: words(batch.ret), bytes: words(batch.bytes) };
-    return batch;
   }
 
   /** Events decoded so far (after the path filter). */
@@ -207,10 +203,9 @@ export class EventDecoder {
     w.latency_ns[i2 + 1] = dv.getInt32(off + EV.latency_ns + 4, true);
     w.ret[i2] = retLo;
     w.ret[i2 + 1] = retHi;
-    if (sc.transfers && retNum > 0) {
-      w.bytes[i2] = retLo;
-      w.bytes[i2 + 1] = retHi;
-    }
+    const transferred = sc.transfers && retNum > 0; // else 0: the batch is reused, every column of the row is set
+    w.bytes[i2] = transferred ? retLo : 0;
+    w.bytes[i2 + 1] = transferred ? retHi : 0;
     b.pid[i] = pid;
     b.tid[i] = dv.getInt32(off + EV.tid, true);
     b.comm[i] = this.comm.at(dv, buf, off + EV.comm);
@@ -287,14 +282,18 @@ export class EventDecoder {
     return false;
   }
 
-  /** Hand the rows decoded so far to onBatch and start a new batch. */
+  /**
+   * Hand the rows decoded so far to onBatch, then refill the same batch:
+   * onBatch must copy what it keeps (TraceWriter.append does). Allocating a
+   * fresh 64k-row batch each time, and collecting it, cost more than the
+   * decoding (every row sets every column, so nothing needs clearing).
+   */
   flush(): void {
     if (this.rows === 0) return;
     // a full batch goes as it is (allocateBatch leaves its length 0: set it); a partial one as a slice
-    const full = this.rows === this.batchRows ? Object.assign(this.batch, { length: this.rows }) : (sliceBatch(this.batch, 0, this.rows) as EventBatch);
-    this.batch = this.newBatch();
+    const rows = this.rows;
     this.rows = 0;
-    this.onBatch(full);
+    this.onBatch(rows === this.batchRows ? Object.assign(this.batch, { length: rows }) : (sliceBatch(this.batch, 0, rows) as EventBatch));
   }
 }
 

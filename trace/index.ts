@@ -3,5 +3,5 @@
  * row groups and finishes with the footer (temp name, then rename);
  * TraceReader validates a file and streams it back batch by batch.
  */
-export { TraceWriter, DEFAULT_ROW_GROUP_ROWS, parquetSchema, concatBatches } from './writer.js';
+export { TraceWriter, DEFAULT_ROW_GROUP_ROWS, parquetSchema } from './writer.js';
 export { TraceReader } from './reader.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { RowGroup, SchemaElement } from 'hyparquet';
-import { COLUMNS, FOOTER_KEY, FooterSchema, sliceBatch, type EventBatch, type Footer } from '../schema/index.js';
+import { allocateBatch, COLUMNS, FOOTER_KEY, FooterSchema, type EventBatch, type Footer } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { ChunkEncoder } from './pages.js';
 
@@ -71,8 +71,9 @@ export class TraceWriter {
   private readonly chunks: ChunkEncoder;
   private readonly rowGroups: RowGroup[] = [];
   private readonly fd: number;
-  private pending: EventBatch[] = [];
-  private pendingRows = 0;
+  /** the row group being filled: allocated once, reused for every row group */
+  private group: EventBatch | undefined;
+  private groupRows = 0;
   private rowsWritten = 0;
   private closed = false;
 
@@ -99,7 +100,7 @@ export class TraceWriter {
   }
 
   get rows(): number {
-    return this.rowsWritten + this.pendingRows;
+    return this.rowsWritten + this.groupRows;
   }
 
   /** Bytes on disk so far (row groups flushed). */
@@ -107,24 +108,33 @@ export class TraceWriter {
     return fs.fstatSync(this.fd).size;
   }
 
-  /** Queue a batch; a row group is written whenever enough rows are queued. */
+  /**
+   * Copy a batch's rows into the row group being filled, writing it out
+   * whenever it is full. The rows are copied: the caller may reuse the batch
+   * once this returns (EventDecoder does). Copying into arrays that live as
+   * long as the writer costs less than allocating (and collecting) a new
+   * 128k-row array per column and row group.
+   */
   append(batch: EventBatch): void {
-    if (batch.length === 0) return;
-    this.pending.push(batch);
-    this.pendingRows += batch.length;
-    while (this.pendingRows >= this.rowGroupRows) this.flushRowGroup(this.rowGroupRows);
+    const group = (this.group ??= allocateBatch(this.rowGroupRows));
+    for (let from = 0; from < batch.length; ) {
+      const n = Math.min(batch.length - from, this.rowGroupRows - this.groupRows);
+      for (const c of COLUMNS) copyRows(batch[c.name], from, group[c.name], this.groupRows, n);
+      from += n;
+      this.groupRows += n;
+      if (this.groupRows === this.rowGroupRows) this.flushRowGroup();
+    }
   }
 
-  /** Write up to `rows` queued rows (all by default) as one row group; the rest stays queued. */
-  flushRowGroup(rows = this.pendingRows): void {
+  /** Write the rows appended so far as one row group. */
+  flushRowGroup(): void {
+    const rows = this.groupRows;
     if (rows === 0) return;
-    const all = concatBatches(this.pending, this.pendingRows);
-    const merged = rows === all.length ? all : (sliceBatch(all, 0, rows) as EventBatch);
-    this.pending = rows === all.length ? [] : [sliceBatch(all, rows, all.length) as EventBatch];
+    const group = this.group!;
     this.rowsWritten += rows;
-    this.pendingRows -= rows;
+    this.groupRows = 0;
     const start = this.out.offset;
-    const columns = COLUMNS.map((c) => this.chunks.write(c, merged[c.name], rows));
+    const columns = COLUMNS.map((c) => this.chunks.write(c, group[c.name], rows));
     this.rowGroups.push({
       columns,
       num_rows: BigInt(rows),
@@ -163,24 +173,8 @@ export class TraceWriter {
   }
 }
 
-/** One batch from several (typed arrays copied into one, arrays concatenated). */
-export function concatBatches(batches: EventBatch[], totalRows: number): EventBatch {
-  if (batches.length === 1) return batches[0]!;
-  const out: Record<string, unknown> = { length: totalRows };
-  for (const c of COLUMNS) {
-    const parts = batches.map((b) => b[c.name]);
-    if (parts[0] instanceof Array) out[c.name] = ([] as unknown[]).concat(...(parts as unknown[][]));
-    else {
-      const typed = parts as ArrayLike<number | bigint>[];
-      const Ctor = (parts[0] as object).constructor as new (n: number) => { set(a: ArrayLike<number | bigint>, at: number): void };
-      const joined = new Ctor(totalRows);
-      let at = 0;
-      for (const p of typed) {
-        joined.set(p, at);
-        at += p.length;
-      }
-      out[c.name] = joined;
-    }
-  }
-  return out as EventBatch;
+/** to[at, at + n) = from[start, start + n), for a typed array or a plain one. */
+function copyRows(from: ArrayLike<unknown>, start: number, to: ArrayLike<unknown>, at: number, n: number): void {
+  if (ArrayBuffer.isView(from)) (to as Int32Array).set((from as Int32Array).subarray(start, start + n), at);
+  else for (let i = 0; i < n; i++) (to as unknown[])[at + i] = from[start + i];
 }
