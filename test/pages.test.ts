@@ -70,6 +70,18 @@ test('DuckDB reads every column of the edge rows back', async () => {
   fs.rmSync(dir, { recursive: true });
 });
 
+test('delta-packed ts_ns at every bit width: pieces across the 24- and 32-bit splits', async () => {
+  const dir = tempDir('pages');
+  let x = 99;
+  const rand = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  // deltas of up to 2^k for every k: each miniblock of 32 gets its own width
+  const rows = Array.from({ length: 64 * 32 }, (_, i) => event({ syscall: 'read', ts_ns: BigInt(rand()) * 2n ** BigInt(Math.floor(i / 32)) }, i));
+  const file = writeFixtureTrace(path.join(dir, 'w.parquet'), rows, {}, 1000);
+  const back = await readTrace(file);
+  assert.deepEqual(back.rows.map((r) => r.ts_ns), rows.map((r) => BigInt.asIntN(64, r.ts_ns)));
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('an empty trace is a valid file', async () => {
   const dir = tempDir('pages');
   const file = writeFixtureTrace(path.join(dir, 'z.parquet'), []);

@@ -117,28 +117,42 @@ export function rleHybrid(out: Bytes, values: ArrayLike<number>, n: number, bitW
 function bitPack(out: Bytes, values: ArrayLike<number>, start: number, end: number, bitWidth: number): void {
   const groups = Math.ceil((end - start) / 8);
   out.varint(groups * 2 + 1);
-  out.reserve(groups * bitWidth);
+  packBits(out, values, null, start, end, groups * 8, bitWidth);
+}
+
+/**
+ * Bit-packs `slots` values from `start`, LSB first, `width` bits each
+ * (0..64; past 32 the high halves come from `high`), zeros from `end` on.
+ * A value goes in as pieces of at most 24 bits, so that the pending bits
+ * (fewer than 8) and the piece fit in one 32-bit integer together.
+ */
+function packBits(out: Bytes, low: ArrayLike<number>, high: ArrayLike<number> | null, start: number, end: number, slots: number, width: number): void {
+  if (width === 0) return;
+  out.reserve(Math.ceil((slots * width) / 8));
   const buf = out.buf;
   let at = out.length;
-  let acc = 0; // pending bits, below 2^(bits)
+  let acc = 0;
   let bits = 0;
-  for (let i = start; i < start + groups * 8; i++) {
-    const v = i < end ? values[i]! : 0;
-    // bitWidth <= 32: add the low byte-sized pieces of v
-    let left = bitWidth;
-    let rest = v >>> 0;
-    while (left > 0) {
-      const take = Math.min(left, 8 - bits);
-      acc |= (rest & ((1 << take) - 1)) << bits;
-      rest >>>= take;
-      left -= take;
-      bits += take;
-      if (bits === 8) {
-        buf[at++] = acc;
-        acc = 0;
-        bits = 0;
-      }
+  const put = (v: number, n: number) => {
+    acc |= v << bits;
+    bits += n;
+    while (bits >= 8) {
+      buf[at++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
     }
+  };
+  const putWide = (v: number, n: number) => {
+    if (n > 24) {
+      put(v & 0xffff, 16);
+      put(v >>> 16, n - 16);
+    } else put(v, n);
+  };
+  const lowWidth = Math.min(width, 32);
+  for (let i = start; i < start + slots; i++) {
+    const inRange = i < end;
+    putWide(inRange ? low[i]! >>> 0 : 0, lowWidth);
+    if (width > 32) putWide(inRange ? high![i]! >>> 0 : 0, width - 32);
   }
   out.length = at;
 }
@@ -203,42 +217,9 @@ export function deltaInt64(out: Bytes, words: Int32Array, n: number, scratch: In
       }
       const width = start >= size ? 0 : orHi !== 0 ? 32 + bitLength(orHi) : bitLength(orLo);
       out.buf[widthsAt + m] = width;
-      if (width > 0) packMiniblock(out, dlo, dhi, start, end, width);
+      if (start < size) packBits(out, dlo, dhi, start, end, MINI, width);
     }
   }
-}
-
-/** 32 values of `width` bits (1..64) from their halves, zero-padded past `end`. */
-function packMiniblock(out: Bytes, lo: Int32Array, hi: Int32Array, start: number, end: number, width: number): void {
-  out.reserve(4 * width);
-  const buf = out.buf;
-  let at = out.length;
-  let acc = 0;
-  let bits = 0;
-  const put = (v: number, n: number) => {
-    while (n > 0) {
-      const take = Math.min(n, 8 - bits);
-      acc |= (v & ((1 << take) - 1)) << bits;
-      v >>>= take;
-      n -= take;
-      bits += take;
-      if (bits === 8) {
-        buf[at++] = acc;
-        acc = 0;
-        bits = 0;
-      }
-    }
-  };
-  for (let k = start; k < start + MINI; k++) {
-    const l = k < end ? lo[k]! : 0;
-    const h = k < end ? hi[k]! : 0;
-    if (width <= 32) put(l, width);
-    else {
-      put(l, 32);
-      put(h, width - 32);
-    }
-  }
-  out.length = at;
 }
 
 /** The min and max of n int64 values (as halves), as bigint; `unsigned` orders them as uint64. */
