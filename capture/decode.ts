@@ -111,7 +111,12 @@ export class EventDecoder {
     private readonly pathPrefixes: readonly string[],
     /** gets each batch of rows; valid only during the call (the decoder reuses it) */
     private readonly onBatch: (batch: EventBatch) => void,
-    private readonly batchRows = 65536,
+    /**
+     * Rows per batch. Each row sets 18 columns, each its own array: with 4096
+     * rows they stay in the CPU's cache (~0.5 MB) between rows; with 64k rows
+     * (~9 MB) decoding ran about 1.8x slower, from cache misses alone.
+     */
+    private readonly batchRows = 4096,
   ) {
     if (hello.event_size !== EV.size) {
       throw new IorError(`the loader's events are ${hello.event_size} bytes, this ior expects ${EV.size}: loader and ior are from different builds; rebuild`, 2);
