@@ -12,8 +12,9 @@
  *   - strings: RLE_DICTIONARY (few syscall names, comms, file types, and
  *     paths that repeat), the dictionary built with one Map per chunk.
  * hyparquet-writer's generic path (per-value INT64 range checks, dictionary
- * sampling, BigInt deltas) cost about 2 us of CPU per event here; this
- * about a quarter of that (docs/benchmarks.md, pipeline capacity).
+ * sampling, BigInt deltas) cost about 2 us of CPU per event here; this,
+ * with the row group copy, about a sixth of that (docs/benchmarks.md,
+ * "Pipeline capacity").
  * Scratch buffers live in the ChunkEncoder and are reused for every chunk.
  */
 import type { ColumnChunk, ColumnMetaData, Encoding, ParquetType } from 'hyparquet';
