@@ -167,7 +167,7 @@ const MINI = BLOCK / MINIBLOCKS;
  * (words[2i] low, words[2i+1] high, as an Int32Array over a BigInt64Array).
  * Deltas wrap at 64 bits as the format says; all arithmetic is on halves.
  */
-export function deltaInt64(out: Bytes, words: Int32Array, n: number, scratch: Int32Array): void {
+function deltaInt64(out: Bytes, words: Int32Array, n: number, scratch: Int32Array): void {
   out.varint(BLOCK);
   out.varint(MINIBLOCKS);
   out.varint(n);
@@ -224,7 +224,7 @@ export function deltaInt64(out: Bytes, words: Int32Array, n: number, scratch: In
 }
 
 /** The min and max of n int64 values (as halves), as bigint; `unsigned` orders them as uint64. */
-export function minMax64(words: Int32Array, n: number, unsigned: boolean): { min: bigint; max: bigint } | undefined {
+function minMax64(words: Int32Array, n: number, unsigned: boolean): { min: bigint; max: bigint } | undefined {
   if (n === 0) return undefined;
   // compare the high halves as signed (int64) or unsigned (uint64), then the low halves unsigned
   const flip = unsigned ? 0x80000000 : 0;
@@ -257,7 +257,7 @@ const PHYSICAL: Record<ColumnDef['kind'], ParquetType> = { int32: 'INT32', int64
  * file: its scratch arrays grow to the largest chunk and are reused.
  */
 export class ChunkEncoder {
-  private readonly values = new Bytes();
+  private readonly body = new Bytes();
   private readonly dict = new Bytes();
   private readonly deltaScratch = new Int32Array(2 * BLOCK);
   private defs = new Uint8Array(0);
@@ -274,7 +274,7 @@ export class ChunkEncoder {
   write(column: ColumnDef, data: ArrayLike<unknown>, n: number): ColumnChunk {
     const writer = this.writer;
     const start = writer.offset;
-    const body = this.values; // definition levels, then the values: compressed together
+    const body = this.body; // definition levels, then the values: compressed together
     body.length = 0;
     if (this.defs.length < n) {
       this.defs = new Uint8Array(n);
@@ -311,7 +311,7 @@ export class ChunkEncoder {
       else typed = isInt32 ? this.compact32(data as ArrayLike<number | null>, n) : this.compact64(data as ArrayLike<bigint | null>, n);
       typed = typed.subarray(0, nonNull);
       if ('delta' in column && column.delta) {
-        // delta columns carry min/max: readers prune row groups by time range with them
+        // (only int64 columns are marked delta.) They carry min/max: readers prune row groups by time range with them
         const words = new Int32Array(typed.buffer, typed.byteOffset, 2 * nonNull);
         encoding = 'DELTA_BINARY_PACKED';
         deltaInt64(body, words, nonNull, this.deltaScratch);
