@@ -136,7 +136,7 @@ static struct {
 	int cmd_stderr_fd;
 	int start_fd;   /* the command starts when a byte (or EOF) arrives here, -1: at once */
 	char **cmd;
-} o = { .cmd_stderr_fd = -1, .start_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_TRACEPOINTS };
+} o = { .cmd_stderr_fd = -1, .start_fd = -1,  .ring_mb = 64, .poll_ms = 10, .stats_ms = 1000, .out_fd = 3, .hooks = HOOKS_RAW };
 /* --hooks given: no fallback to the other kind */
 static bool hooks_chosen;
 
@@ -771,8 +771,8 @@ static int do_probe(void)
 	sb_putc(&b, '}');
 	load_vmlinux_btf();
 	bool raw_available = raw_hooks_available(), find_vma = find_vma_available(), rdonly_cast = rdonly_cast_available();
-	/* the hooks capture uses by default: tracepoints, raw where tracefs cannot be had */
-	bool raw = !tfs && raw_available;
+	/* the hooks capture uses by default: raw, the tracepoints where the raw hooks are missing */
+	bool raw = raw_available;
 	sb_kv_str(&b, "hooks", raw ? "raw" : "tracepoints");
 	sb_kv_bool(&b, "raw_syscall_hooks", raw_available);
 	sb_kv_bool(&b, "find_vma", find_vma);
@@ -1307,6 +1307,7 @@ int main(int argc, char **argv)
 		fatal("this kernel has no BTF (%s is missing); boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (Debian 11+, Ubuntu 20.10+, RHEL 8.2+ ship one)", BTF_PATH);
 	load_vmlinux_btf();
 	if (o.hooks == HOOKS_RAW && !raw_hooks_available()) {
+		/* the default's hooks are missing; the per-syscall tracepoints do the same job */
 		emit_log("warn", "no raw sys_enter/sys_exit hooks in this kernel's BTF: using per-syscall tracepoints");
 		o.hooks = HOOKS_TRACEPOINTS;
 	}
@@ -1315,13 +1316,9 @@ int main(int argc, char **argv)
 		bool mounted_now = false;
 		tfs = ensure_tracefs(&mounted_now);
 		int tfs_err = errno;
-		if (!tfs && !hooks_chosen && raw_hooks_available()) {
-			/* the default needs tracefs; where it cannot be had, the raw hooks do the same job */
-			emit_log("warn", "tracefs is not mounted and cannot be: using the raw sys_enter/sys_exit hooks");
-			o.hooks = HOOKS_RAW;
-		} else if (!tfs) {
+		if (!tfs) {
 			fatal("tracefs is not mounted and mounting it failed (%s); run mount -t tracefs nodev /sys/kernel/tracing%s",
-			      strerror(tfs_err), hooks_chosen ? ", or use --hooks raw" : "");
+			      strerror(tfs_err), hooks_chosen && raw_hooks_available() ? ", or use the default hooks (no --hooks)" : "");
 		} else if (mounted_now) {
 			emit_log("info", "mounted tracefs on /sys/kernel/tracing");
 		}

@@ -29,7 +29,7 @@ export class CaptureCommand extends BaseCommand {
   pathPrefix = Option.Array('--path-prefix', [], { description: 'keep only events whose path starts with this prefix (repeatable)' });
   syscalls = Option.String('--syscalls', { description: 'comma-separated syscall names to record (default: all file-system syscalls)' });
   ringMb = Option.String('--ring-mb', '64', { description: 'BPF ring buffer size in MiB', validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, 1024)) });
-  hooks = Option.String('--hooks', { description: 'kernel hooks: tracepoints (one pair per syscall, the default: cheapest for the other syscalls of the host) or raw (one sys_enter/sys_exit pair: cheapest per traced call, attaches and detaches at once); docs/capture.md compares them', validator: t.isEnum(['raw', 'tracepoints'] as const) });
+  hooks = Option.String('--hooks', { description: 'kernel hooks: raw (the default: one sys_enter/sys_exit pair, cheapest per traced call, attaches and detaches at once) or tracepoints (a pair per traced syscall: costs the untraced syscalls of the host nothing, the traced ones more); docs/capture.md compares them', validator: t.isEnum(['raw', 'tracepoints'] as const) });
   json = Option.Boolean('--json', false, { description: 'no progress line; print a JSON summary on stdout at the end' });
   command = Option.Rest({ name: 'command' });
 
