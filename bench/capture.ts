@@ -34,6 +34,8 @@ import { TraceReader, TraceWriter } from '../trace/index.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 3;
+/** The real programs spread more from run to run (forks, page cache) than the loop: more rounds for their median. */
+const REAL_ROUNDS = QUICK ? 1 : 5;
 const LOOP_ITERS = Number(process.env.IOR_BENCH_LOOP_ITERS ?? (QUICK ? 50_000 : 200_000)); // x8 syscalls
 const SLOW_ITERS = QUICK ? 2_000 : 10_000; // for strace and bpftrace (20-130x slower)
 const GETPPID_ITERS = QUICK ? 1_000_000 : 4_000_000;
@@ -43,6 +45,8 @@ const LOOP = path.join(BUILD, 'iowork-loop');
 const GETPPID = path.join(BUILD, 'getppid-loop');
 const HOOKS = ['raw', 'tracepoints'] as const;
 type Hooks = (typeof HOOKS)[number];
+/** The row name of a capture with these hooks; raw is the default (docs/capture.md). */
+const hooksName = (hooks: Hooks) => `ior --hooks ${hooks}${hooks === 'raw' ? ' (default)' : ''}`;
 
 interface LoopResult {
   syscalls: Record<string, number>;
@@ -160,7 +164,7 @@ tracepoint:syscalls:sys_exit_newfstatat, tracepoint:syscalls:sys_exit_close
       await loadersGone();
       const out = run(process.execPath, [IOR_BIN, 'capture', '--json', '--hooks', hooks, '-o', trace, '--', LOOP, file, String(LOOP_ITERS)]);
       const [loop, summary] = lastJsonLines(out.stdout) as [LoopResult, Summary];
-      const r = row(`ior --hooks ${hooks}`);
+      const r = row(hooksName(hooks));
       ratio(r, loop, base);
       const counts = await countFileRows(trace, file);
       const issued = Object.entries(loop.syscalls).reduce((n, [sc, k]) => n + k + (loop.setup[sc] ?? 0), 0);
@@ -221,7 +225,7 @@ async function realBench(dir: string): Promise<LoopRow[]> {
     r.ratios.push(traced.elapsed_ns / base.elapsed_ns);
     r.cpuRatios.push(traced.cpu_ns / base.cpu_ns);
   };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < REAL_ROUNDS; round++) {
     settle();
     const base = timed('bash', [script, work]);
     for (const hooks of HOOKS) {
@@ -229,7 +233,7 @@ async function realBench(dir: string): Promise<LoopRow[]> {
       await loadersGone();
       const out = run(process.execPath, [IOR_BIN, 'capture', '--json', '--hooks', hooks, '-o', trace, '--', 'bash', script, work]);
       const [res, summary] = lastJsonLines(out.stdout) as [Timed, Summary];
-      const r = row(`ior --hooks ${hooks}`);
+      const r = row(hooksName(hooks));
       ratio(r, res, base);
       r.recorded = summary.events;
       r.bytesPerEvent = summary.bytes_per_event;
@@ -245,7 +249,7 @@ async function realBench(dir: string): Promise<LoopRow[]> {
 
 async function hostBench(dir: string): Promise<LoopRow[]> {
   const getppid = () => lastJsonLines(run(GETPPID, [String(GETPPID_ITERS)]).stdout)[0] as Timed;
-  const rows: LoopRow[] = HOOKS.map((hooks) => ({ name: `whole-host ior --hooks ${hooks}`, ratios: [], cpuRatios: [] }));
+  const rows: LoopRow[] = HOOKS.map((hooks) => ({ name: `whole-host ${hooksName(hooks)}`, ratios: [], cpuRatios: [] }));
   for (let round = 0; round < ROUNDS; round++) {
     const base = getppid();
     for (const [i, hooks] of HOOKS.entries()) {
@@ -369,7 +373,7 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ior-bench-capture-'));
   try {
-    console.log(`capture bench: ${ROUNDS} round(s), medians; ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`capture bench: ${ROUNDS} round(s) (${REAL_ROUNDS} for the real programs), medians; ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log('traced/untraced: wall-clock ratio (the targets); CPU ratio: the traced program\'s own CPU time, which waiting for a CPU on a busy machine does not inflate (it leaves out a tracer\'s own process: strace\'s cost is mostly there)');
     const loop = await loopBench(dir);
     console.log(`\n1. iowork-loop, ${LOOP_ITERS * 8} syscalls (${SLOW_ITERS * 8} for strace and bpftrace); target ior <= 1.7`);
