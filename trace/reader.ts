@@ -4,13 +4,17 @@
  * group at a time, so memory stays flat whatever the trace's size.
  */
 import fs from 'node:fs';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnChunk, type FileMetaData } from 'hyparquet';
 import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
+import { decodeChunk } from './page-reader.js';
+import { parquetSchema } from './writer.js';
 
 const PARQUET_MAGIC = 'PAR1';
 const COLUMN_BY_NAME = new Map(COLUMNS.map((c) => [c.name as string, c]));
+/** each column's schema element as this ior writes it: page-reader.ts decodes only chunks of such columns */
+const EXPECTED_ELEMENTS = new Map(parquetSchema().map((s) => [s.name, s]));
 
 export class TraceReader {
   private constructor(
@@ -100,32 +104,60 @@ export class TraceReader {
     const wanted = (columns ?? COLUMNS.map((c) => c.name)) as readonly K[];
     const { start, end } = groups ?? { start: 0, end: this.metadata.row_groups.length };
     let rowStart = this.metadata.row_groups.slice(0, start).reduce((sum, g) => sum + Number(g.num_rows), 0);
-    for (const group of this.metadata.row_groups.slice(start, end)) {
-      const rows = Number(group.num_rows);
-      const chunks = new Map<string, { at: number; data: ArrayLike<unknown> }[]>();
-      try {
-        await parquetRead({
-          file: this.file,
-          metadata: this.metadata,
-          rowStart,
-          rowEnd: rowStart + rows,
-          columns: wanted as unknown as string[],
-          compressors: { ZSTD: zstdDecompress },
-          utf8: true,
-          onChunk: ({ columnName, columnData, rowStart: at }) => {
-            let list = chunks.get(columnName);
-            if (!list) chunks.set(columnName, (list = []));
-            list.push({ at, data: columnData as ArrayLike<unknown> });
-          },
-        });
-      } catch (err) {
-        throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
+    const handle = await fs.promises.open(this.path, 'r');
+    try {
+      for (const group of this.metadata.row_groups.slice(start, end)) {
+        const rows = Number(group.num_rows);
+        const batch: Record<string, unknown> = { length: rows };
+        try {
+          const others: K[] = []; // chunks not laid out as trace/pages.ts writes them
+          for (const name of wanted) {
+            const data = await this.decodeOwnChunk(handle, group.columns, name, rows);
+            if (data === null) others.push(name);
+            else batch[name] = data;
+          }
+          if (others.length > 0) Object.assign(batch, await this.readWithHyparquet(others, rowStart, rows));
+        } catch (err) {
+          throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
+        }
+        rowStart += rows;
+        yield batch as PartialEventBatch<K>;
       }
-      const batch: Record<string, unknown> = { length: rows };
-      for (const name of wanted) batch[name] = normalizeColumn(name, chunks.get(name) ?? [], rowStart, rows);
-      rowStart += rows;
-      yield batch as PartialEventBatch<K>;
+    } finally {
+      await handle.close();
     }
+  }
+
+  /** Column `name` of a row group through trace/page-reader.ts: only its own bytes are read. Null if that decoder does not apply. */
+  private async decodeOwnChunk(handle: fs.promises.FileHandle, chunks: ColumnChunk[], name: string, rows: number): Promise<unknown | null> {
+    const meta = chunks.find((c) => c.meta_data?.path_in_schema[0] === name)?.meta_data;
+    const written = this.metadata.schema.find((s) => s.name === name);
+    if (meta === undefined || written === undefined) return null;
+    const offset = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const bytes = new Uint8Array(Number(meta.total_compressed_size));
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
+    if (bytesRead !== bytes.length) throw new Error(`column ${name} ends past the end of the file`);
+    return decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows);
+  }
+
+  /** Columns `names` of the row group of `rows` rows at `rowStart`, decoded by hyparquet: any Parquet layout. */
+  private async readWithHyparquet(names: readonly string[], rowStart: number, rows: number): Promise<Record<string, unknown>> {
+    const chunks = new Map<string, { at: number; data: ArrayLike<unknown> }[]>();
+    await parquetRead({
+      file: this.file,
+      metadata: this.metadata,
+      rowStart,
+      rowEnd: rowStart + rows,
+      columns: names as string[],
+      compressors: { ZSTD: zstdDecompress },
+      utf8: true,
+      onChunk: ({ columnName, columnData, rowStart: at }) => {
+        let list = chunks.get(columnName);
+        if (!list) chunks.set(columnName, (list = []));
+        list.push({ at, data: columnData as ArrayLike<unknown> });
+      },
+    });
+    return Object.fromEntries(names.map((name) => [name, normalizeColumn(name, chunks.get(name) ?? [], rowStart, rows)]));
   }
 }
 
