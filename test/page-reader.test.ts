@@ -156,3 +156,19 @@ test('traces of older writers fall back to hyparquet and read as before', async 
     assert.deepEqual(await readerRows(file), await hyparquetRows(file), name);
   }
 });
+
+test('a consumer that stops after the first batch leaves no read behind', async () => {
+  const dir = tempDir('page-reader');
+  const file = writeFixtureTrace(path.join(dir, 'stop.parquet'), edgeRows(500), {}, 100);
+  const reader = await TraceReader.open(file);
+  const openFds = () => fs.readdirSync('/proc/self/fd').length;
+  await new Promise((resolve) => setTimeout(resolve, 50)); // open()'s footer read closes its file asynchronously
+  const before = openFds();
+  for await (const b of reader.batches(['ts_ns'])) {
+    assert.equal(b.length, 100);
+    break; // the second row group's chunks are being read ahead at this point
+  }
+  assert.equal(openFds(), before, 'the file handle is closed');
+  assert.equal((await readerRows(file)).length, 500);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -4,7 +4,7 @@
  * group at a time, so memory stays flat whatever the trace's size.
  */
 import fs from 'node:fs';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnChunk, type FileMetaData } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
 import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
@@ -105,14 +105,26 @@ export class TraceReader {
     const { start, end } = groups ?? { start: 0, end: this.metadata.row_groups.length };
     let rowStart = this.metadata.row_groups.slice(0, start).reduce((sum, g) => sum + Number(g.num_rows), 0);
     const handle = await fs.promises.open(this.path, 'r');
+    const selected = this.metadata.row_groups.slice(start, end);
+    // the next row group's chunks are read while this one decodes (and the consumer works on it)
+    const prefetch = (g: number) => {
+      if (g >= selected.length) return null;
+      const read = this.readChunks(handle, selected[g]!, wanted);
+      read.catch(() => undefined); // not unhandled while the generator waits at a yield: awaited below
+      return read;
+    };
+    let pending = prefetch(0);
     try {
-      for (const group of this.metadata.row_groups.slice(start, end)) {
-        const rows = Number(group.num_rows);
+      for (let g = 0; g < selected.length; g++) {
+        const rows = Number(selected[g]!.num_rows);
         const batch: Record<string, unknown> = { length: rows };
         try {
+          const chunks = await pending!;
+          pending = prefetch(g + 1);
           const others: K[] = []; // chunks not laid out as trace/pages.ts writes them
-          for (const name of wanted) {
-            const data = await this.decodeOwnChunk(handle, group.columns, name, rows);
+          for (const [i, name] of wanted.entries()) {
+            const { meta, written, bytes } = chunks[i]!;
+            const data = decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows);
             if (data === null) others.push(name);
             else batch[name] = data;
           }
@@ -124,20 +136,26 @@ export class TraceReader {
         yield batch as PartialEventBatch<K>;
       }
     } finally {
+      // a consumer that stops early leaves a read in flight: let it end before the handle closes
+      await pending?.catch(() => undefined);
       await handle.close();
     }
   }
 
-  /** Column `name` of a row group through trace/page-reader.ts: only its own bytes are read. Null if that decoder does not apply. */
-  private async decodeOwnChunk(handle: fs.promises.FileHandle, chunks: ColumnChunk[], name: string, rows: number): Promise<unknown | null> {
-    const meta = chunks.find((c) => c.meta_data?.path_in_schema[0] === name)?.meta_data;
-    const written = this.metadata.schema.find((s) => s.name === name);
-    if (meta === undefined || written === undefined) return null;
-    const offset = Number(meta.dictionary_page_offset || meta.data_page_offset);
-    const bytes = new Uint8Array(Number(meta.total_compressed_size));
-    const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
-    if (bytesRead !== bytes.length) throw new Error(`column ${name} ends past the end of the file`);
-    return decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows);
+  /** The bytes of the `names` column chunks of `group`, each read on its own (only what is asked for), all at once. */
+  private readChunks(handle: fs.promises.FileHandle, group: RowGroup, names: readonly string[]): Promise<{ meta: ColumnMetaData; written: SchemaElement; bytes: Uint8Array }[]> {
+    return Promise.all(
+      names.map(async (name) => {
+        const meta = group.columns.find((c) => c.meta_data?.path_in_schema[0] === name)?.meta_data;
+        const written = this.metadata.schema.find((s) => s.name === name);
+        if (meta === undefined || written === undefined) throw new Error(`no column chunk for ${name}`);
+        const offset = Number(meta.dictionary_page_offset || meta.data_page_offset);
+        const bytes = new Uint8Array(Number(meta.total_compressed_size));
+        const { bytesRead } = await handle.read(bytes, 0, bytes.length, offset);
+        if (bytesRead !== bytes.length) throw new Error(`column ${name} ends past the end of the file`);
+        return { meta, written, bytes };
+      }),
+    );
   }
 
   /** Columns `names` of the row group of `rows` rows at `rowStart`, decoded by hyparquet: any Parquet layout. */
