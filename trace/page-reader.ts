@@ -222,7 +222,7 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
     value += nonNull;
   }
   if (row !== rows) throw new Error(`column ${column.name} has ${row} values, its row group ${rows} rows`);
-  if (isString) return strings(dictionary ?? [], packed as Int32Array, value, defs, rows, column.name);
+  if (isString) return strings(dictionary ?? [], packed as Int32Array, defs, rows, column.name);
   return defs === null ? packed : withNulls(packed, defs, rows);
 }
 
@@ -238,11 +238,15 @@ function countSet(levels: Uint8Array, from: number, to: number): number {
 }
 
 /** A string column: each row's dictionary entry (the same string object for each use), or null where defs says so. */
-function strings(dict: string[], indexes: Int32Array, values: number, defs: Uint8Array | null, rows: number, name: string): (string | null)[] {
-  for (let i = 0; i < values; i++) if (indexes[i]! >= dict.length) throw new Error(`column ${name}: dictionary index ${indexes[i]} out of range`);
+function strings(dict: string[], indexes: Int32Array, defs: Uint8Array | null, rows: number, name: string): (string | null)[] {
   const out: (string | null)[] = new Array(rows);
-  if (defs === null) for (let i = 0; i < rows; i++) out[i] = dict[indexes[i]!]!;
-  else for (let i = 0, k = 0; i < rows; i++) out[i] = defs[i] ? dict[indexes[k++]!]! : null;
+  const entry = (index: number) => {
+    const s = dict[index];
+    if (s === undefined) throw new Error(`column ${name}: dictionary index ${index} out of range`);
+    return s;
+  };
+  if (defs === null) for (let i = 0; i < rows; i++) out[i] = entry(indexes[i]!);
+  else for (let i = 0, k = 0; i < rows; i++) out[i] = defs[i] ? entry(indexes[k++]!) : null;
   return out;
 }
 
