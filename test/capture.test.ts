@@ -218,6 +218,37 @@ test(`zero loss at full rate: every syscall iowork-loop issues on its file is in
   fs.rmSync(dir, { recursive: true });
 });
 
+for (const reads of FILE_READS)
+test(`unpaired_enters counts calls in flight at the stop, not the threads a --pid capture saw (a live 5-thread process, ${reads} reads)`, async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('unpaired'));
+  const file = path.join(dir, 'stat-me');
+  fs.writeFileSync(file, 'x');
+  // 4 worker threads stat a file every 5 ms and sleep in futex (not traced) in between: each thread
+  // has a traced call behind it at the stop, and almost surely none inside one (~2 us of every 5 ms)
+  const script = `const { Worker } = require('node:worker_threads');
+    const src = "const fs = require('fs'); const s = new Int32Array(new SharedArrayBuffer(4)); for (;;) { fs.statSync('${file}'); Atomics.wait(s, 0, 0, 5); }";
+    for (let i = 0; i < 4; i++) new Worker(src, { eval: true });
+    setTimeout(() => process.stdout.write('ready\\n'), 300);`;
+  const work = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await waitForOutput(work.stdout!, /ready\n/);
+    const trace = path.join(dir, 'u.parquet');
+    const r = ior(['capture', '--pid', String(work.pid), '-duration', '1', '-o', trace, '--json'], { env: { ...process.env, IOR_NO_RDONLY_CAST: reads === 'core' ? '1' : '0' } });
+    assert.equal(r.status, 0, r.stderr);
+    const { rows, footer } = await readTrace(trace);
+    const stats = rows.filter((e) => e.pid === work.pid && e.path === file);
+    assert.ok(stats.length >= 4 * 50, `stat calls of the workers on ${file}: ${stats.length}`);
+    assert.ok(new Set(stats.map((e) => e.tid)).size >= 4, 'every worker thread traced');
+    // before the fix the loader counted every thread's consumed slot: 4 or more here
+    assert.ok(Number(footer.losses.unpaired_enters) <= 1, `unpaired_enters ${footer.losses.unpaired_enters}`);
+    assert.ok(Number(footer.losses.unpaired_exits) <= 1, `unpaired_exits ${footer.losses.unpaired_exits}`);
+  } finally {
+    work.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('-duration ends the capture with a complete file; --json prints the summary', async (t) => {
   if (!needBpf(t)) return;
   const dir = tempDir('duration');
