@@ -117,7 +117,7 @@ enum ior_counter {
 	IOR_LOSS_PATH_FAULT = 4,     /* events whose path could not be read */
 	IOR_EVENTS_EMITTED = 5,      /* syscall events written to the ring buffer */
 	IOR_LIFECYCLE_EMITTED = 6,   /* lifecycle records (fork, exec, exit) written to the ring buffer */
-	IOR_ENTER_ABANDONED = 7,     /* sys_enter whose thread exited without a sys_exit (no result to record) */
+	IOR_ENTER_ABANDONED = 7,     /* sys_enter never followed by its sys_exit: the thread exited inside the call, or its next call entered first */
 	IOR_ENTERS_RECORDED = 8,     /* sys_enter remembered for its sys_exit */
 	IOR_EXITS_PAIRED = 9,        /* sys_exit that found its sys_enter (ENTERS_RECORDED - EXITS_PAIRED: never paired) */
 	IOR_COUNTER_COUNT

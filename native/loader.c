@@ -146,7 +146,6 @@ static bool attached[IOR_SC_COUNT];
 static char *skip_reason[IOR_SC_COUNT];
 static struct bpf_link *fork_link, *exec_link, *pexit_link;
 static struct bpf_link *raw_enter_link, *raw_exit_link;
-static struct bpf_program *task_exit_prog; /* ior_exit or ior_exit_core, as the build */
 /* A per-syscall tracepoint attachment (--hooks tracepoints): the perf event
  * and the BPF link on it, kept apart. Closing the link detaches the program
  * at once; releasing the perf event waits for RCU grace periods under a
@@ -454,12 +453,11 @@ static void read_counters(__u64 *sum)
 
 static uint64_t drained_events; /* records taken from the ring */
 
-static void put_counters(struct sb *b)
+/* sum: the BPF counters, as read_counters gives them */
+static void put_counters(struct sb *b, const __u64 *sum)
 {
-	__u64 sum[IOR_COUNTER_COUNT];
 	struct out_stats st;
 
-	read_counters(sum);
 	out_get_stats(&st);
 	sb_kv_i64(b, "boot_ns", now_ns(CLOCK_BOOTTIME));
 	sb_key(b, "counters");
@@ -479,8 +477,10 @@ static void send_stats(void)
 {
 	struct sb b;
 	sb_init(&b);
+	__u64 sum[IOR_COUNTER_COUNT];
+	read_counters(sum);
 	sb_putc(&b, '{');
-	put_counters(&b);
+	put_counters(&b, sum);
 	sb_putc(&b, '}');
 	out_frame(IOR_FRAME_STATS, b.s, b.len);
 	sb_free(&b);
@@ -494,10 +494,10 @@ static void send_end(const char *reason, const char *message)
 	sb_kv_str(&b, "reason", reason);
 	if (message)
 		sb_kv_str(&b, "message", message);
-	put_counters(&b);
-	/* in flight now, or abandoned by a thread that exited inside the call */
 	__u64 sum[IOR_COUNTER_COUNT];
 	read_counters(sum);
+	put_counters(&b, sum);
+	/* in flight now, or abandoned by a thread that exited inside the call */
 	sb_kv_u64(&b, "unpaired_enters", sum[IOR_ENTERS_RECORDED] > sum[IOR_EXITS_PAIRED]
 						 ? sum[IOR_ENTERS_RECORDED] - sum[IOR_EXITS_PAIRED] : 0);
 	sb_printf(&b, ",\"detach_ms\":%.1f", detach_ms);
@@ -1386,7 +1386,7 @@ int main(int argc, char **argv)
 	bpf_map__set_autocreate(skel->maps.inflight, !rdonly_cast);
 	bpf_program__set_autoload(skel->progs.ior_exit, rdonly_cast);
 	bpf_program__set_autoload(skel->progs.ior_exit_core, !rdonly_cast);
-	task_exit_prog = rdonly_cast ? skel->progs.ior_exit : skel->progs.ior_exit_core;
+	struct bpf_program *task_exit_prog = rdonly_cast ? skel->progs.ior_exit : skel->progs.ior_exit_core;
 	put_skipped_log();
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
