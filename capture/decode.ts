@@ -163,31 +163,33 @@ export class EventDecoder {
     const resolver = this.resolver;
     // the kernel saw a file with a name behind the fd argument (for dup: the new fd)
     const named = ((PATHLESS_FILE_TYPES >> fileType) & 1) === 0;
+    // when the call entered, as a number (fd-table.ts: fds reused by another thread meanwhile)
+    const at = dv.getUint32(off + EV.ts_ns + 4, true) * 4294967296 + dv.getUint32(off + EV.ts_ns, true);
 
     let fd = sc.hasFd ? fdArg : -1;
     let path: string | null = null;
     let path2: string | null = null;
     const textAt = off + EV.size;
     if (sc.hasPath) {
-      if (pathLen > 0) path = resolver.resolve(pid, dirfd, buf.toString('utf8', textAt, textAt + pathLen));
+      if (pathLen > 0) path = resolver.resolve(pid, dirfd, buf.toString('utf8', textAt, textAt + pathLen), at);
       else if ((eventFlags & EF_PATH_FAULT) === 0 && dirfd >= 0 && (flags & AT_EMPTY_PATH || sc.name === 'utimensat')) {
         // fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...): the call is on dirfd itself
         fd = dirfd;
-        path = resolver.fdPath(pid, dirfd);
+        path = resolver.fdPath(pid, dirfd, true, at);
       }
     } else if (sc.hasFd && fileType !== FT_NONE) {
-      path = resolver.fdPath(pid, fdArg, named);
+      path = sc.effect === 'close' ? resolver.closingPath(pid, fdArg, named, at) : resolver.fdPath(pid, fdArg, named, at);
     }
     if (sc.hasPath2) {
       const raw = buf.toString('utf8', textAt + pathLen, textAt + pathLen + path2Len);
       const dirfd2 = dv.getInt32(off + EV.dirfd2, true);
-      path2 = dirfd2 === -1 ? raw : resolver.resolve(pid, dirfd2, raw); // -1: a symlink target, kept as written
+      path2 = dirfd2 === -1 ? raw : resolver.resolve(pid, dirfd2, raw, at); // -1: a symlink target, kept as written
     } else if (sc.hasFd2 && sc.name !== 'close_range' && !sc.effect) {
-      path2 = resolver.fdPath(pid, fd2Arg); // sendfile64/copy_file_range: the out file
+      path2 = resolver.fdPath(pid, fd2Arg, true, at); // sendfile64/copy_file_range: the out file
     }
     if (sc.returnsFd) fd = retNum >= 0 ? retNum : -1;
 
-    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, pid, fdArg, fd2Arg, retNum, flags, sc.effect === 'fcntl' ? dv.getInt32(off + EV.count, true) : 0, path, path2, named);
+    if (retNum >= 0 || (sc.effect === 'close' && retNum !== -EBADF)) this.applyEffect(sc, dv, off, pid, fdArg, fd2Arg, retNum, at, path, path2, named);
 
     if (this.pathPrefixes.length > 0 && !this.keep(path, path2)) {
       this.counters.filteredOut++;
@@ -243,33 +245,36 @@ export class EventDecoder {
     this.lifecycleRecords++;
   }
 
-  private applyEffect(sc: SyscallInfo, pid: number, fdArg: number, fd2Arg: number, ret: number, flags: number, fcntlArg: number, path: string | null, path2: string | null, named: boolean): void {
+  /** What a successful call (or a close that freed its fd) changes in the fd tables; `at`: when it entered. */
+  private applyEffect(sc: SyscallInfo, dv: DataView, off: number, pid: number, fdArg: number, fd2Arg: number, ret: number, at: number, path: string | null, path2: string | null, named: boolean): void {
     const resolver = this.resolver;
+    const flags = dv.getInt32(off + EV.flags, true);
+    const returned = at + dv.getUint32(off + EV.latency_ns + 4, true) * 4294967296 + dv.getUint32(off + EV.latency_ns, true);
     switch (sc.effect) {
       case 'open':
-        resolver.opened(pid, ret, path, (flags & O_CLOEXEC) !== 0);
+        resolver.opened(pid, ret, path, (flags & O_CLOEXEC) !== 0, returned);
         break;
       case 'close':
-        resolver.closed(pid, fdArg);
+        resolver.closed(pid, fdArg, at);
         break;
       case 'close_range':
         if (flags & CLOSE_RANGE_UNSHARE) resolver.unsharedFiles(pid);
         if (flags & CLOSE_RANGE_CLOEXEC) resolver.setCloexec(pid, fdArg, fd2Arg >>> 0, true);
-        else resolver.closedRange(pid, fdArg, fd2Arg >>> 0);
+        else resolver.closedRange(pid, fdArg, fd2Arg >>> 0, at);
         break;
       case 'dup':
         // dup and dup2 clear close-on-exec on the new fd; dup3 takes O_CLOEXEC
-        resolver.duplicated(pid, fdArg, ret, sc.hasFlags && (flags & O_CLOEXEC) !== 0, named);
+        resolver.duplicated(pid, fdArg, ret, sc.hasFlags && (flags & O_CLOEXEC) !== 0, named, at, returned, sc.name !== 'dup');
         break;
       case 'fcntl':
-        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret, flags === F_DUPFD_CLOEXEC, named);
-        else if (flags === F_SETFD) resolver.setCloexec(pid, fdArg, fdArg, (fcntlArg & FD_CLOEXEC) !== 0);
+        if (flags === F_DUPFD || flags === F_DUPFD_CLOEXEC) resolver.duplicated(pid, fdArg, ret, flags === F_DUPFD_CLOEXEC, named, at, returned, false);
+        else if (flags === F_SETFD) resolver.setCloexec(pid, fdArg, fdArg, (dv.getInt32(off + EV.count, true) & FD_CLOEXEC) !== 0);
         break;
       case 'chdir':
         resolver.changedDirectory(pid, path);
         break;
       case 'fchdir':
-        resolver.changedDirectory(pid, resolver.fdPath(pid, fdArg));
+        resolver.changedDirectory(pid, resolver.fdPath(pid, fdArg, true, at));
         break;
       case 'rename':
         if (path !== null && path2 !== null && (flags & RENAME_EXCHANGE) === 0) resolver.renamed(path, path2);

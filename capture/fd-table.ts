@@ -10,6 +10,16 @@
  * began) is read once from /proc/PID/fd/N and /proc/PID/cwd while the
  * process lives, then cached; what /proc cannot tell either is counted in
  * `unresolved`.
+ *
+ * Events arrive in the order their syscalls returned, which is not always
+ * the order they took effect: close() frees its fd number before it
+ * returns, so another thread's open can get that number and reach the ring
+ * buffer first. Each fd therefore remembers when the call that installed it
+ * returned (`openedAt`), and what it named before (`superseded`, until its
+ * late close arrives): an event that entered before its file was replaced
+ * is about that file. Times are CLOCK_BOOTTIME ns as numbers (exact for 104 days of
+ * uptime, a few ns coarser after, far below the gap between a close and an
+ * open that reuses its fd).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +32,22 @@ export const O_CLOEXEC = 0o2000000;
 interface FdTable {
   paths: Map<number, string | null>; // null: open, but not a path (pipe, socket, anon inode)
   cloexec: Set<number>; // fds that exec closes
+  openedAt: Map<number, number>; // when the open or dup that installed the fd returned; absent: before the capture
+  superseded: Map<number, Superseded>; // what an fd named before an open took its number ahead of the close's event
+}
+
+/** An fd's file whose close has not been seen when an open took its number at `until`. */
+interface Superseded {
+  path: string | null;
+  until: number;
+}
+
+function newTable(): FdTable {
+  return { paths: new Map(), cloexec: new Set(), openedAt: new Map(), superseded: new Map() };
+}
+
+function copyTable(fds: FdTable): FdTable {
+  return { paths: new Map(fds.paths), cloexec: new Set(fds.cloexec), openedAt: new Map(fds.openedAt), superseded: new Map(fds.superseded) };
 }
 
 /** The cwd; shared by processes created with CLONE_FS. */
@@ -43,7 +69,7 @@ export class PathResolver {
 
   private process(pid: number): ProcessFiles {
     let p = this.processes.get(pid);
-    if (!p) this.processes.set(pid, (p = { cwd: { path: undefined }, fds: { paths: new Map(), cloexec: new Set() } }));
+    if (!p) this.processes.set(pid, (p = { cwd: { path: undefined }, fds: newTable() }));
     return p;
   }
 
@@ -89,10 +115,16 @@ export class PathResolver {
    * The path open on (pid, fd), or null for a non-file fd or one nobody can
    * name. `named` false: the kernel saw a pipe, socket or anonymous inode
    * behind the fd, which has no path: it is remembered as open without a
-   * path, not looked up in /proc, and not counted unresolved.
+   * path, not looked up in /proc, and not counted unresolved. `at`: when
+   * the call naming the fd entered (an fd another thread's open took since
+   * then names what it named before).
    */
-  fdPath(pid: number, fd: number, named = true): string | null {
+  fdPath(pid: number, fd: number, named = true, at = Infinity): string | null {
     const fds = this.process(pid).fds;
+    if (fds.superseded.size !== 0) {
+      const before = fds.superseded.get(fd);
+      if (before !== undefined && at < before.until) return before.path;
+    }
     const known = fds.paths.get(fd);
     if (known !== undefined) return known;
     if (!named) {
@@ -119,30 +151,60 @@ export class PathResolver {
    * paths as given, relative ones against the dirfd's path or the cwd.
    * Lexically normalized ('.' and '..' folded, no trailing slash); symlinks
    * are not followed (the trace records names, not inodes). A relative path
-   * whose base is unknown stays relative.
+   * whose base is unknown stays relative. `at` as for fdPath.
    */
-  resolve(pid: number, dirfd: number, raw: string): string {
+  resolve(pid: number, dirfd: number, raw: string, at = Infinity): string {
     if (raw.startsWith('/')) return normalize(raw);
-    const base = dirfd === AT_FDCWD ? this.cwd(pid) : this.fdPath(pid, dirfd);
+    const base = dirfd === AT_FDCWD ? this.cwd(pid) : this.fdPath(pid, dirfd, true, at);
     if (base === null) return raw;
     return raw === '' ? base : normalize(`${base}/${raw}`);
   }
 
-  opened(pid: number, fd: number, absolutePath: string | null, cloexec: boolean): void {
+  /**
+   * An open (or dup) that returned `fd` at time `at`. `replaces`: the call
+   * itself closed what the fd held (dup2, dup3), so no close will follow.
+   */
+  opened(pid: number, fd: number, absolutePath: string | null, cloexec: boolean, at: number, replaces = false): void {
     const fds = this.process(pid).fds;
+    // still open: its close has not been seen yet; kept for that close (it entered before `at`)
+    const before = fds.paths.get(fd);
+    if (before !== undefined && !replaces) fds.superseded.set(fd, { path: before, until: at });
     fds.paths.set(fd, absolutePath);
+    fds.openedAt.set(fd, at);
     setFlag(fds.cloexec, fd, cloexec);
   }
 
-  closed(pid: number, fd: number): void {
+  /**
+   * The path a close of `fd` that entered at `at` closed: the fd's current
+   * file, or the one before when another thread's open took the number
+   * since (null when that one was never known: a socket, say).
+   */
+  closingPath(pid: number, fd: number, named: boolean, at: number): string | null {
     const fds = this.process(pid).fds;
-    fds.paths.delete(fd);
-    fds.cloexec.delete(fd);
+    const before = fds.superseded.get(fd);
+    if (before !== undefined && at < before.until) return before.path;
+    const openedAt = fds.openedAt.get(fd);
+    return openedAt !== undefined && at < openedAt ? null : this.fdPath(pid, fd, named);
   }
 
-  closedRange(pid: number, first: number, last: number): void {
+  /** A close of `fd` that entered at time `at` (see closingPath). */
+  closed(pid: number, fd: number, at: number): void {
     const fds = this.process(pid).fds;
-    for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) this.closed(pid, fd);
+    const before = fds.superseded.get(fd);
+    if (before !== undefined && at < before.until) {
+      fds.superseded.delete(fd);
+      return;
+    }
+    const openedAt = fds.openedAt.get(fd);
+    if (openedAt !== undefined && at < openedAt) return; // of a file before the fd's current one that the trace never named
+    fds.paths.delete(fd);
+    fds.cloexec.delete(fd);
+    fds.openedAt.delete(fd);
+  }
+
+  closedRange(pid: number, first: number, last: number, at: number): void {
+    const fds = this.process(pid).fds;
+    for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) this.closed(pid, fd, at);
   }
 
   /** fcntl(F_SETFD), close_range(CLOSE_RANGE_CLOEXEC): known fds in [first, last] get or lose close-on-exec. */
@@ -151,9 +213,12 @@ export class PathResolver {
     for (const fd of fds.paths.keys()) if (fd >= first && fd <= last) setFlag(fds.cloexec, fd, on);
   }
 
-  /** dup family: `to` names what `from` names (`named` as for fdPath). */
-  duplicated(pid: number, from: number, to: number, cloexec: boolean, named = true): void {
-    this.opened(pid, to, this.fdPath(pid, from, named), cloexec);
+  /**
+   * dup family entered at `entered`, returned at `returned`: `to` names what
+   * `from` names (`named` as for fdPath; `replaces` as for opened).
+   */
+  duplicated(pid: number, from: number, to: number, cloexec: boolean, named: boolean, entered: number, returned: number, replaces: boolean): void {
+    this.opened(pid, to, this.fdPath(pid, from, named, entered), cloexec, returned, replaces);
   }
 
   changedDirectory(pid: number, absolutePath: string | null): void {
@@ -168,6 +233,7 @@ export class PathResolver {
     for (const proc of this.processes.values()) {
       proc.cwd.path = move(proc.cwd.path);
       for (const [fd, p] of proc.fds.paths) proc.fds.paths.set(fd, move(p) ?? null);
+      for (const before of proc.fds.superseded.values()) before.path = move(before.path) ?? null;
     }
   }
 
@@ -184,7 +250,7 @@ export class PathResolver {
     }
     this.processes.set(child, {
       cwd: sharedFs ? p.cwd : { path: p.cwd.path },
-      fds: sharedFiles ? p.fds : { paths: new Map(p.fds.paths), cloexec: new Set(p.fds.cloexec) },
+      fds: sharedFiles ? p.fds : copyTable(p.fds),
     });
   }
 
@@ -192,15 +258,20 @@ export class PathResolver {
   execed(pid: number): void {
     const proc = this.processes.get(pid);
     if (!proc) return;
-    const paths = new Map(proc.fds.paths);
-    for (const fd of proc.fds.cloexec) paths.delete(fd);
-    proc.fds = { paths, cloexec: new Set() };
+    const fds = copyTable(proc.fds);
+    for (const fd of fds.cloexec) {
+      fds.paths.delete(fd);
+      fds.openedAt.delete(fd);
+      fds.superseded.delete(fd);
+    }
+    fds.cloexec.clear();
+    proc.fds = fds;
   }
 
   /** close_range(CLOSE_RANGE_UNSHARE): the process gets its own copy of a shared table. */
   unsharedFiles(pid: number): void {
-    const fds = this.process(pid).fds;
-    this.process(pid).fds = { paths: new Map(fds.paths), cloexec: new Set(fds.cloexec) };
+    const proc = this.process(pid);
+    proc.fds = copyTable(proc.fds);
   }
 
   /** The process exited: forget it (a reused pid starts afresh). */

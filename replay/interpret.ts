@@ -97,6 +97,10 @@ export interface SlotInfo {
   rel: string | null;
   directory: boolean;
   skip: SkipReason | null;
+  /** when the open or dup that made this slot returned (trace ns); -Infinity: before the capture */
+  openedAt: number;
+  /** when an open that took its fd number returned, before its close was seen (Infinity: not replaced) */
+  replacedAt: number;
 }
 
 const PSEUDO_FS = /^\/(proc|sys|dev)(\/|$)/;
@@ -127,6 +131,14 @@ export function mapPath(p: string | null): string | { skip: SkipReason } {
 
 export class Interpreter {
   private readonly slots = new Map<number, SlotInfo>();
+  /**
+   * Slots an open took the fd number of before their close was seen: a
+   * close frees its fd before it returns, so another thread's open of the
+   * same number can come first in the trace (the capture's fd table does
+   * the same, capture/fd-table.ts). Calls that entered before the slot
+   * kept here was replaced are about it.
+   */
+  private readonly superseded = new Map<number, SlotInfo>();
   private readonly lanes = new Map<number, number>();
   slotCount = 0;
 
@@ -149,12 +161,38 @@ export class Interpreter {
   private slotOf(pid: number, fd: number): SlotInfo {
     const k = this.key(pid, fd);
     let s = this.slots.get(k);
-    if (!s) this.slots.set(k, (s = { slot: this.slotCount++, open: false, rel: null, directory: false, skip: null }));
+    if (!s) this.slots.set(k, (s = this.newSlot(-Infinity)));
     return s;
   }
 
-  private known(pid: number, fd: number): SlotInfo | undefined {
-    return this.slots.get(this.key(pid, fd));
+  private newSlot(openedAt: number): SlotInfo {
+    return { slot: this.slotCount++, open: false, rel: null, directory: false, skip: null, openedAt, replacedAt: Infinity };
+  }
+
+  /** A new slot for the fd an open returned: the one there before, if any, waits for its late close. */
+  private freshSlot(e: Ev): SlotInfo {
+    const k = this.key(e.pid, e.ret);
+    const s = this.newSlot(e.ts + e.latency);
+    const before = this.slots.get(k);
+    if (before) {
+      before.replacedAt = s.openedAt;
+      this.superseded.set(k, before);
+    }
+    this.slots.set(k, s);
+    return s;
+  }
+
+  /** The replaced slot of key `k` a call that entered at `ts` is about, if any. */
+  private replaced(k: number, ts: number): SlotInfo | undefined {
+    const before = this.superseded.size === 0 ? undefined : this.superseded.get(k);
+    return before !== undefined && ts < before.replacedAt ? before : undefined;
+  }
+
+  /** The slot (pid, fd) named when a call entered at `ts`. */
+  private known(pid: number, fd: number, ts = Infinity): SlotInfo | undefined {
+    const k = this.key(pid, fd);
+    const s = this.slots.get(k);
+    return s === undefined || ts < s.openedAt ? (this.replaced(k, ts) ?? s) : s;
   }
 
   /** Slots of `pid` open in [first, last] (close_range), forgotten as they are returned. */
@@ -245,12 +283,12 @@ export class Interpreter {
     const rel = mapPath(e.path);
     if (typeof rel !== 'string') {
       // later calls on the fd it returned are skipped for the same reason
-      if (e.ret >= 0) Object.assign(this.slotOf(e.pid, e.ret), { open: false, skip: rel.skip });
+      if (e.ret >= 0) this.freshSlot(e).skip = rel.skip;
       return rel.skip;
     }
     let flags = e.flags ?? 0;
     if (e.ret >= 0) {
-      const s = this.slotOf(e.pid, e.ret);
+      const s = this.freshSlot(e);
       s.rel = rel;
       s.directory = e.fileType === 'directory';
       if (e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType)) {
@@ -268,7 +306,17 @@ export class Interpreter {
   }
 
   private close(e: Ev): Step[] | SkipReason {
-    const s = this.known(e.pid, e.fd);
+    const k = this.key(e.pid, e.fd);
+    const s = this.slots.get(k);
+    if (s === undefined || e.ts < s.openedAt) {
+      // entered before the fd's current slot was opened: it closed the one that slot replaced
+      const before = this.replaced(k, e.ts);
+      if (before !== undefined) {
+        this.superseded.delete(k);
+        return before.open ? [this.step('close', { slot: before.slot })] : (before.skip ?? 'fd opened before the capture, only closed');
+      }
+      if (s !== undefined) return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
+    }
     if (s?.skip) {
       const reason = s.skip;
       if (e.ret >= 0) s.skip = null;
@@ -286,7 +334,7 @@ export class Interpreter {
 
   /** The slot an fd op uses, opening a pre-capture fd on first use; or why it is skipped. */
   private use(e: Ev): { slot: SlotInfo; preOpen: Step['preOpen'] } | SkipReason {
-    const s = this.known(e.pid, e.fd);
+    const s = this.known(e.pid, e.fd, e.ts);
     if (s?.skip) return s.skip;
     if (s?.open || e.fd < 0 || e.ret === -EBADF) return { slot: s ?? this.slotOf(e.pid, e.fd < 0 ? 2 ** 21 - 1 : e.fd), preOpen: null };
     // not opened in the trace (before the capture, inherited, or by a call ior does not trace): open on first use
@@ -347,12 +395,13 @@ export class Interpreter {
   private dup(e: Ev): Step[] | SkipReason {
     const u = this.use(e);
     if (typeof u === 'string') {
-      if (e.ret >= 0) this.slotOf(e.pid, e.ret).skip = u;
+      if (e.ret >= 0) (e.syscall === 'dup2' || e.syscall === 'dup3' ? this.slotOf(e.pid, e.ret) : this.freshSlot(e)).skip = u;
       return u;
     }
     let slot2 = -1;
     if (e.ret >= 0) {
-      const t = this.slotOf(e.pid, e.ret);
+      // dup2/dup3 replace what the target fd held (the runtime closes it); dup and F_DUPFD take a free number, as open does
+      const t = e.syscall === 'dup2' || e.syscall === 'dup3' ? this.slotOf(e.pid, e.ret) : this.freshSlot(e);
       t.open = true;
       t.skip = null;
       t.rel = u.slot.rel;

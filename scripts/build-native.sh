@@ -115,7 +115,7 @@ for src in "$ROOT"/native/bench/*.c "$ROOT"/test/workloads/*.c; do
 	out="$B/$(basename "$src" .c)"
 	if stale "$out" "$src"; then
 		echo "build-native: $(basename "$out")" >&2
-		run "$CC" -O2 -Wall -std=gnu11 "$src" -o "$out.tmp"
+		run "$CC" -O2 -Wall -std=gnu11 -pthread "$src" -o "$out.tmp"
 		mv "$out.tmp" "$out"
 	fi
 done

@@ -4,9 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-native.sh
 npx tsc -p tsconfig.json
-# test workloads (deterministic syscall sequences for the capture tests)
-mkdir -p native/build
-[[ native/build/iowork-fixed -nt test/workloads/iowork-fixed.c ]] || gcc -O2 -Wall -o native/build/iowork-fixed test/workloads/iowork-fixed.c
 # replay executor addon (native/replay, Node-API): rebuilt when its sources change
 replay_addon=native/replay/build/Release/ior_replay.node
 if [[ ! $replay_addon -nt native/replay/replay.c || ! $replay_addon -nt native/replay/binding.gyp ]]; then

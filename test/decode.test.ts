@@ -60,3 +60,28 @@ test('a reused decoder batch carries nothing over from the rows before (bytes, o
   });
   fs.rmSync(dir, { recursive: true });
 });
+
+test('an fd number another thread reused before the close event arrived: the late close names its own file and leaves the new one open', () => {
+  const r = new PathResolver('/nonexistent-proc');
+  r.seed(PID, '/', {});
+  // thread A opens a (returns at 100) and closes fd 5 entering at 200; thread B's open gets 5 back at 210,
+  // B's write and close follow, then C's open gets 5 at 400; only then does A's close event arrive
+  r.opened(PID, 5, '/d/a', false, 100);
+  r.opened(PID, 5, '/d/b', false, 210);
+  assert.equal(r.fdPath(PID, 5, true, 220), '/d/b', "B's write");
+  assert.equal(r.fdPath(PID, 5, true, 190), '/d/a', 'a call that entered before B had the fd');
+  assert.equal(r.closingPath(PID, 5, true, 300), '/d/b');
+  r.closed(PID, 5, 300);
+  r.opened(PID, 5, '/d/c', false, 400);
+  assert.equal(r.closingPath(PID, 5, true, 200), '/d/a', "A's late close");
+  r.closed(PID, 5, 200);
+  assert.equal(r.fdPath(PID, 5, true, 410), '/d/c', "C's file stays open");
+  assert.equal(r.closingPath(PID, 5, true, 500), '/d/c');
+  r.closed(PID, 5, 500);
+  assert.equal(r.fdPath(PID, 5), null, 'all closed');
+  // dup2 closes what its target held itself: no late close is waited for
+  r.opened(PID, 6, '/d/x', false, 600);
+  r.opened(PID, 6, '/d/y', false, 700, true);
+  assert.equal(r.closingPath(PID, 6, true, 650), null, 'a close entering before the dup2 of fd 6 had no file of the trace to close');
+  assert.equal(r.unresolved, 1, 'the one fd /proc could not name: 5 after every close');
+});

@@ -1,14 +1,15 @@
 /**
  * Replay against the real kernel: capture a real workload, replay it,
- * capture the replay, and compare syscall counts and bytes per file; and
- * the pace of a paced workload replayed at 1x and 2x.
+ * capture the replay, and compare syscall counts and bytes per file; threads
+ * racing for fd numbers, captured and replayed; and the pace of a paced
+ * workload replayed at 1x and 2x.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { needBpf } from './helpers/bpf.js';
-import { ior, IOR_BIN } from './helpers/cli.js';
+import { ior, IOR_BIN, NATIVE_BUILD } from './helpers/cli.js';
 import { readTrace, tempDir } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
@@ -113,6 +114,51 @@ ls -l data data/sub > data/listing
   assert.ok(Object.keys(traced).length >= 8, `files: ${Object.keys(traced).join(' ')}`);
   assert.deepEqual(replayed, traced, 'same bytes read and written per file');
   assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/part')).size, 7000);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('threads racing for fd numbers: every write and close is named by its own thread\'s file, and the replay writes each file whole', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fd-race'));
+  const work = path.join(dir, 'work');
+  fs.mkdirSync(work);
+  const iterations = 30000;
+  const trace = path.join(dir, 'threads.parquet');
+  const cap = ior(['capture', '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-threads'), work, String(iterations)]);
+  assert.equal(cap.status, 0, cap.stderr);
+  const rows = (await readTrace(trace)).rows.filter((r) => r.tid !== r.pid && r.path?.startsWith(work + '/'));
+  // thread k opens only tk.dat and writes k + 10 bytes to it: the file a thread opened names its writes and closes
+  const fileOf = new Map<number, string>();
+  for (const r of rows) if (r.syscall === 'openat') fileOf.set(r.tid, r.path!);
+  assert.equal(fileOf.size, 4);
+  const misnamed = rows.filter((r) => r.path !== fileOf.get(r.tid));
+  assert.deepEqual(misnamed.slice(0, 3), [], `${misnamed.length} events named by another thread's file`);
+  const tally: Record<string, number> = {};
+  for (const r of rows) tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] = (tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] ?? 0) + 1;
+  const expected: Record<string, number> = {};
+  for (let k = 0; k < 4; k++) Object.assign(expected, { [`openat t${k}.dat 0`]: iterations, [`write t${k}.dat ${k + 10}`]: iterations, [`close t${k}.dat 0`]: iterations });
+  assert.deepEqual(tally, expected);
+  // the race really happened: a close whose event came after another thread's open of its fd number had returned
+  const all = (await readTrace(trace)).rows;
+  const lastOpen = new Map<number, { tid: number; returned: bigint }>();
+  let lateCloses = 0;
+  for (const r of all) {
+    if (r.syscall === 'openat' && r.ret >= 0n) lastOpen.set(Number(r.ret), { tid: r.tid, returned: r.ts_ns + r.latency_ns });
+    else if (r.syscall === 'close') {
+      const o = lastOpen.get(r.fd);
+      if (o && o.tid !== r.tid && r.ts_ns < o.returned) lateCloses++;
+    }
+  }
+  assert.ok(lateCloses > 0, 'no close reached the ring buffer after the open that reused its fd: the race was not exercised');
+
+  const target = path.join(dir, 'target');
+  const r = ior(['replay', trace, '--target', target, '--speed', 'max', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReplayReport;
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.added.pre_capture_opens, 0, 'no fd of the trace is taken for one opened before the capture');
+  for (let k = 0; k < 4; k++) assert.equal(fs.statSync(path.join(target, work.slice(1), `t${k}.dat`)).size, iterations * (k + 10), `t${k}.dat`);
+  t.diagnostic(`closes whose event came after the open that reused their fd: ${lateCloses}`);
   fs.rmSync(dir, { recursive: true });
 });
 
