@@ -2,6 +2,12 @@
  * BaseCommand: what every ior command shares. Errors the user can act on
  * (IorError) print as one line `ior: ...` with the error's exit code; any
  * other error is a bug and keeps its stack.
+ *
+ * Commands load their stage (capture/, stats/, replay/, sql/) when they
+ * run, not when the CLI starts: `ior stats` does not pay for loading the
+ * capture or replay code, nor `ior --version` for any of them. What an
+ * option's definition needs (defaults, choices) comes from the stage's
+ * small options.ts.
  */
 import { Command, UsageError } from 'clipanion';
 import { IorError } from '../common/errors.js';
@@ -32,4 +38,15 @@ export function usageErrorLine(error: unknown, commandName: string | undefined):
 /** Colour only on a terminal and never when NO_COLOR is set. */
 export function useColour(stream: NodeJS.WriteStream | NodeJS.WritableStream): boolean {
   return Boolean((stream as NodeJS.WriteStream).isTTY) && !process.env.NO_COLOR;
+}
+
+/**
+ * `ior ... | head` closes stdout early: stop quietly, as a command killed
+ * by SIGPIPE would, instead of an EPIPE stack trace.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
 }

@@ -15,26 +15,11 @@ import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
 import { inspectTarget, prepareTarget } from './target.js';
+import { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
+export { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
 export { type ReplayReport } from './report.js';
-
-export interface ReplayOptions {
-  trace: string;
-  target: string;
-  speed: string;
-  workers?: number;
-  dryRun: boolean;
-  initOnly: boolean;
-  noInit: boolean;
-  force: boolean;
-  json: boolean;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-/** Default pool size: a worker per traced thread, up to this many. */
-export const DEFAULT_MAX_WORKERS = 16;
 
 /** "1x", "2x", "0.5x", "2", "max" -> factor, 0 for max. */
 export function parseSpeed(text: string): number {

@@ -27,6 +27,21 @@ export type EventBatch = { length: number } & { [N in ColumnName]: BatchColumn<C
 /** Any subset of columns (what a reader asked for). */
 export type PartialEventBatch<K extends ColumnName = ColumnName> = { length: number } & Pick<EventBatch, K>;
 
+/**
+ * A string column as its dictionary and one index per row (-1: null): how
+ * the file stores it, so a consumer can work per distinct value instead of
+ * per row (ior stats does).
+ */
+export interface CodedStrings {
+  dictionary: string[];
+  codes: Int32Array;
+}
+
+/** A batch whose string columns come as CodedStrings (TraceReader.codedBatches). */
+export type CodedBatch<K extends ColumnName = ColumnName> = { length: number } & {
+  [N in K]: ColumnOf<N>['kind'] extends 'string' ? CodedStrings : BatchColumn<ColumnOf<N>>;
+};
+
 /** One event as a plain object. */
 export type TraceEvent = { [N in ColumnName]: RowValue<ColumnOf<N>> };
 

@@ -18,41 +18,14 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerPath } from '../common/assets.js';
 import { IorError } from '../common/errors.js';
-import { eventsLost } from '../schema/index.js';
+import { eventsLost, type CodedBatch } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
 import { Transfer, transferOf } from './classify.js';
 import { LogHistogram } from './histogram.js';
 import { RateTimeline } from './timeline.js';
 import type { ProgressCallback } from './progress.js';
-import type { BreakdownDimension, BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
-
-export interface StatsOptions {
-  /** length of every ranked list (files, processes, errors, slowest calls, non-syscall breakdowns) */
-  top: number;
-  by: BreakdownDimension;
-  pids: number[];
-  comm: string | null;
-  pathPrefixes: string[];
-  /** keep events whose entry is in [since, until) ns from the trace's start */
-  sinceNs: number | null;
-  untilNs: number | null;
-  /** columns of the I/O rate chart */
-  chartColumns: number;
-  /** threads reading the trace, each a contiguous share of its row groups */
-  threads: number;
-}
-
-export const DEFAULT_STATS_OPTIONS: StatsOptions = {
-  top: 10,
-  by: 'syscall',
-  pids: [],
-  comm: null,
-  pathPrefixes: [],
-  sinceNs: null,
-  untilNs: null,
-  chartColumns: 60,
-  threads: 1,
-};
+import { DEFAULT_STATS_OPTIONS, type StatsOptions } from './options.js';
+import type { BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
 
 /** The trace columns computeStats reads (the others are never decoded). */
 export const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type'] as const;
@@ -146,11 +119,13 @@ class SlowestCalls {
 /**
  * An int64 column as 32-bit words, read as numbers without a BigInt per
  * row (reading a BigInt64Array element allocates one): value i is
- * words[2i+1] * 2^32 + (words[2i] >>> 0), exact below 2^53 (little-endian,
- * as every platform ior runs on).
+ * high[2i+1] * 2^32 + low[2i], exact below 2^53 (little-endian, as every
+ * platform ior runs on). The low words come from a Uint32Array: `x >>> 0`
+ * on an Int32Array word made the JIT assume small integers and throw the
+ * optimized loop away at the first word past 2^31.
  */
-function int64Words(column: BigInt64Array): Int32Array {
-  return new Int32Array(column.buffer, column.byteOffset, column.length * 2);
+function int64Words(column: BigInt64Array): { low: Uint32Array; high: Int32Array } {
+  return { low: new Uint32Array(column.buffer, column.byteOffset, column.length * 2), high: new Int32Array(column.buffer, column.byteOffset, column.length * 2) };
 }
 
 function parentDir(path: string): string {
@@ -276,6 +251,10 @@ export class Aggregation {
 /**
  * Aggregate row groups [groups.start, groups.end) of `reader` into a new
  * Aggregation; `onRows` after each row group with the rows it had.
+ * String columns come coded (a dictionary per row group and an index per
+ * row): what depends only on a string (its syscall's state, its file's
+ * totals, whether it passes a filter) is looked up once per distinct value
+ * and row group, then found per row by index.
  */
 export async function aggregatePart(reader: TraceReader, scope: AggregationScope, groups: { start: number; end: number }, onRows?: (rows: number) => void): Promise<Aggregation> {
   const { options, origin } = scope;
@@ -290,43 +269,65 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
   const pidFilter = options.pids.length ? new Set(options.pids) : null;
   const commFilter = options.comm;
   const prefixes = options.pathPrefixes.length ? options.pathPrefixes : null;
-  const matchesPrefix = (p: string | null) => p !== null && prefixes!.some((prefix) => p.startsWith(prefix));
   const dirOf = new Map<string, string>();
   const newGroup = () => new Group();
+  const syscallState = (name: string): SyscallState => {
+    let sc = syscalls.get(name);
+    if (sc === undefined) {
+      sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(breakdown, name, newGroup) : newGroup() };
+      syscalls.set(name, sc);
+    }
+    return sc;
+  };
+  const fileTotals = (path: string) => mapGet(files, path, () => new FileTotals());
+  const fileGroup = (path: string) => mapGet(breakdown, by === 'file' ? path : mapGet(dirOf, path, () => parentDir(path)), newGroup);
+  let lastPid = NaN;
+  let proc: ProcessTotals | undefined;
   let lastTid = NaN;
-  let lastPath: string | null = null;
-  let lastFile: FileTotals | undefined;
 
-  for await (const batch of reader.batches(STATS_COLUMNS, groups)) {
-    const { seq, pid, tid, comm, syscall, path, path2 } = batch;
-    const ts = int64Words(batch.ts_ns);
-    const latencies = int64Words(batch.latency_ns);
-    const rets = int64Words(batch.ret);
-    const moves = int64Words(batch.bytes);
+  // the loop over a batch is a function of its own: the JIT optimizes it as a whole, not by on-stack replacement of the loop inside the async function
+  const addBatch = (batch: CodedBatch<(typeof STATS_COLUMNS)[number]>) => {
+    const { seq, pid, tid } = batch;
+    const { low: tsLow, high: tsHigh } = int64Words(batch.ts_ns);
+    const { low: latencyLow, high: latencyHigh } = int64Words(batch.latency_ns);
+    const { low: retLow, high: retHigh } = int64Words(batch.ret);
+    const { low: movedLow, high: movedHigh } = int64Words(batch.bytes);
+    const syscallCodes = batch.syscall.codes;
+    const commCodes = batch.comm.codes;
+    const pathCodes = batch.path.codes;
+    const path2Codes = batch.path2.codes;
+    const commNames = batch.comm.dictionary;
+    const pathNames = batch.path.dictionary;
+    const path2Names = batch.path2.dictionary;
+    // per dictionary entry of this row group, filled on first use
+    const stateOf: (SyscallState | undefined)[] = new Array(batch.syscall.dictionary.length);
+    const fileOf: (FileTotals | undefined)[] = new Array(pathNames.length);
+    const file2Of: (FileTotals | undefined)[] = new Array(path2Names.length);
+    const groupOf: (Group | undefined)[] = by === 'file' || by === 'dir' ? new Array(pathNames.length) : [];
+    const commPasses = commFilter === null ? null : commNames.map((c) => c === commFilter);
+    const pathPasses = prefixes === null ? null : pathNames.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
+    const path2Passes = prefixes === null ? null : path2Names.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
     for (let i = 0; i < batch.length; i++) {
-      const offset = (ts[2 * i + 1]! - originHigh) * TWO_32 + ((ts[2 * i]! >>> 0) - originLow);
+      const offset = (tsHigh[2 * i + 1]! - originHigh) * TWO_32 + (tsLow[2 * i]! - originLow);
       if (offset < since || offset >= until) continue;
       const p = pid[i]!;
       if (pidFilter !== null && !pidFilter.has(p)) continue;
-      const task = comm[i]!;
-      if (commFilter !== null && task !== commFilter) continue;
-      const file1 = path[i]!;
-      const file2 = path2[i]!;
-      if (prefixes !== null && !matchesPrefix(file1) && !matchesPrefix(file2)) continue;
+      const commCode = commCodes[i]!;
+      if (commPasses !== null && !commPasses[commCode]) continue;
+      const file1 = pathCodes[i]!;
+      const file2 = path2Codes[i]!;
+      if (pathPasses !== null && !(file1 >= 0 && pathPasses[file1]) && !(file2 >= 0 && path2Passes![file2])) continue;
 
-      const name = syscall[i]!;
-      let sc = syscalls.get(name);
-      if (sc === undefined) {
-        sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(breakdown, name, newGroup) : newGroup() };
-        syscalls.set(name, sc);
-      }
-      const latency = latencies[2 * i + 1]! * TWO_32 + (latencies[2 * i]! >>> 0);
-      const result = rets[2 * i + 1]! * TWO_32 + (rets[2 * i]! >>> 0);
-      const moved = moves[2 * i + 1]! * TWO_32 + (moves[2 * i]! >>> 0);
+      const syscallCode = syscallCodes[i]!;
+      const sc = stateOf[syscallCode] ?? (stateOf[syscallCode] = syscallState(batch.syscall.dictionary[syscallCode]!));
+      const latency = latencyHigh[2 * i + 1]! * TWO_32 + latencyLow[2 * i]!;
+      const result = retHigh[2 * i + 1]! * TWO_32 + retLow[2 * i]!;
+      const moved = movedHigh[2 * i + 1]! * TWO_32 + movedLow[2 * i]!;
       const failed = result < 0;
       const transfer = sc.transfer;
       const read = transfer === Transfer.Read || transfer === Transfer.Copy ? moved : 0;
       const written = transfer === Transfer.Write || transfer === Transfer.Copy ? moved : 0;
+      const task = commNames[commCode]!;
 
       agg.events++;
       agg.totalTime += latency;
@@ -355,8 +356,8 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
       const group =
         by === 'syscall' ? sc.group
         : by === 'process' ? mapGet(breakdown, p, newGroup)
-        : by === 'file' ? mapGet(breakdown, file1, newGroup)
-        : mapGet(breakdown, file1 === null ? null : mapGet(dirOf, file1, () => parentDir(file1)), newGroup);
+        : file1 < 0 ? mapGet(breakdown, null, newGroup)
+        : (groupOf[file1] ?? (groupOf[file1] = fileGroup(pathNames[file1]!)));
       group.calls++;
       group.time += latency;
       group.bytes += moved;
@@ -364,41 +365,45 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
       if (failed) group.errors++;
       group.latency.record(latency);
 
-      // files and processes: lookups written out at their own call sites (monomorphic, the hottest maps)
-      if (file1 !== null) {
-        // runs of calls on one file (a read loop) skip the lookup
-        let f = file1 === lastPath ? lastFile : files.get(file1);
-        if (f === undefined) files.set(file1, (f = new FileTotals()));
-        lastPath = file1;
-        lastFile = f;
+      // the second file (rename, link, copy) counts apart only when it is another file
+      const sameFile = file2 >= 0 && file1 >= 0 && path2Names[file2] === pathNames[file1];
+      const second = file2 >= 0 && !sameFile;
+      if (file1 >= 0) {
+        const f = fileOf[file1] ?? (fileOf[file1] = fileTotals(pathNames[file1]!));
         f.calls++;
         f.time += latency;
         f.read += read;
-        if (transfer !== Transfer.Copy || file2 === file1) f.write += written;
+        if (transfer !== Transfer.Copy || sameFile) f.write += written;
       }
-      if (file2 !== null && file2 !== file1) {
-        // the second file of a rename, link or copy: the call concerns it too
-        let f2 = files.get(file2);
-        if (f2 === undefined) files.set(file2, (f2 = new FileTotals()));
+      if (second) {
+        const f2 = file2Of[file2] ?? (file2Of[file2] = fileTotals(path2Names[file2]!));
         f2.calls++;
         f2.time += latency;
         if (transfer === Transfer.Copy) f2.write += written;
       }
 
-      let proc = processes.get(p);
-      if (proc === undefined) processes.set(p, (proc = new ProcessTotals()));
-      proc.calls++;
-      proc.time += latency;
-      proc.read += read;
-      proc.write += written;
-      proc.comm = task;
-      if (failed) proc.errors++;
+      if (p !== lastPid) {
+        proc = processes.get(p);
+        if (proc === undefined) processes.set(p, (proc = new ProcessTotals()));
+        lastPid = p;
+      }
+      proc!.calls++;
+      proc!.time += latency;
+      proc!.read += read;
+      proc!.write += written;
+      proc!.comm = task;
+      if (failed) proc!.errors++;
 
       timeline.record(offset, read, written);
       if (latency > slowest.threshold) {
-        slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: name, path: file1, file_type: batch.file_type[i]!, latency_ns: latency, ret: result });
+        const fileType = batch.file_type.codes[i]!;
+        const path = file1 < 0 ? null : pathNames[file1]!;
+        slowest.offer({ seq: Number(seq[i]), offset_ns: offset, pid: p, tid: t, comm: task, syscall: batch.syscall.dictionary[syscallCode]!, path, file_type: fileType < 0 ? null : batch.file_type.dictionary[fileType]!, latency_ns: latency, ret: result });
       }
     }
+  };
+  for await (const batch of reader.codedBatches(STATS_COLUMNS, groups)) {
+    addBatch(batch);
     onRows?.(batch.length);
   }
   return agg;

@@ -3,7 +3,8 @@
  * (bounded memory) into a StatsReport; renderStats prints it for people;
  * `--json` prints the report itself.
  */
-export { computeStats, DEFAULT_STATS_OPTIONS, STATS_COLUMNS, type StatsOptions } from './aggregate.js';
+export { computeStats, STATS_COLUMNS } from './aggregate.js';
+export { DEFAULT_STATS_OPTIONS, type StatsOptions } from './options.js';
 export { renderStats, type RenderOptions } from './render.js';
 export { ReadProgress, type ProgressCallback } from './progress.js';
 export { BREAKDOWN_DIMENSIONS, type BreakdownDimension, type StatsReport } from './report.js';

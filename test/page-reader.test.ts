@@ -14,7 +14,7 @@ import { ChunkEncoder } from '../trace/pages.js';
 import { decodeChunk } from '../trace/page-reader.js';
 import { zstdDecompress } from '../trace/zstd.js';
 import { REPO_ROOT } from '../common/assets.js';
-import { COLUMNS, rowOf, type ColumnDef, type TraceEvent } from '../schema/index.js';
+import { COLUMNS, rowOf, type CodedStrings, type ColumnDef, type TraceEvent } from '../schema/index.js';
 import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 
 const MIN64 = -(2n ** 63n);
@@ -155,6 +155,43 @@ test('traces of older writers fall back to hyparquet and read as before', async 
     assert.deepEqual(await decodedOwnColumns(file), [], `${name}: written by hyparquet-writer, not taken by the fast path`);
     assert.deepEqual(await readerRows(file), await hyparquetRows(file), name);
   }
+});
+
+/** Every row through TraceReader.codedBatches(), strings looked up in their dictionaries; each batch read before the next is asked for. */
+async function codedRows(file: string, reused: boolean): Promise<TraceEvent[]> {
+  const reader = await TraceReader.open(file);
+  const rows: TraceEvent[] = [];
+  const names = COLUMNS.map((c) => c.name);
+  let previous: Int32Array | null = null;
+  for await (const b of reader.codedBatches(names)) {
+    if (previous !== null) assert.equal(b.pid.buffer === previous.buffer, reused, `the typed arrays are ${reused ? '' : 'not '}reused from batch to batch`);
+    previous = b.pid;
+    for (let i = 0; i < b.length; i++) {
+      const row: Record<string, unknown> = {};
+      for (const c of COLUMNS) {
+        const column = (b as Record<string, unknown>)[c.name];
+        if (c.kind !== 'string') row[c.name] = (column as ArrayLike<unknown>)[i];
+        else {
+          const { dictionary, codes } = column as CodedStrings;
+          row[c.name] = codes[i] === -1 ? null : dictionary[codes[i]!];
+        }
+      }
+      rows.push(row as TraceEvent);
+    }
+  }
+  return rows;
+}
+
+test('coded batches: every string as its dictionary entry (or null), for current (arrays reused) and older writers (hyparquet)', async () => {
+  const dir = tempDir('page-reader');
+  const rows = edgeRows(3000);
+  const current = writeFixtureTrace(path.join(dir, 'edge.parquet'), rows, {}, 1024);
+  assert.deepEqual(await codedRows(current, true), await readerRows(current));
+  for (const name of ['mixed.parquet', 'edge-values.parquet']) {
+    const older = path.join(REPO_ROOT, 'fixtures', 'stats', name);
+    assert.deepEqual(await codedRows(older, false), await readerRows(older), name);
+  }
+  fs.rmSync(dir, { recursive: true });
 });
 
 test('a consumer that stops after the first batch leaves no read behind', async () => {

@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
-import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
+import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
-import { decodeChunk } from './page-reader.js';
+import { decodeChunk, type ColumnScratch } from './page-reader.js';
 import { parquetSchema } from './writer.js';
 
 const PARQUET_MAGIC = 'PAR1';
@@ -100,8 +100,24 @@ export class TraceReader {
    * parallel readers take a share each). int64 columns come back as bigint:
    * convert on purpose.
    */
-  async *batches<K extends ColumnName>(columns?: readonly K[], groups?: { start: number; end: number }): AsyncGenerator<PartialEventBatch<K>> {
-    const wanted = (columns ?? COLUMNS.map((c) => c.name)) as readonly K[];
+  batches<K extends ColumnName>(columns?: readonly K[], groups?: { start: number; end: number }): AsyncGenerator<PartialEventBatch<K>> {
+    return this.read(columns, groups, false) as AsyncGenerator<PartialEventBatch<K>>;
+  }
+
+  /**
+   * As batches, with string columns as their dictionary and a code per row
+   * (CodedStrings): no string per row is materialized, and a consumer can
+   * look things up once per distinct value. The typed arrays of a batch are
+   * reused for the next one: a batch is valid until the next is asked for.
+   */
+  codedBatches<K extends ColumnName>(columns: readonly K[], groups?: { start: number; end: number }): AsyncGenerator<CodedBatch<K>> {
+    return this.read(columns, groups, true) as AsyncGenerator<CodedBatch<K>>;
+  }
+
+  private async *read(columns: readonly ColumnName[] | undefined, groups: { start: number; end: number } | undefined, coded: boolean): AsyncGenerator<Record<string, unknown>> {
+    const wanted = (columns ?? COLUMNS.map((c) => c.name)) as readonly ColumnName[];
+    // coded batches reuse their typed arrays, one scratch per column
+    const scratch: (ColumnScratch | null)[] = wanted.map(() => (coded ? {} : null));
     const { start, end } = groups ?? { start: 0, end: this.metadata.row_groups.length };
     let rowStart = this.metadata.row_groups.slice(0, start).reduce((sum, g) => sum + Number(g.num_rows), 0);
     const handle = await fs.promises.open(this.path, 'r');
@@ -121,19 +137,22 @@ export class TraceReader {
         try {
           const chunks = await pending!;
           pending = prefetch(g + 1);
-          const others: K[] = []; // chunks not laid out as trace/pages.ts writes them
+          const others: ColumnName[] = []; // chunks not laid out as trace/pages.ts writes them
           for (const [i, name] of wanted.entries()) {
             const { meta, written, bytes } = chunks[i]!;
-            const data = decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows);
+            const data = decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows, coded, scratch[i] ?? null);
             if (data === null) others.push(name);
             else batch[name] = data;
           }
-          if (others.length > 0) Object.assign(batch, await this.readWithHyparquet(others, rowStart, rows));
+          if (others.length > 0) {
+            const decoded = await this.readWithHyparquet(others, rowStart, rows);
+            for (const name of others) batch[name] = coded && COLUMN_BY_NAME.get(name)!.kind === 'string' ? codeStrings(decoded[name] as (string | null)[]) : decoded[name];
+          }
         } catch (err) {
           throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
         }
         rowStart += rows;
-        yield batch as PartialEventBatch<K>;
+        yield batch;
       }
     } finally {
       // a consumer that stops early leaves a read in flight: let it end before the handle closes
@@ -177,6 +196,27 @@ export class TraceReader {
     });
     return Object.fromEntries(names.map((name) => [name, normalizeColumn(name, chunks.get(name) ?? [], rowStart, rows)]));
   }
+}
+
+/** A string column of hyparquet's as CodedStrings. */
+function codeStrings(values: readonly (string | null)[]): CodedStrings {
+  const index = new Map<string, number>();
+  const dictionary: string[] = [];
+  const codes = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === null) {
+      codes[i] = -1;
+      continue;
+    }
+    let code = index.get(v);
+    if (code === undefined) {
+      index.set(v, (code = dictionary.length));
+      dictionary.push(v);
+    }
+    codes[i] = code;
+  }
+  return { dictionary, codes };
 }
 
 /** Join a column's chunks into the EventBatch representation of its kind. */

@@ -1,7 +1,6 @@
 import { Option } from 'clipanion';
 import * as t from 'typanion';
 import { BaseCommand } from '../base.js';
-import { runCapture } from '../../capture/index.js';
 
 export class CaptureCommand extends BaseCommand {
   static override paths = [['capture']];
@@ -34,6 +33,7 @@ export class CaptureCommand extends BaseCommand {
   command = Option.Rest({ name: 'command' });
 
   async execute(): Promise<number> {
+    const { runCapture } = await import('../../capture/index.js');
     return runCapture({
       output: this.output,
       duration: this.duration,

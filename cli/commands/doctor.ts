@@ -1,7 +1,6 @@
 import { Option } from 'clipanion';
-import { quietOnClosedPipe } from './stats.js';
-import { BaseCommand, useColour } from '../base.js';
-import { diagnoseHost, probeLoader, type HostCheck } from '../../common/host.js';
+import { BaseCommand, quietOnClosedPipe, useColour } from '../base.js';
+import type { HostCheck } from '../../common/host.js';
 
 const MARK: Record<HostCheck['status'], { text: string; colour: string }> = {
   ok: { text: 'ok  ', colour: '\x1b[32m' },
@@ -27,6 +26,7 @@ export class DoctorCommand extends BaseCommand {
   json = Option.Boolean('--json', false, { description: 'print {"ok", "checks": [{name, status, detail, fix}]} as one JSON document' });
 
   async execute(): Promise<number> {
+    const { diagnoseHost, probeLoader } = await import('../../common/host.js');
     const checks = diagnoseHost(await probeLoader());
     const ok = checks.every((c) => c.status !== 'fail');
     const out = this.context.stdout;

@@ -1,7 +1,7 @@
 import { Option } from 'clipanion';
 import * as t from 'typanion';
 import { BaseCommand } from '../base.js';
-import { DEFAULT_MAX_WORKERS, runReplay } from '../../replay/index.js';
+import { DEFAULT_MAX_WORKERS } from '../../replay/options.js';
 
 export class ReplayCommand extends BaseCommand {
   static override paths = [['replay']];
@@ -34,6 +34,7 @@ export class ReplayCommand extends BaseCommand {
   json = Option.Boolean('--json', false, { description: 'no progress; print the report (or plan) as JSON' });
 
   async execute(): Promise<number> {
+    const { runReplay } = await import('../../replay/index.js');
     return runReplay({
       trace: this.file,
       target: this.target,

@@ -1,9 +1,6 @@
 import { Option } from 'clipanion';
-import { BaseCommand, useColour } from '../base.js';
+import { BaseCommand, quietOnClosedPipe, useColour } from '../base.js';
 import { IorError } from '../../common/errors.js';
-import { runSql } from '../../sql/index.js';
-import { ReadProgress } from '../../stats/index.js';
-import { quietOnClosedPipe } from './stats.js';
 
 export class SqlCommand extends BaseCommand {
   static override paths = [['sql']];
@@ -28,6 +25,7 @@ export class SqlCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     if (this.csv && this.json) throw new IorError('--csv and --json exclude each other: pick one');
+    const [{ runSql }, { ReadProgress }] = await Promise.all([import('../../sql/index.js'), import('../../stats/index.js')]);
     const stdout = this.context.stdout;
     quietOnClosedPipe(stdout);
     const progress = ReadProgress.on(this.context.stderr, 'ior sql: loading', this.csv || this.json);

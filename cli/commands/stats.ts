@@ -1,20 +1,9 @@
 import { Option } from 'clipanion';
 import * as t from 'typanion';
-import { BaseCommand, useColour } from '../base.js';
+import { BaseCommand, quietOnClosedPipe, useColour } from '../base.js';
 import { IorError } from '../../common/errors.js';
 import { parseDurationNs } from '../../common/duration.js';
-import { BREAKDOWN_DIMENSIONS, computeStats, DEFAULT_STATS_OPTIONS, ReadProgress, renderStats, type BreakdownDimension } from '../../stats/index.js';
-
-/**
- * `ior ... | head` closes stdout early: stop quietly, as a command killed
- * by SIGPIPE would, instead of an EPIPE stack trace.
- */
-export function quietOnClosedPipe(stream: NodeJS.WritableStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    process.exit(process.exitCode ?? 0);
-  });
-}
+import { BREAKDOWN_DIMENSIONS, DEFAULT_STATS_OPTIONS, type BreakdownDimension } from '../../stats/options.js';
 
 /** Room the chart leaves for its labels: "  read  |" ... "|  peak 123.45 MiB/s". */
 const CHART_MARGIN = 32;
@@ -56,6 +45,7 @@ export class StatsCommand extends BaseCommand {
     if (sinceNs !== null && untilNs !== null && untilNs <= sinceNs) {
       throw new IorError(`--until ${this.until} is not after --since ${this.since}: nothing would be left`);
     }
+    const { computeStats, ReadProgress, renderStats } = await import('../../stats/index.js');
     const stdout = this.context.stdout as NodeJS.WriteStream;
     quietOnClosedPipe(stdout);
     const terminalWidth = stdout.isTTY && stdout.columns ? stdout.columns : 80 + CHART_MARGIN;

@@ -1,9 +1,7 @@
 import os from 'node:os';
-import { quietOnClosedPipe } from './stats.js';
-import { BaseCommand } from '../base.js';
+import { BaseCommand, quietOnClosedPipe } from '../base.js';
 import { IOR_VERSION } from '../../common/version.js';
 import { assetDir } from '../../common/assets.js';
-import { probeLoader } from '../../common/host.js';
 
 const yesNo = (v: boolean) => (v ? 'yes' : 'no');
 
@@ -23,6 +21,7 @@ export class VersionCommand extends BaseCommand {
     quietOnClosedPipe(out);
     const runtime = assetDir() ? `single binary, Node.js ${process.version}` : `Node.js ${process.version} at ${process.execPath}`;
     out.write(`ior ${IOR_VERSION} (${runtime})\n`);
+    const { probeLoader } = await import('../../common/host.js');
     const result = await probeLoader();
     if (!result.ok) {
       out.write(`libbpf unknown: ${result.error}\n`);

@@ -239,7 +239,8 @@ function discoverWorkers(): string[] {
 
 /**
  * Redirects what cannot work inside one executable:
- *  - zstd-napi (require('../binding')) and better-sqlite3 (require('bindings'))
+ *  - zstd-napi (require('../binding'), and trace/zstd.ts's import of
+ *    zstd-napi/binding.js) and better-sqlite3 (require('bindings'))
  *    load their .node files relative to their package: point them at
  *    requireNativeAddon(), which finds the unpacked copy;
  *  - piscina starts its worker from path.resolve(__dirname, 'worker.js'):
@@ -255,6 +256,7 @@ function seaPlugin(): esbuild.Plugin {
     name: 'ior-sea',
     setup(b) {
       b.onResolve({ filter: /^\.\.\/binding$/ }, (args) => (inPackage(args.importer, 'zstd-napi') ? { path: 'zstd-napi', namespace: 'ior-addon' } : undefined));
+      b.onResolve({ filter: /^zstd-napi\/binding\.js$/ }, () => ({ path: 'zstd-napi', namespace: 'ior-addon' })); // trace/zstd.ts
       b.onResolve({ filter: /^bindings$/ }, (args) => (inPackage(args.importer, 'better-sqlite3') ? { path: 'better-sqlite3', namespace: 'ior-addon-fn' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'ior-addon' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, false), resolveDir: ROOT, loader: 'js' }));
       b.onLoad({ filter: /.*/, namespace: 'ior-addon-fn' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, true), resolveDir: ROOT, loader: 'js' }));
