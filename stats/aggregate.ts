@@ -128,6 +128,11 @@ function int64Words(column: BigInt64Array): { low: Uint32Array; high: Int32Array
   return { low: new Uint32Array(column.buffer, column.byteOffset, column.length * 2), high: new Int32Array(column.buffer, column.byteOffset, column.length * 2) };
 }
 
+/** A lookup table for the entries of a dictionary, empty. */
+function perEntry<T>(size: number): (T | undefined)[] {
+  return new Array<T | undefined>(size).fill(undefined);
+}
+
 function parentDir(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash <= 0 ? '/' : path.slice(0, slash);
@@ -299,16 +304,17 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
     const commNames = batch.comm.dictionary;
     const pathNames = batch.path.dictionary;
     const path2Names = batch.path2.dictionary;
-    // per dictionary entry of this row group, filled on first use
-    const stateOf: (SyscallState | undefined)[] = new Array(batch.syscall.dictionary.length);
-    const fileOf: (FileTotals | undefined)[] = new Array(pathNames.length);
-    const file2Of: (FileTotals | undefined)[] = new Array(path2Names.length);
-    const groupOf: (Group | undefined)[] = by === 'file' || by === 'dir' ? new Array(pathNames.length) : [];
+    // per dictionary entry of this row group, filled on first use (filled with undefined, not holes: every batch's arrays then have one shape, which the JIT keeps to)
+    const stateOf = perEntry<SyscallState>(batch.syscall.dictionary.length);
+    const fileOf = perEntry<FileTotals>(pathNames.length);
+    const file2Of = perEntry<FileTotals>(path2Names.length);
+    const groupOf = perEntry<Group>(by === 'file' || by === 'dir' ? pathNames.length : 0);
     const commPasses = commFilter === null ? null : commNames.map((c) => c === commFilter);
     const pathPasses = prefixes === null ? null : pathNames.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
     const path2Passes = prefixes === null ? null : path2Names.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
     for (let i = 0; i < batch.length; i++) {
-      const offset = (tsHigh[2 * i + 1]! - originHigh) * TWO_32 + (tsLow[2 * i]! - originLow);
+      // in this order the sum is a double from its first term: (low - originLow) was taken for a small integer, and the loop thrown away when it was not
+      const offset = (tsHigh[2 * i + 1]! - originHigh) * TWO_32 + tsLow[2 * i]! - originLow;
       if (offset < since || offset >= until) continue;
       const p = pid[i]!;
       if (pidFilter !== null && !pidFilter.has(p)) continue;
