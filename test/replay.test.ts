@@ -256,6 +256,30 @@ test('two threads racing on one file keep their traced order at --speed max', ()
   done();
 });
 
+test('a close whose event came after other threads reused its fd number twice closes its own file, not theirs', () => {
+  const { dir, target, done } = setup('late-close');
+  const at = (us: number) => 1_000_000_000n + BigInt(us) * 1000n;
+  const file = { file_type: 'regular' };
+  // in ring-buffer order: thread 100's close of fd 5 entered at 200 us but its event comes after
+  // thread 101 opened, wrote and closed fd 5 (b) and thread 102 opened it again (c)
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', tid: 100, ts_ns: at(100), latency_ns: 10_000n, path: '/d/a', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 5n, fd: 5, ...file },
+    { syscall: 'write', tid: 100, ts_ns: at(150), fd: 5, path: '/d/a', count: 3n, ret: 3n, bytes: 3n, ...file },
+    { syscall: 'openat', tid: 101, ts_ns: at(205), latency_ns: 10_000n, path: '/d/b', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 5n, fd: 5, ...file },
+    { syscall: 'write', tid: 101, ts_ns: at(220), fd: 5, path: '/d/b', count: 10n, ret: 10n, bytes: 10n, ...file },
+    { syscall: 'close', tid: 101, ts_ns: at(230), fd: 5, path: '/d/b', ...file },
+    { syscall: 'openat', tid: 102, ts_ns: at(240), latency_ns: 10_000n, path: '/d/c', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 5n, fd: 5, ...file },
+    { syscall: 'close', tid: 100, ts_ns: at(200), latency_ns: 100_000n, fd: 5, path: '/d/a', ...file },
+    { syscall: 'write', tid: 102, ts_ns: at(260), fd: 5, path: '/d/c', count: 7n, ret: 7n, bytes: 7n, ...file },
+    { syscall: 'close', tid: 102, ts_ns: at(270), fd: 5, path: '/d/c', ...file },
+  ];
+  const { report } = replay([trace(dir, 'late-close', rows), '--target', target, '--speed', 'max']);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.deepEqual({ replayed: report.events.replayed, skipped: report.skipped, pre: report.added.pre_capture_opens }, { replayed: rows.length, skipped: {}, pre: 0 });
+  assert.deepEqual(['a', 'b', 'c'].map((f) => fs.statSync(path.join(target, 'd', f)).size), [3, 10, 7]);
+  done();
+});
+
 test('rename chains across threads: a -> b -> c -> d, each step after the one before', () => {
   const { dir, target, done } = setup('rename');
   const file = trace(dir, 'rename', [
