@@ -121,35 +121,39 @@ test('threads racing for fd numbers: every write and close is named by its own t
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fd-race'));
   const work = path.join(dir, 'work');
-  fs.mkdirSync(work);
   const iterations = 30000;
   const trace = path.join(dir, 'threads.parquet');
-  const cap = ior(['capture', '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-threads'), work, String(iterations)]);
-  assert.equal(cap.status, 0, cap.stderr);
-  const rows = (await readTrace(trace)).rows.filter((r) => r.tid !== r.pid && r.path?.startsWith(work + '/'));
-  // thread k opens only tk.dat and writes k + 10 bytes to it: the file a thread opened names its writes and closes
-  const fileOf = new Map<number, string>();
-  for (const r of rows) if (r.syscall === 'openat') fileOf.set(r.tid, r.path!);
-  assert.equal(fileOf.size, 4);
-  const misnamed = rows.filter((r) => r.path !== fileOf.get(r.tid));
-  assert.deepEqual(misnamed.slice(0, 3), [], `${misnamed.length} events named by another thread's file`);
-  const tally: Record<string, number> = {};
-  for (const r of rows) tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] = (tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] ?? 0) + 1;
-  const expected: Record<string, number> = {};
-  for (let k = 0; k < 4; k++) Object.assign(expected, { [`openat t${k}.dat 0`]: iterations, [`write t${k}.dat ${k + 10}`]: iterations, [`close t${k}.dat 0`]: iterations });
-  assert.deepEqual(tally, expected);
-  // the race really happened: a close whose event came after another thread's open of its fd number had returned
-  const all = (await readTrace(trace)).rows;
-  const lastOpen = new Map<number, { tid: number; returned: bigint }>();
+  // the race depends on the scheduler (a few dozen late closes per capture on 2 vCPUs): up to three captures to see it
   let lateCloses = 0;
-  for (const r of all) {
-    if (r.syscall === 'openat' && r.ret >= 0n) lastOpen.set(Number(r.ret), { tid: r.tid, returned: r.ts_ns + r.latency_ns });
-    else if (r.syscall === 'close') {
-      const o = lastOpen.get(r.fd);
-      if (o && o.tid !== r.tid && r.ts_ns < o.returned) lateCloses++;
+  for (let attempt = 0; attempt < 3 && lateCloses === 0; attempt++) {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work);
+    const cap = ior(['capture', '-o', trace, '--', path.join(NATIVE_BUILD, 'iowork-threads'), work, String(iterations)]);
+    assert.equal(cap.status, 0, cap.stderr);
+    const all = (await readTrace(trace)).rows;
+    const rows = all.filter((r) => r.tid !== r.pid && r.path?.startsWith(work + '/'));
+    // thread k opens only tk.dat and writes k + 10 bytes to it: the file a thread opened names its writes and closes
+    const fileOf = new Map<number, string>();
+    for (const r of rows) if (r.syscall === 'openat') fileOf.set(r.tid, r.path!);
+    assert.equal(fileOf.size, 4);
+    const misnamed = rows.filter((r) => r.path !== fileOf.get(r.tid));
+    assert.deepEqual(misnamed.slice(0, 3), [], `${misnamed.length} events named by another thread's file`);
+    const tally: Record<string, number> = {};
+    for (const r of rows) tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] = (tally[`${r.syscall} ${path.basename(r.path!)} ${r.bytes}`] ?? 0) + 1;
+    const expected: Record<string, number> = {};
+    for (let k = 0; k < 4; k++) Object.assign(expected, { [`openat t${k}.dat 0`]: iterations, [`write t${k}.dat ${k + 10}`]: iterations, [`close t${k}.dat 0`]: iterations });
+    assert.deepEqual(tally, expected);
+    // did the race happen: a close whose event came after another thread's open of its fd number had returned
+    const lastOpen = new Map<number, { tid: number; returned: bigint }>();
+    for (const r of all) {
+      if (r.syscall === 'openat' && r.ret >= 0n) lastOpen.set(Number(r.ret), { tid: r.tid, returned: r.ts_ns + r.latency_ns });
+      else if (r.syscall === 'close') {
+        const o = lastOpen.get(r.fd);
+        if (o && o.tid !== r.tid && r.ts_ns < o.returned) lateCloses++;
+      }
     }
   }
-  assert.ok(lateCloses > 0, 'no close reached the ring buffer after the open that reused its fd: the race was not exercised');
+  assert.ok(lateCloses > 0, 'in three captures no close reached the ring buffer after the open that reused its fd: the race was not exercised');
 
   const target = path.join(dir, 'target');
   const r = ior(['replay', trace, '--target', target, '--speed', 'max', '--json']);
