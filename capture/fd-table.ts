@@ -121,10 +121,8 @@ export class PathResolver {
    */
   fdPath(pid: number, fd: number, named = true, at = Infinity): string | null {
     const fds = this.process(pid).fds;
-    if (fds.superseded.size !== 0) {
-      const before = fds.superseded.get(fd);
-      if (before !== undefined && at < before.until) return before.path;
-    }
+    const before = replacedAt(fds, fd, at);
+    if (before !== undefined) return before.path;
     const known = fds.paths.get(fd);
     if (known !== undefined) return known;
     if (!named) {
@@ -181,17 +179,16 @@ export class PathResolver {
    */
   closingPath(pid: number, fd: number, named: boolean, at: number): string | null {
     const fds = this.process(pid).fds;
-    const before = fds.superseded.get(fd);
-    if (before !== undefined && at < before.until) return before.path;
     const openedAt = fds.openedAt.get(fd);
-    return openedAt !== undefined && at < openedAt ? null : this.fdPath(pid, fd, named);
+    // entered before the current file was opened, and not the close of a file the trace named before it
+    if (openedAt !== undefined && at < openedAt && replacedAt(fds, fd, at) === undefined) return null;
+    return this.fdPath(pid, fd, named, at);
   }
 
   /** A close of `fd` that entered at time `at` (see closingPath). */
   closed(pid: number, fd: number, at: number): void {
     const fds = this.process(pid).fds;
-    const before = fds.superseded.get(fd);
-    if (before !== undefined && at < before.until) {
+    if (replacedAt(fds, fd, at) !== undefined) {
       fds.superseded.delete(fd);
       return;
     }
@@ -308,6 +305,13 @@ export class PathResolver {
       return undefined;
     }
   }
+}
+
+/** The file `fd` named for a call that entered at `at`, if another thread's open has taken the number since. */
+function replacedAt(fds: FdTable, fd: number, at: number): Superseded | undefined {
+  if (fds.superseded.size === 0) return undefined;
+  const before = fds.superseded.get(fd);
+  return before !== undefined && at < before.until ? before : undefined;
 }
 
 function setFlag(set: Set<number>, fd: number, on: boolean): void {

@@ -129,6 +129,11 @@ export function mapPath(p: string | null): string | { skip: SkipReason } {
   return n.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
+/** Why a close of an fd the trace never showed opening (before the capture, or by an untraced call such as socket or pipe) is skipped. */
+function onlyClosed(e: Ev): SkipReason {
+  return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
+}
+
 export class Interpreter {
   private readonly slots = new Map<number, SlotInfo>();
   /**
@@ -315,7 +320,7 @@ export class Interpreter {
         this.superseded.delete(k);
         return before.open ? [this.step('close', { slot: before.slot })] : (before.skip ?? 'fd opened before the capture, only closed');
       }
-      if (s !== undefined) return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
+      if (s !== undefined) return onlyClosed(e);
     }
     if (s?.skip) {
       const reason = s.skip;
@@ -324,8 +329,7 @@ export class Interpreter {
     }
     if (!s?.open) {
       if (e.ret === -EBADF) return [this.step('close', { slot: this.slotOf(e.pid, e.fd).slot })];
-      // an fd the trace never showed opening (before the capture, or by an untraced call such as socket or pipe)
-      return e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType) ? 'not a file or directory (pipe, socket, device)' : 'fd opened before the capture, only closed';
+      return onlyClosed(e);
     }
     // closed: forget it (memory stays bounded by the fds open at once; a reopened fd gets a new slot)
     if (e.ret >= 0) this.slots.delete(this.key(e.pid, e.fd));

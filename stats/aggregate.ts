@@ -274,6 +274,7 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
   const pidFilter = options.pids.length ? new Set(options.pids) : null;
   const commFilter = options.comm;
   const prefixes = options.pathPrefixes.length ? options.pathPrefixes : null;
+  const passesPrefix = (p: string) => prefixes!.some((prefix) => p.startsWith(prefix));
   const dirOf = new Map<string, string>();
   const newGroup = () => new Group();
   const syscallState = (name: string): SyscallState => {
@@ -310,8 +311,8 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
     const file2Of = perEntry<FileTotals>(path2Names.length);
     const groupOf = perEntry<Group>(by === 'file' || by === 'dir' ? pathNames.length : 0);
     const commPasses = commFilter === null ? null : commNames.map((c) => c === commFilter);
-    const pathPasses = prefixes === null ? null : pathNames.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
-    const path2Passes = prefixes === null ? null : path2Names.map((p) => prefixes.some((prefix) => p.startsWith(prefix)));
+    const pathPasses = prefixes === null ? null : pathNames.map(passesPrefix);
+    const path2Passes = prefixes === null ? null : path2Names.map(passesPrefix);
     for (let i = 0; i < batch.length; i++) {
       // in this order the sum is a double from its first term: (low - originLow) was taken for a small integer, and the loop thrown away when it was not
       const offset = (tsHigh[2 * i + 1]! - originHigh) * TWO_32 + tsLow[2 * i]! - originLow;

@@ -367,7 +367,7 @@ export class ChunkEncoder {
     return count;
   }
 
-  /** The non-null values of data[0, n), packed. */
+  /** The non-null values of data[0, n), packed (compact32 and compact64: one typed array each, so each loop stays monomorphic). */
   private compact32(data: ArrayLike<number | null>, n: number): Int32Array {
     const out = this.int32s;
     let k = 0;
