@@ -72,6 +72,13 @@ const volatile char filter_comm[IOR_COMM_LEN] = {};
 const volatile __u32 exclude_tgids[IOR_MAX_EXCLUDE] = {}; /* 0 = unused slot */
 const volatile __u64 wakeup_bytes = 0;            /* force a wakeup past this much unread data (0: never) */
 
+/* Written by the loader while running (--hooks tracepoints only): 1 stops
+ * the enter programs, 2 the exit programs too. Closing the per-syscall
+ * perf events waits for RCU grace periods one event at a time (seconds
+ * for the table); this stops the capture at once, and the loader
+ * releases the perf events after its END frame. */
+volatile __u32 tp_stop_level = 0;
+
 /* ---- maps ---------------------------------------------------------------- */
 
 /* What sys_enter remembers for sys_exit: one slot per thread, reused call
@@ -764,11 +771,15 @@ int BPF_PROG(ior_sys_exit_core, struct pt_regs *regs, long ret)
 	SEC("tp/syscalls/sys_enter_" #name)                                                         \
 	int prefix##enter_##name(struct ior_enter_ctx *ctx)                                         \
 	{                                                                                            \
+		if (tp_stop_level)                                                                   \
+			return 0;                                                                    \
 		return do_enter(false, true, btf, ctx, NULL, IOR_SC_##name, nargs, kind, fd, flags, pos); \
 	}                                                                                            \
 	SEC("tp/syscalls/sys_exit_" #name)                                                          \
 	int prefix##exit_##name(struct ior_exit_ctx *ctx)                                           \
 	{                                                                                            \
+		if (tp_stop_level >= 2)                                                              \
+			return 0;                                                                    \
 		return do_exit(btf, ctx->ret, IOR_SC_##name, kind, fd, fd2, dirfd, path, dirfd2, path2, \
 			       count, offset, flags, mode, pos);                                    \
 	}

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { z } from 'zod';
 import { loaderPath } from './assets.js';
+import { CaptureBuildSchema } from '../schema/wire.js';
 
 const Rlimit = z.union([z.number(), z.literal('unlimited')]);
 
@@ -23,6 +24,8 @@ export const LoaderProbeSchema = z.looseObject({
   tracefs: z.object({ mounted: z.boolean(), path: z.string().nullable(), mounted_now: z.boolean(), error: z.string().optional() }),
   /** the hooks capture uses by default here: one raw sys_enter/sys_exit pair (tp_btf), or per-syscall tracepoints */
   hooks: z.enum(['raw', 'tracepoints']),
+  /** the build of the BPF programs capture loads here (native/loader.c, build_name) */
+  build: CaptureBuildSchema,
   /** syscall name -> traceable here with `hooks` */
   tracepoints: z.record(z.string(), z.boolean()),
   tracepoints_available: z.number(),
@@ -91,6 +94,13 @@ const MIN_KERNEL = [5, 8] as const;
 
 /** What the loader needs by default: the ring buffer (64 MiB) plus maps and programs, rounded up. */
 const CAPTURE_MEMORY_BYTES = 80 << 20;
+
+/** What each build of the BPF programs is, for `ior doctor` (bpf/ior.bpf.c). */
+const BUILD_DETAIL: Record<LoaderProbe['build'], string> = {
+  btf: 'btf build (bpf_rdonly_cast, task-local slots: Linux 6.2+)',
+  core: 'core build (CO-RE reads, bpf_find_vma: Linux 5.17+)',
+  'core-novma': 'core-novma build (CO-RE reads; no bpf_find_vma before 5.17: munmap and msync untraced)',
+};
 
 /** One finding of `ior doctor`. */
 export interface HostCheck {
@@ -205,6 +215,8 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
   } else {
     add({ name: 'syscalls', status: 'ok', detail: `all ${total} traceable with ${hooks}` });
   }
+
+  add({ name: 'programs', status: 'ok', detail: `capture will load the ${BUILD_DETAIL[p.build]}, on ${hooks}${p.hooks === 'raw' ? ' (--hooks tracepoints also works)' : ''}` });
 
   // Linux 5.11 charges BPF memory to the memory cgroup instead of RLIMIT_MEMLOCK
   const caps = env.capabilities ?? effectiveCapabilities();

@@ -155,7 +155,8 @@ struct tp_attach {
 	int perf_fd, link_fd;
 };
 static struct tp_attach tp_enter[IOR_SC_COUNT], tp_exit[IOR_SC_COUNT];
-static double attach_ms, detach_ms;
+static double load_ms, attach_ms, detach_ms;
+static const char *build; /* build_name() of the programs loaded */
 static size_t ring_bytes;
 static long long boot_to_wall;
 static pid_t child_pid = -1;
@@ -332,6 +333,8 @@ static void send_hello(void)
 	sb_kv_i64(&b, "start_boot_ns", now_ns(CLOCK_BOOTTIME));
 	sb_kv_u64(&b, "ring_bytes", ring_bytes);
 	sb_kv_str(&b, "hooks", hooks_names[o.hooks]);
+	sb_kv_str(&b, "build", build);
+	sb_printf(&b, ",\"load_ms\":%.1f", load_ms);
 	sb_printf(&b, ",\"attach_ms\":%.1f", attach_ms);
 	sb_kv_i64(&b, "poll_ms", o.poll_ms);
 	sb_kv_i64(&b, "stats_ms", o.stats_ms);
@@ -644,6 +647,14 @@ static bool rdonly_cast_available(void)
 	return find_vma_available() && btf__find_by_name_kind(vmlinux_btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 }
 
+/* The build of the programs the loader picks (bpf/ior.bpf.c): "btf" with
+ * bpf_rdonly_cast (6.2+), "core" with CO-RE reads and bpf_find_vma
+ * (5.17+), "core-novma" without the helper (munmap/msync not traced). */
+static const char *build_name(bool find_vma, bool rdonly_cast)
+{
+	return rdonly_cast ? "btf" : find_vma ? "core" : "core-novma";
+}
+
 /* Why row i cannot be traced whatever the hooks, or NULL. */
 static const char *helper_unavailable(int i, bool find_vma)
 {
@@ -777,6 +788,7 @@ static int do_probe(void)
 	sb_kv_bool(&b, "raw_syscall_hooks", raw_available);
 	sb_kv_bool(&b, "find_vma", find_vma);
 	sb_kv_bool(&b, "rdonly_cast", rdonly_cast);
+	sb_kv_str(&b, "build", build_name(find_vma, rdonly_cast));
 	/* per syscall: traceable here with the default hooks */
 	sb_key(&b, "tracepoints");
 	sb_putc(&b, '{');
@@ -1031,7 +1043,12 @@ static void detach_programs(void)
 	bpf_link__destroy(raw_enter_link);
 	bpf_link__destroy(raw_exit_link);
 	raw_enter_link = raw_exit_link = NULL;
-	close_tracepoints(0);
+	if (o.hooks == HOOKS_TRACEPOINTS) {
+		/* the programs stop themselves; release_tracepoints() closes the
+		 * links and perf events after END (bpf/ior.bpf.c, tp_stop_level) */
+		__atomic_store_n(&skel->bss->tp_stop_level, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&skel->bss->tp_stop_level, 2, __ATOMIC_SEQ_CST);
+	}
 	bpf_link__destroy(fork_link);
 	bpf_link__destroy(exec_link);
 	bpf_link__destroy(pexit_link);
@@ -1039,15 +1056,22 @@ static void detach_programs(void)
 	detach_ms = (now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 }
 
-/* The per-syscall perf events (--hooks tracepoints), after END. */
+/* The per-syscall links and perf events (--hooks tracepoints), after END:
+ * seconds of RCU grace periods (one per perf event, under a global mutex),
+ * so first our stdio goes to /dev/null: nobody reading our output or
+ * waiting on a pipe we hold (a shell's $(ior capture ...)) waits for it. */
 static void release_tracepoints(void)
 {
 	if (o.hooks != HOOKS_TRACEPOINTS)
 		return;
-	long long t0 = now_ns(CLOCK_MONOTONIC);
-	close_tracepoints(1);
 	if (debug)
-		fprintf(stderr, "ior-loader: perf events released in %.0f ms\n", (now_ns(CLOCK_MONOTONIC) - t0) / 1e6);
+		fprintf(stderr, "ior-loader: releasing the perf events, stdio closed\n");
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; null >= 0 && i <= 2; i++)
+		dup2(null, i);
+	close_fd(&null);
+	close_tracepoints(0);
+	close_tracepoints(1);
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -1391,7 +1415,10 @@ int main(int argc, char **argv)
 	if (!navail)
 		fatal("none of the requested syscalls can be traced on this kernel");
 
+	build = build_name(find_vma, rdonly_cast);
+	long long load_t0 = now_ns(CLOCK_MONOTONIC);
 	err = ior_bpf__load(skel);
+	load_ms = (now_ns(CLOCK_MONOTONIC) - load_t0) / 1e6;
 	if (err && libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 0)
 		fatal("this kernel has no BPF ring buffer; ior needs Linux 5.8 or later");
 	if (err)

@@ -4,6 +4,7 @@
  * final loss counters) and validated with Zod by every reader.
  */
 import { z } from 'zod';
+import { CaptureBuildSchema } from './wire.js';
 
 /** Bumped when columns are appended or the footer changes incompatibly. */
 export const SCHEMA_VERSION = 1;
@@ -57,6 +58,11 @@ export const FooterSchema = z.object({
     ring_bytes: z.number().int().nonnegative(),
     attached: z.array(z.string()),
     skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
+    /** hooks and build of the BPF programs, and their load (verifier included) and attach time; absent in older traces */
+    hooks: z.enum(['raw', 'tracepoints']).optional(),
+    build: CaptureBuildSchema.optional(),
+    load_ms: z.number().nonnegative().optional(),
+    attach_ms: z.number().nonnegative().optional(),
   }),
   events: count,
   /** events the kernel recorded but the path-prefix filter left out (not a loss) */

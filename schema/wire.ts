@@ -25,6 +25,9 @@ export const SyscallEntrySchema = z.object({
 });
 export type SyscallEntry = z.infer<typeof SyscallEntrySchema>;
 
+/** Which build of the BPF programs the loader picked for this kernel (native/loader.c, build_name). */
+export const CaptureBuildSchema = z.enum(['btf', 'core', 'core-novma']);
+
 export const HelloFrameSchema = z.object({
   loader_version: z.string(),
   libbpf_version: z.string(),
@@ -32,8 +35,12 @@ export const HelloFrameSchema = z.object({
   event_size: z.number().int(),
   boot_to_wall_ns: z.union([z.string(), z.number()]),
   ring_bytes: z.number().int(),
-  /** raw (tp_btf sys_enter/sys_exit) or tracepoints (syscalls/sys_*_NAME), and how long attaching took */
+  /** raw (tp_btf sys_enter/sys_exit) or tracepoints (syscalls/sys_*_NAME) */
   hooks: z.enum(['raw', 'tracepoints']),
+  /** the programs' build: btf (bpf_rdonly_cast, 6.2+), core (CO-RE + bpf_find_vma, 5.17+), core-novma */
+  build: CaptureBuildSchema,
+  /** how long loading (verifier included) and attaching took */
+  load_ms: z.number(),
   attach_ms: z.number(),
   loader_pid: z.number().int(),
   child_pid: z.number().int().nullable().optional(),

@@ -18,7 +18,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerPath } from '../common/assets.js';
 import { IorError } from '../common/errors.js';
-import { eventsLost, type CodedBatch } from '../schema/index.js';
+import { eventsLost, type CodedBatch, type Footer } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
 import { Transfer, transferOf } from './classify.js';
 import { LogHistogram } from './histogram.js';
@@ -503,6 +503,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     trace: {
       ior_version: footer.ior_version,
       schema_version: footer.schema_version,
+      programs: programsOf(footer.capture),
       hostname: footer.host.hostname,
       kernel_release: footer.host.kernel_release,
       arch: footer.host.arch,
@@ -577,3 +578,8 @@ export interface StatsWorkerInput {
 }
 
 export type StatsWorkerMessage = { rows: number } | { aggregation: Aggregation } | { error: string; ior: boolean; exitCode: number };
+
+/** hooks, build and timings of the capture's BPF programs, when the footer has them (traces since the kernel matrix). */
+function programsOf(c: Footer['capture']): StatsReport['trace']['programs'] {
+  return c.hooks && c.build && c.load_ms !== undefined && c.attach_ms !== undefined ? { hooks: c.hooks, build: c.build, load_ms: c.load_ms, attach_ms: c.attach_ms } : null;
+}

@@ -51,7 +51,8 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
     out.push(`  command   ${printable(shellWords(trace.command))}${exit}`);
   }
   out.push(`  time      ${trace.start_wall} .. ${trace.end_wall} (${formatDurationNs(trace.duration_ns)}), stopped: ${trace.stop_reason}`);
-  out.push(`  ior       ${trace.ior_version}, schema ${trace.schema_version}`);
+  const programs = trace.programs ? `; ${trace.programs.hooks} hooks, ${trace.programs.build} build, loaded in ${formatDurationNs(trace.programs.load_ms * 1e6)}, attached in ${formatDurationNs(trace.programs.attach_ms * 1e6)}` : '';
+  out.push(`  ior       ${trace.ior_version}, schema ${trace.schema_version}${programs}`);
   const applied = [
     filters.pids.length ? `pid ${filters.pids.join(',')}` : '',
     filters.comm !== null ? `comm ${filters.comm}` : '',

@@ -80,6 +80,8 @@ export interface StatsReport {
   trace: {
     ior_version: string;
     schema_version: number;
+    /** the BPF programs that captured it (null in older traces) */
+    programs: { hooks: string; build: string; load_ms: number; attach_ms: number } | null;
     hostname: string;
     kernel_release: string;
     arch: string;

@@ -9,37 +9,25 @@ import path from 'node:path';
 import { needBpf } from './helpers/bpf.js';
 import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD, IOR_BIN } from './helpers/cli.js';
 import { readTrace, tempDir } from './helpers/fixture.js';
+import { BUILDS, PRE_BYTES, buildEnv, expectedFixedRows, fixedCaptureProblems, pick } from './helpers/fixed-workload.js';
 import type { TraceEvent } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
 
 /** Both kinds of kernel hooks must record the same rows (docs/capture.md). */
 const HOOKS = ['raw', 'tracepoints'] as const;
-const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, AT_EMPTY_PATH = 0x1000;
-
-/** The fields of a row a test states; the rest are checked separately. */
-function pick(r: TraceEvent) {
-  return { syscall: r.syscall, path: r.path, path2: r.path2, fd: r.fd, offset: r.offset, count: r.count, ret: r.ret, bytes: r.bytes, flags: r.flags, mode: r.mode, file_type: r.file_type };
-}
-const row = (fields: Partial<ReturnType<typeof pick>> & { syscall: string }) => ({
-  path: null, path2: null, fd: -1, offset: null, count: null, ret: 0n, bytes: 0n, flags: null, mode: null, file_type: null, ...fields,
-});
-
-/** How the programs read a struct file: BTF loads + bpf_rdonly_cast (6.2+), or CO-RE probe reads (older kernels; IOR_NO_RDONLY_CAST=1 here). */
-const FILE_READS = ['rdonly_cast', 'core'] as const;
 
 for (const hooks of HOOKS)
-for (const reads of FILE_READS)
-test(`every syscall of a deterministic workload, event by event, with an fd opened before the capture (--hooks ${hooks}, ${reads} reads)`, async (t) => {
+for (const build of BUILDS)
+test(`every syscall of a deterministic workload, event by event, with an fd opened before the capture (--hooks ${hooks}, ${build} build)`, async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fixed'));
-  const pre = path.join(dir, 'pre.txt');
-  fs.writeFileSync(pre, Buffer.alloc(10000, 'p'));
+  fs.writeFileSync(path.join(dir, 'pre.txt'), Buffer.alloc(PRE_BYTES, 'p'));
   const work = spawn(path.join(NATIVE_BUILD, 'iowork-fixed'), [dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   await waitForOutput(work.stdout!, /ready\n/);
   const trace = path.join(dir, 'fixed.parquet');
   const capture = spawn(process.execPath, [IOR_BIN, 'capture', '--hooks', hooks, '--pid', String(work.pid), '-o', trace], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, IOR_NO_RDONLY_CAST: reads === 'core' ? '1' : '0' },
+    env: { ...process.env, ...buildEnv(build) },
   });
   await waitForOutput(capture.stderr!, /ior: capturing/);
   work.stdin!.end('g');
@@ -48,47 +36,10 @@ test(`every syscall of a deterministic workload, event by event, with an fd open
   assert.equal((await exitOf(capture)).code, 0);
 
   const { rows, footer } = await readTrace(trace);
-  const mine = rows.filter((r) => r.pid === work.pid);
-  const P = 3; // pre.txt: the first fd the workload opened
-  const A = 4, D = 4, B = 5; // rel.txt (closed at 7), then sub/ gets 4 again, in-sub.dat 5
-  const rel = path.join(dir, 'rel.txt'), sub = path.join(dir, 'sub'), inSub = path.join(sub, 'in-sub.dat'), renamed = path.join(sub, 'renamed.txt');
-  const regular = 'regular';
-  assert.deepEqual(mine.map(pick), [
-    row({ syscall: 'pread64', path: pre, fd: P, offset: 50n, count: 100n, ret: 100n, bytes: 100n, file_type: regular }),
-    row({ syscall: 'chdir', path: dir }),
-    row({ syscall: 'openat', path: rel, fd: A, ret: BigInt(A), flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, file_type: regular }),
-    row({ syscall: 'write', path: rel, fd: A, offset: 0n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
-    row({ syscall: 'write', path: rel, fd: A, offset: 4096n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
-    row({ syscall: 'write', path: rel, fd: A, offset: 8192n, count: 4096n, ret: 4096n, bytes: 4096n, file_type: regular }),
-    row({ syscall: 'close', path: rel, fd: A, file_type: regular }),
-    row({ syscall: 'mkdirat', path: sub, mode: 0o755 }),
-    row({ syscall: 'openat', path: sub, fd: D, ret: BigInt(D), flags: O_DIRECTORY, mode: 0, file_type: 'directory' }),
-    row({ syscall: 'openat', path: inSub, fd: B, ret: BigInt(B), flags: O_CREAT | O_RDWR, mode: 0o600, file_type: regular }),
-    row({ syscall: 'pwrite64', path: inSub, fd: B, offset: 1000n, count: 512n, ret: 512n, bytes: 512n, file_type: regular }),
-    row({ syscall: 'fsync', path: inSub, fd: B, file_type: regular }),
-    row({ syscall: 'close', path: inSub, fd: B, file_type: regular }),
-    row({ syscall: 'renameat2', path: rel, path2: renamed, flags: 0 }),
-    row({ syscall: 'openat', path: path.join(dir, 'missing.txt'), fd: -1, ret: -2n, flags: 0, mode: 0 }),
-    row({ syscall: 'newfstatat', path: renamed, flags: 0 }),
-    row({ syscall: 'lseek', path: pre, fd: P, offset: 200n, ret: 200n, flags: 0, file_type: regular }),
-    row({ syscall: 'read', path: pre, fd: P, offset: 200n, count: 300n, ret: 300n, bytes: 300n, file_type: regular }),
-    row({ syscall: 'newfstatat', path: pre, fd: P, flags: AT_EMPTY_PATH, file_type: 'regular' }), // the call is on the fd: its type
-    row({ syscall: 'unlinkat', path: renamed, flags: 0 }),
-    row({ syscall: 'close', path: sub, fd: D, file_type: 'directory' }),
-    row({ syscall: 'close', path: pre, fd: P, file_type: regular }),
-  ]);
-  for (const r of mine) {
-    assert.equal(r.tid, work.pid);
-    assert.equal(r.comm, 'iowork-fixed');
-    assert.ok(r.latency_ns > 0n && r.latency_ns < 1_000_000_000n, `latency of ${r.syscall}: ${r.latency_ns}`);
-  }
-  for (let i = 1; i < mine.length; i++) assert.ok(mine[i]!.ts_ns > mine[i - 1]!.ts_ns, 'entry times increase');
-  assert.ok(BigInt(footer.start_ts_ns) <= mine[0]!.ts_ns && mine.at(-1)!.ts_ns <= BigInt(footer.end_ts_ns), 'events inside the capture window');
-  assert.equal(footer.events, rows.length);
-  assert.equal(footer.stop_reason, 'signal');
-  assert.ok(footer.losses.unpaired_exits >= 1, 'the read(0) in flight at attach is counted as an unpaired exit');
-  assert.equal(footer.losses.ringbuf_drops, 0);
-  assert.deepEqual(footer.capture.filters.pids, [work.pid]);
+  assert.deepEqual(rows.filter((r) => r.pid === work.pid).map(pick), expectedFixedRows(dir));
+  const check = fixedCaptureProblems(rows, footer, work.pid!, dir, { build, hooks });
+  assert.deepEqual(check.problems, []);
+  assert.equal(check.matched, check.expected);
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -218,8 +169,9 @@ test(`zero loss at full rate: every syscall iowork-loop issues on its file is in
   fs.rmSync(dir, { recursive: true });
 });
 
-for (const reads of FILE_READS)
-test(`unpaired_enters counts calls in flight at the stop, not the threads a --pid capture saw (a live 5-thread process, ${reads} reads)`, async (t) => {
+// the two kinds of inflight slots: task storage (btf build) and a hash (core builds)
+for (const build of ['btf', 'core'] as const)
+test(`unpaired_enters counts calls in flight at the stop, not the threads a --pid capture saw (a live 5-thread process, ${build} build)`, async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('unpaired'));
   const file = path.join(dir, 'stat-me');
@@ -234,7 +186,7 @@ test(`unpaired_enters counts calls in flight at the stop, not the threads a --pi
   try {
     await waitForOutput(work.stdout!, /ready\n/);
     const trace = path.join(dir, 'u.parquet');
-    const r = ior(['capture', '--pid', String(work.pid), '-duration', '1', '-o', trace, '--json'], { env: { ...process.env, IOR_NO_RDONLY_CAST: reads === 'core' ? '1' : '0' } });
+    const r = ior(['capture', '--pid', String(work.pid), '-duration', '1', '-o', trace, '--json'], { env: { ...process.env, ...buildEnv(build) } });
     assert.equal(r.status, 0, r.stderr);
     const { rows, footer } = await readTrace(trace);
     const stats = rows.filter((e) => e.pid === work.pid && e.path === file);
@@ -242,7 +194,8 @@ test(`unpaired_enters counts calls in flight at the stop, not the threads a --pi
     assert.ok(new Set(stats.map((e) => e.tid)).size >= 4, 'every worker thread traced');
     // before the fix the loader counted every thread's consumed slot: 4 or more here
     assert.ok(Number(footer.losses.unpaired_enters) <= 1, `unpaired_enters ${footer.losses.unpaired_enters}`);
-    assert.ok(Number(footer.losses.unpaired_exits) <= 1, `unpaired_exits ${footer.losses.unpaired_exits}`);
+    // a stat that straddles the attach (exit hook live, enter not yet) leaves one unpaired exit per thread at most
+    assert.ok(Number(footer.losses.unpaired_exits) <= 5, `unpaired_exits ${footer.losses.unpaired_exits}`);
   } finally {
     work.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
