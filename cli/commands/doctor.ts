@@ -23,16 +23,17 @@ export class DoctorCommand extends BaseCommand {
     ],
   });
 
-  json = Option.Boolean('--json', false, { description: 'print {"ok", "checks": [{name, status, detail, fix}]} as one JSON document' });
+  json = Option.Boolean('--json', false, { description: 'print {"ok", "checks": [{name, status, detail, fix}], "probe"} as one JSON document (probe: what the loader found, null when it could not run)' });
 
   async execute(): Promise<number> {
     const { diagnoseHost, probeLoader } = await import('../../common/host.js');
-    const checks = diagnoseHost(await probeLoader());
+    const probe = await probeLoader();
+    const checks = diagnoseHost(probe);
     const ok = checks.every((c) => c.status !== 'fail');
     const out = this.context.stdout;
     quietOnClosedPipe(out);
     if (this.json) {
-      out.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
+      out.write(`${JSON.stringify({ ok, checks, probe: probe.ok ? probe.probe : null }, null, 2)}\n`);
       return ok ? 0 : 1;
     }
     const colour = useColour(out);
