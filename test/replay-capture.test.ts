@@ -200,3 +200,40 @@ test('pace: a paced workload replays at 1x in its duration and at 2x in half, la
   assert.ok(Math.abs(two.duration.achieved_s / (span / 2) - 1) < 0.02, `2x: ${two.duration.achieved_s} s for ${span / 2} s`);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('O_DIRECT: dd oflag=direct then iflag=direct replays with no failure and every byte, O_DIRECT kept in the replay\'s opens', async (t) => {
+  if (!needBpf(t)) return;
+  // ext4 (the root disk here), not tmpfs: O_DIRECT needs aligned buffers there
+  const dir = fs.realpathSync(fs.mkdtempSync('/var/tmp/ior-direct-'));
+  const target = path.join(dir, 'target');
+  const data = path.join(dir, 'direct.dat');
+  const t1 = path.join(dir, 'dd.parquet');
+  const cap = ior(['capture', '-o', t1, '--', 'sh', '-c', `dd if=/dev/zero of=${data} bs=4k count=200 oflag=direct status=none && dd if=${data} of=/dev/null bs=4k iflag=direct status=none`]);
+  assert.equal(cap.status, 0, cap.stderr);
+  const traced = (await readTrace(t1)).rows.filter((r) => r.path === data);
+  const O_DIRECT = 0o40000;
+  assert.equal(traced.filter((r) => r.syscall === 'openat' && (r.flags! & O_DIRECT) !== 0).length, 2, 'both dd open the file with O_DIRECT');
+  const tracedBytes = (names: Set<string>) => traced.filter((r) => names.has(r.syscall)).reduce((n, r) => n + Number(r.bytes), 0);
+  assert.equal(tracedBytes(WRITES), 200 * 4096);
+  assert.equal(tracedBytes(READS), 200 * 4096);
+
+  // the replay, captured: same bytes, every open of the file with O_DIRECT (flags as traced)
+  const t2 = path.join(dir, 'replay.parquet');
+  const r = ior(['capture', '-o', t2, '--path-prefix', target, '--', process.execPath, IOR_BIN, 'replay', t1, '--target', target, '--speed', 'max', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReplayReport;
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  // reads: dd's own libraries and locale files too, replayed under the target as well
+  assert.equal(report.bytes.read.replayed, report.bytes.read.traced);
+  assert.deepEqual(report.bytes.written, { traced: 200 * 4096, replayed: 200 * 4096 });
+  const mapped = path.join(target, data.slice(1));
+  const replayed = (await readTrace(t2)).rows.filter((x) => x.path === mapped);
+  const opens = replayed.filter((x) => x.syscall === 'openat2');
+  assert.equal(opens.length, 2);
+  assert.ok(opens.every((x) => (x.flags! & O_DIRECT) !== 0 && x.ret >= 0n), `opens of the replay: ${opens.map((x) => `${x.flags} ${x.ret}`).join(', ')}`);
+  const sum = (names: Set<string>) => replayed.filter((x) => names.has(x.syscall) && x.ret >= 0n).reduce((n, x) => n + Number(x.bytes), 0);
+  assert.equal(sum(WRITES), 200 * 4096);
+  assert.equal(sum(READS), 200 * 4096);
+  assert.equal(fs.statSync(mapped).size, 200 * 4096);
+  fs.rmSync(dir, { recursive: true });
+});
