@@ -476,14 +476,15 @@ static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
 	if (!uptr)
 		return 0; /* NULL path (utimensat(fd, NULL, ...)): no path, no fault */
 	n = bpf_probe_read_user_str(dst, IOR_PATH_MAX + 1, (const void *)uptr);
-	if (n < 0) {
-		*eflags |= IOR_EF_PATH_FAULT;
+	if (n <= 0) {
+		/* "" reads as 1 (its NUL) on most kernels but as 0 on some
+		 * (6.12: found by the kernel matrix, fstatat(fd, "",
+		 * AT_EMPTY_PATH)). One branch for both keeps the length's
+		 * bounds plain for 5.10's verifier. */
+		if (n < 0)
+			*eflags |= IOR_EF_PATH_FAULT;
 		return 0;
 	}
-	/* "" reads as 1 (its NUL) on most kernels but as 0 on some (6.12
-	 * here: found by the kernel matrix, fstatat(fd, "", AT_EMPTY_PATH)) */
-	if (n == 0)
-		return 0;
 	if (n > IOR_PATH_MAX) {
 		*eflags |= IOR_EF_PATH_TRUNCATED;
 		return IOR_PATH_MAX - 1;

@@ -27,12 +27,14 @@ send() { # send NAME FILE
 	if [ -f "$2" ]; then base64 <"$2"; fi
 	echo "@@ior-end"
 }
-# wait_for FILE PATTERN SECONDS: poll until FILE holds PATTERN (grep)
+# wait_for FILE PATTERN SECONDS PID: poll until FILE holds PATTERN (grep);
+# fails after SECONDS, or as soon as process PID (what writes FILE) is gone
 wait_for() {
 	n=0
 	while ! grep -q "$2" "$1" 2>/dev/null; do
 		n=$((n + 1))
 		[ "$n" -gt $(($3 * 10)) ] && return 1
+		kill -0 "$4" 2>/dev/null || { grep -q "$2" "$1" 2>/dev/null; return; }
 		sleep 0.1
 	done
 	return 0
@@ -79,7 +81,7 @@ for build in $builds; do
 		"$FIXED" "$d" <"$d/go" >"$d/work.out" 2>&1 &
 		wpid=$!
 		exec 9>"$d/go"
-		if ! wait_for "$d/work.out" ready 60; then
+		if ! wait_for "$d/work.out" ready 60 "$wpid"; then
 			say "capture build=$build hooks=$hooks dir=$d pid=$wpid rc=-1 wrc=-1 cs=0 error=workload-not-ready"
 			kill "$wpid" 2>/dev/null
 			exec 9>&-
@@ -88,7 +90,7 @@ for build in $builds; do
 		t0=$(now_cs)
 		env IOR_NO_RDONLY_CAST=$no_cast IOR_NO_FIND_VMA=$no_vma "$IOR" capture --hooks "$hooks" --pid "$wpid" -o "$d/t.parquet" 2>"$d/capture.err" &
 		cpid=$!
-		if wait_for "$d/capture.err" "ior: capturing" 600; then
+		if wait_for "$d/capture.err" "ior: capturing" 600 "$cpid"; then
 			t1=$(now_cs)
 			printf g >&9
 			exec 9>&-
