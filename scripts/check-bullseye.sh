@@ -29,16 +29,8 @@ die() { say "FAIL: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot and BPF need it)"
 command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
 command -v unshare >/dev/null || die "unshare not found: apt-get install util-linux"
-
-host_mirror() {
-	local uri
-	uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-	[ -n "$uri" ] || uri="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)"
-	case "$uri" in
-	*debian-security* | "") echo http://deb.debian.org/debian ;;
-	*) echo "$uri" ;;
-	esac
-}
+# shellcheck source=lib/packages.sh
+. "$REPO/scripts/lib/packages.sh"
 
 # Runs in the private mount namespace (step 4): mounts /proc, /sys, the BPF
 # and tracing file systems and /dev into the root, then the checks.

@@ -46,16 +46,6 @@ done
 [ "$(id -u)" -eq 0 ] || die "run as root (BPF on the host row, the kernel cache)"
 ensure_debian_packages check-kernels qemu-system-x86 busybox-static cpio
 
-host_mirror() {
-	local uri
-	uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-	[ -n "$uri" ] || uri="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)"
-	case "$uri" in
-	*debian-security* | "") echo http://deb.debian.org/debian ;;
-	*) echo "$uri" ;;
-	esac
-}
-
 # 1. the binary and the workload
 if [ -n "${IOR_BINARY:-}" ]; then
 	BIN="$IOR_BINARY"

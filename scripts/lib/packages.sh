@@ -1,6 +1,8 @@
 # packages.sh - sourced by the scripts that need Debian packages.
 #
 #   ensure_debian_packages WHO PACKAGE...
+#   host_mirror: the host's Debian mirror (for debootstrap and the kernel
+#   matrix's own apt lists), else deb.debian.org
 #
 # Installs the PACKAGEs that are not installed yet (apt-get, as root; one
 # `apt-get update` first), or exits 1 naming them when not root. WHO
@@ -20,4 +22,14 @@ ensure_debian_packages() {
 	echo "$who: installing ${missing[*]}" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+host_mirror() {
+	local uri
+	uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+	[ -n "$uri" ] || uri="$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)"
+	case "$uri" in
+	*debian-security* | "") echo http://deb.debian.org/debian ;;
+	*) echo "$uri" ;;
+	esac
 }
