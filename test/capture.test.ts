@@ -258,15 +258,19 @@ test('bad capture input: one clear line, non-zero exit, nothing written', (t) =>
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   }
   assert.deepEqual(fs.readdirSync(dir), []);
-  const notRoot = spawnNobody(['capture', '-o', '/tmp/ior-nobody.parquet', '--', 'true']);
+  const notRoot = spawnUnprivileged(['capture', '-o', '/tmp/ior-unprivileged.parquet', '--', 'true']);
   assert.equal(notRoot.status, 2, notRoot.stderr);
   assert.match(notRoot.stderr, /^ior: .*root/m);
   fs.rmSync(dir, { recursive: true });
 });
 
-/** Run ior as user nobody: the loader must refuse with one clear line. */
-function spawnNobody(args: string[]) {
-  return spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, IOR_BIN, ...args], { encoding: 'utf8', cwd: '/tmp' });
+/**
+ * Run ior without privileges: the loader must refuse with one clear line.
+ * uid 0 with every capability dropped, not another user: that one could
+ * not read a checkout under a mode-700 directory such as /root.
+ */
+function spawnUnprivileged(args: string[]) {
+  return spawnSync('setpriv', ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', process.execPath, IOR_BIN, ...args], { encoding: 'utf8', cwd: '/tmp' });
 }
 
 /** Run a shell script as root in a private mount namespace: the host's mounts are untouched. */
