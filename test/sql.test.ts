@@ -190,8 +190,9 @@ test('sql: output to a closed pipe stops quietly', () => {
   const r = ior(['sql', fixture('mixed'), 'SELECT * FROM events']);
   assert.equal(r.status, 0);
   // `| head -1` closes stdout after the first line
-  const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${path.join(REPO_ROOT, 'bin', 'ior')}" sql "${fixture('mixed')}" "SELECT * FROM events" --csv | head -1`], { encoding: 'utf8' });
-  assert.equal(piped.status, 0);
+  // pipefail: the status is ior's (or head's, if it failed), not head's alone
+  const piped = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${path.join(REPO_ROOT, 'bin', 'ior')}" sql "${fixture('mixed')}" "SELECT * FROM events" --csv | head -1`], { encoding: 'utf8' });
+  assert.equal(piped.status, 0, 'ior exits 0 when its reader closed the pipe');
   assert.equal(piped.stdout.trim(), COLUMNS.map((c) => c.name).join(','));
   assert.equal(piped.stderr, '');
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { TraceReader } from '../trace/index.js';
-import { rowOf, type EventBatch, type TraceEvent } from '../schema/index.js';
+import { FooterSchema, rowOf, type EventBatch, type TraceEvent } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
 import { event, writeFixtureTrace, tempDir, fixtureFooter } from './helpers/fixture.js';
 
@@ -85,6 +85,8 @@ test('bad files get one clear IorError each', async () => {
   new ParquetWriter({ writer: w, schema: [{ name: 'root', num_children: 1 }, { name: 'x', type: 'INT32', repetition_type: 'REQUIRED' }] }).finish();
   fs.writeFileSync(path.join(dir, 'other.parquet'), new Uint8Array(w.getBuffer()));
   await expectError(path.join(dir, 'other.parquet'), /Parquet file but not an ior trace/);
-  assert.ok(fixtureFooter(0));
+  // the fixtures' own footer is a valid one (every hand-made trace relies on it)
+  assert.equal(FooterSchema.safeParse(fixtureFooter(0)).success, true, JSON.stringify(FooterSchema.safeParse(fixtureFooter(0)).error?.issues));
+  assert.equal(fixtureFooter(0).events, 0);
   fs.rmSync(dir, { recursive: true });
 });
