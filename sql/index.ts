@@ -52,9 +52,11 @@ export async function runSql(options: SqlOptions): Promise<void> {
   };
   try {
     const statement = db.prepare(options.query);
-    if (!statement.reader) {
-      statement.run();
-      return;
+    // read-only: ior often runs as root, and ATTACH or VACUUM INTO would create files anywhere.
+    // A statement that returns rows and changes nothing (sqlite3_stmt_readonly) is all a query needs.
+    if (!statement.reader || !statement.readonly) {
+      const verb = /^\s*(\w+)/.exec(options.query)?.[1]?.toUpperCase() ?? 'it';
+      throw new IorError(`ior sql runs read-only queries (SELECT, WITH ... SELECT, EXPLAIN): ${verb} would change a database or create a file`);
     }
     statement.safeIntegers(true).raw(true);
     const out = new ResultWriter(options.format, statement.columns().map((c) => c.name), write, options.colour);

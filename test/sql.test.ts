@@ -145,6 +145,19 @@ test('sql: bad input and bad SQL are one line, a non-zero exit and no stack', ()
     assertOneLineError(ior(['sql', f, 'SELECT 1; SELECT 2']), /SQL error: .*one statement/);
     assertOneLineError(ior(['sql', f, '  ']), /the query is empty/);
     assertOneLineError(ior(['sql', '--csv', '--json', f, 'SELECT 1']), /--csv and --json exclude each other/);
+    // read-only: nothing may write, attach or create a file (ior often runs as root)
+    const made = path.join(dir, 'made');
+    for (const [query, verb] of [
+      [`ATTACH DATABASE '${made}.db' AS x`, 'ATTACH'],
+      [`VACUUM INTO '${made}.vacuum'`, 'VACUUM'],
+      ["INSERT INTO meta VALUES ('k', 1)", 'INSERT'],
+      ['WITH x AS (SELECT 1) DELETE FROM events RETURNING seq', 'WITH'],
+      ['CREATE TABLE t (x)', 'CREATE'],
+    ]) assertOneLineError(ior(['sql', f, query!]), new RegExp(`^ior: ior sql runs read-only queries .*: ${verb} would change a database or create a file$`));
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('made')), [], 'no file created');
+    const cte = ior(['sql', '--csv', f, 'WITH x AS (SELECT count(*) AS n FROM events) SELECT n FROM x']);
+    assert.equal(cte.status, 0, cte.stderr);
+    assert.equal(cte.stdout, 'n\r\n1\r\n');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ export class SqlCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     description: 'run an SQL query (SQLite) on a trace',
     details: `
-      Loads the trace into an in-memory SQLite database and runs one statement. The events are table \`events\`, one row per syscall, with the trace's columns (seq, ts_ns, latency_ns, pid, tid, comm, syscall, fd, fd2, path, path2, flags, mode, offset, count, ret, bytes, file_type); times are integer ns. The footer is table \`meta\` (key, value), with dotted keys such as 'losses.ringbuf_drops' and 'start_ts_ns'.
+      Loads the trace into an in-memory SQLite database and runs one read-only statement (SELECT, WITH ... SELECT, EXPLAIN: nothing that writes, attaches or creates a file). The events are table \`events\`, one row per syscall, with the trace's columns (seq, ts_ns, latency_ns, pid, tid, comm, syscall, fd, fd2, path, path2, flags, mode, offset, count, ret, bytes, file_type); times are integer ns. The footer is table \`meta\` (key, value), with dotted keys such as 'losses.ringbuf_drops' and 'start_ts_ns'.
 
       Only the columns the query names are loaded, so narrow queries on big traces are fast. Output: an aligned table, or \`--csv\` / \`--json\`. docs/queries.md has a dozen useful queries, and the same with DuckDB directly on the Parquet file.
     `,
