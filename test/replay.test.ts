@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 import { exitOf, ior, iorSpawn } from './helpers/cli.js';
+import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
@@ -417,4 +418,18 @@ test('a trace longer than the planning window streams through it (bounded memory
   // and it kept the pace: 0.24 s intended, not stretched by the window refills (generous for a shared host)
   assert.ok(p.duration.achieved_s <= p.duration.intended_s + 1.5, `achieved ${p.duration.achieved_s} s for ${p.duration.intended_s} s intended`);
   done();
+});
+
+test('replay of files that are not usable traces: one line, non-zero exit, nothing created under the target', () => {
+  const dir = tempDir('replay-bad');
+  const target = path.join(dir, 'target');
+  try {
+    for (const { file, error } of badTraces(dir)) {
+      assertOneLineError(ior(['replay', file, '--target', target, '--speed', 'max']), error);
+      assertOneLineError(ior(['replay', file, '--target', target, '--speed', 'max', '--json']), error);
+      assert.equal(fs.existsSync(target), false, 'no target made for a file that is not a trace');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

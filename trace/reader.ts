@@ -74,6 +74,11 @@ export class TraceReader {
     }
     const missing = COLUMNS.filter((c) => !metadata.schema.some((s) => s.name === c.name));
     if (missing.length > 0) throw new IorError(`${path} lacks trace columns ${missing.map((c) => c.name).join(', ')}: not a complete ior trace`);
+    for (const c of COLUMNS) {
+      const got = metadata.schema.find((s) => s.name === c.name)!.type;
+      const want = EXPECTED_ELEMENTS.get(c.name)!.type;
+      if (got !== want) throw new IorError(`${path} is not an ior trace: column ${c.name} is ${got ?? 'a group'}, expected ${c.kind === 'string' ? 'a string' : `an ${c.kind === 'int32' ? 'int32' : 'int64'}`} (${want})`);
+    }
     return new TraceReader(path, parsed.data, Number(metadata.num_rows), file, metadata);
   }
 

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { REPO_ROOT } from '../../common/assets.js';
-import { event, writeFixtureTrace } from './fixture.js';
+import { COLUMNS, FOOTER_KEY } from '../../schema/index.js';
+import { event, fixtureFooter, writeFixtureTrace } from './fixture.js';
 
 /** One line on stderr, `ior: ...`, non-zero exit, nothing on stdout, no stack. */
 export function assertOneLineError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp): void {
@@ -30,8 +31,20 @@ export function badTraces(dir: string): { what: string; file: string; error: Reg
   const whole = fs.readFileSync(path.join(REPO_ROOT, 'fixtures', 'stats', 'mixed.parquet'));
   const truncated = path.join(dir, 'truncated.parquet');
   fs.writeFileSync(truncated, whole.subarray(0, whole.length >> 1));
+  // an ior footer and every column, but path written as INT64
+  const wrongType = path.join(dir, 'wrong-type.parquet');
+  parquetWriteFile({
+    filename: wrongType,
+    columnData: COLUMNS.map((c) =>
+      c.name === 'path' ? { name: c.name, data: [5n], type: 'INT64' as const }
+      : c.kind === 'string' ? { name: c.name, data: ['x'], type: 'STRING' as const }
+      : c.kind === 'int32' ? { name: c.name, data: [0], type: 'INT32' as const }
+      : { name: c.name, data: [0n], type: 'INT64' as const }),
+    kvMetadata: [{ key: FOOTER_KEY, value: JSON.stringify(fixtureFooter(1)) }],
+  });
   return [
     { what: 'not Parquet', file: text, error: /not a Parquet file/ },
+    { what: 'a column of the wrong type', file: wrongType, error: /not an ior trace: column path is INT64, expected a string \(BYTE_ARRAY\)$/ },
     { what: 'Parquet, not an ior trace', file: plain, error: /not an ior trace/ },
     { what: 'a newer schema', file: newer, error: /schema version 99, newer than this ior reads \(1\): upgrade ior/ },
     { what: 'truncated', file: truncated, error: /truncated/ },
