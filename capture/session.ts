@@ -52,7 +52,7 @@ export interface CaptureSummary {
 
 type StopReason = Footer['stop_reason'];
 
-/** Map the loader's counters (names from native/loader.c counter_names) onto the footer's loss counters. */
+/** Map the loader's counters (names from native/frames.c counter_names) onto the footer's loss counters. */
 export function lossesFrom(counters: Record<string, number>, unpairedEnters: number, unresolvedFds: number): LossCounters {
   const get = (name: string) => counters[name] ?? 0;
   return {

@@ -24,7 +24,7 @@ export const LoaderProbeSchema = z.looseObject({
   tracefs: z.object({ mounted: z.boolean(), path: z.string().nullable(), mounted_now: z.boolean(), error: z.string().optional() }),
   /** the hooks capture uses by default here: one raw sys_enter/sys_exit pair (tp_btf), or per-syscall tracepoints */
   hooks: z.enum(['raw', 'tracepoints']),
-  /** the build of the BPF programs capture loads here (native/loader.c, build_name) */
+  /** the build of the BPF programs capture loads here (native/probe.c, build_name) */
   build: CaptureBuildSchema,
   /** syscall name -> traceable here with `hooks` */
   tracepoints: z.record(z.string(), z.boolean()),

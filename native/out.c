@@ -109,6 +109,12 @@ void sb_key(struct sb *b, const char *key)
 	sb_putc(b, ':');
 }
 
+void sb_item(struct sb *b)
+{
+	if (b->len && b->s[b->len - 1] != '[')
+		sb_putc(b, ',');
+}
+
 void sb_kv_str(struct sb *b, const char *key, const char *val)
 {
 	sb_key(b, key);

@@ -27,6 +27,8 @@ void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf,
 void sb_json_str(struct sb *b, const char *s);
 /* "key": (with a leading comma unless the object was just opened) */
 void sb_key(struct sb *b, const char *key);
+/* before an array element: a comma unless the array was just opened */
+void sb_item(struct sb *b);
 void sb_kv_str(struct sb *b, const char *key, const char *val);
 void sb_kv_i64(struct sb *b, const char *key, long long val);
 void sb_kv_u64(struct sb *b, const char *key, unsigned long long val);

@@ -25,7 +25,7 @@ export const SyscallEntrySchema = z.object({
 });
 export type SyscallEntry = z.infer<typeof SyscallEntrySchema>;
 
-/** Which build of the BPF programs the loader picked for this kernel (native/loader.c, build_name). */
+/** Which build of the BPF programs the loader picked for this kernel (native/probe.c, build_name). */
 export const CaptureBuildSchema = z.enum(['btf', 'core', 'core-novma']);
 
 export const HelloFrameSchema = z.object({

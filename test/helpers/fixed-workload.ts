@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Footer, TraceEvent } from '../../schema/index.js';
 
-/** The builds of the BPF programs (native/loader.c, build_name), newest first. */
+/** The builds of the BPF programs (native/probe.c, build_name), newest first. */
 export const BUILDS = ['btf', 'core', 'core-novma'] as const;
 export type Build = (typeof BUILDS)[number];
 
