@@ -22,3 +22,10 @@ export function formatBytes(n: number): string {
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
   return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
 }
+
+/** A path for a one-line message: whole up to `max` characters, else its head and tail around how much was left out (a traced path can be tens of KiB). */
+export function shortPath(p: string, max = 160): string {
+  if (p.length <= max) return p;
+  const keep = Math.floor((max - 30) / 2);
+  return `${p.slice(0, keep)}...(${formatCount(p.length - 2 * keep)} characters)...${p.slice(-keep)}`;
+}

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { IorError } from '../common/errors.js';
+import { shortPath } from '../common/format.js';
 import type { InitState } from './plan.js';
 import type { ReplayAddon } from './native.js';
 
@@ -48,7 +49,7 @@ export function applyInit(addon: ReplayAddon, init: InitState, onProgress?: (don
     }
   };
   const check = (r: number, what: string, rel: string) => {
-    if (r < 0) throw new IorError(`init: cannot ${what} ${rel} under the target: ${errnoName(r)}`);
+    if (r < 0) throw new IorError(`init: cannot ${what} ${shortPath(rel)} under the target: ${errnoName(r)}`);
   };
   for (const rel of init.absent) {
     check(addon.initRemove(rel), 'remove', rel);

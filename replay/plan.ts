@@ -154,15 +154,28 @@ class InitModel {
   }
 
   private set(rel: string, node: NodeState): NodeState {
-    if (!this.nodes.has(rel)) {
-      const p = parentOf(rel);
-      if (p !== null) {
-        this.parents.add(p);
-        this.need(p, 'dir');
-      }
-    }
+    if (!this.nodes.has(rel)) this.needAncestors(rel);
     this.nodes.set(rel, node);
     return node;
+  }
+
+  /**
+   * A new node's directories exist: its ancestors up to the nearest known
+   * one are needed as directories, outermost first, so each finds its own
+   * parent known. A loop, not a recursion: a traced path may have
+   * thousands of components.
+   */
+  private needAncestors(rel: string): void {
+    const unknown: string[] = [];
+    for (let p = parentOf(rel); p !== null; p = parentOf(p)) {
+      this.parents.add(p);
+      if (this.nodes.has(p)) {
+        this.need(p, 'dir');
+        break;
+      }
+      unknown.push(p);
+    }
+    for (let i = unknown.length - 1; i >= 0; i--) this.need(unknown[i]!, 'dir');
   }
 
   node(rel: string): NodeState | undefined {
@@ -293,7 +306,8 @@ class InitModel {
   state(): InitState {
     const existing = [...this.items.values()].filter((i) => i.kind !== 'absent');
     const ancestors = new Set<string>();
-    for (const i of existing) for (let p = parentOf(i.rel); p !== null && p !== ''; p = parentOf(p)) ancestors.add(p);
+    // up to the first ancestor already known: its own are in the set too (linear in the items, not quadratic in a path's depth)
+    for (const i of existing) for (let p = parentOf(i.rel); p !== null && p !== '' && !ancestors.has(p); p = parentOf(p)) ancestors.add(p);
     const dirs: string[] = [], files: InitState['files'] = [], symlinks: string[] = [], absent: string[] = [];
     let bytes = 0;
     for (const i of this.items.values()) {
@@ -306,8 +320,9 @@ class InitModel {
         bytes += i.size;
       }
     }
-    const depth = (p: string) => p.split('/').length;
-    dirs.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
+    // outermost first (init makes each directory inside an existing one); depths counted once, not per comparison
+    const depth = new Map(dirs.map((d) => [d, d.split('/').length]));
+    dirs.sort((a, b) => depth.get(a)! - depth.get(b)! || (a < b ? -1 : 1));
     files.sort((a, b) => (a.rel < b.rel ? -1 : 1));
     return { dirs, files, symlinks: symlinks.sort(), absent: absent.sort(), bytes };
   }

@@ -102,11 +102,14 @@ test('the unpack directory must be private: a group-writable one and a symlink a
 test('doctor --json: every check, and capture possible here when BPF is', (t) => {
   const r = run(['doctor', '--json']);
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] };
-  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'kernel', 'ring buffer', 'tracefs', 'syscalls', 'memory', 'lockdown']);
+  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'kernel', 'ring buffer', 'tracefs', 'syscalls', 'programs', 'memory', 'lockdown']);
   for (const c of report.checks) if (c.status !== 'ok') assert.ok(c.fix, `${c.name} is ${c.status} without a fix`);
   assert.equal(r.status, report.ok ? 0 : 1);
   if (!needBpf(t)) return;
   assert.equal(report.ok, true, JSON.stringify(report.checks, null, 2));
+  // this kernel (6.2+) gets the btf build, and the probe behind the checks says so too
+  assert.match(report.checks.find((c) => c.name === 'programs')!.detail, /^capture will load the btf build .*, on raw sys_enter\/sys_exit hooks/);
+  assert.equal((report as unknown as { probe: { build: string } }).probe.build, 'btf');
 });
 
 test('capture, stats, sql and replay with the lone binary', async (t) => {

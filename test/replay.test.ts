@@ -433,3 +433,23 @@ test('replay of files that are not usable traces: one line, non-zero exit, nothi
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a path of 10,000 components: planned without recursion, init fails with one short line, nothing outside the target', () => {
+  const dir = tempDir('replay-deep');
+  const target = path.join(dir, 'target');
+  try {
+    const deep = '/' + Array(10_000).fill('d').join('/') + '/f';
+    const file = trace(dir, 'deep', [
+      { syscall: 'openat', path: deep, flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+      { syscall: 'write', path: deep, fd: 3, count: 5n, ret: 5n, bytes: 5n, file_type: 'regular' },
+    ]);
+    for (const json of [[], ['--json']]) {
+      const r = ior(['replay', file, '--target', target, '--speed', 'max', ...json]);
+      assertOneLineError(r, /^ior: init: cannot .* d\/d\/d.*\.\.\.\(19,\d{3} characters\)\.\.\..*d\/d\/f under the target: ENAMETOOLONG$/);
+      assert.ok(r.stderr.length < 300, `a short line: ${r.stderr.length} characters`);
+    }
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['deep.parquet', 'target']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
