@@ -29,8 +29,8 @@ die() { say "FAIL: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot and BPF need it)"
 command -v debootstrap >/dev/null || die "debootstrap not found: apt-get install debootstrap"
 command -v unshare >/dev/null || die "unshare not found: apt-get install util-linux"
-# shellcheck source=lib/packages.sh
-. "$REPO/scripts/lib/packages.sh"
+# shellcheck source=lib/common.sh
+. "$REPO/scripts/lib/common.sh"
 
 # Runs in the private mount namespace (step 4): mounts /proc, /sys, the BPF
 # and tracing file systems and /dev into the root, then the checks.
@@ -138,13 +138,7 @@ else
 fi
 
 # 2. the binary
-if [ -n "${IOR_BINARY:-}" ]; then
-	BIN="$IOR_BINARY"
-else
-	say "building dist/ior (scripts/build-binary.sh; quick when up to date)"
-	bash "$REPO/scripts/build-binary.sh" >&2 || die "scripts/build-binary.sh failed"
-	BIN="$REPO/dist/ior"
-fi
+BIN="$(binary_under_test check-bullseye "$REPO")"
 [ -x "$BIN" ] || die "no executable at $BIN"
 
 # 3. a fresh work dir inside the root holding only the binary

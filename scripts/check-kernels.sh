@@ -26,8 +26,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${IOR_KERNEL_CACHE:-/var/cache/ior-kernels}"
 VM_TIMEOUT="${IOR_VM_TIMEOUT:-1500}"
-# shellcheck source=lib/packages.sh
-. "$REPO/scripts/lib/packages.sh"
+# shellcheck source=lib/common.sh
+. "$REPO/scripts/lib/common.sh"
 
 say() { printf 'check-kernels: %s\n' "$*" >&2; }
 die() { say "FAIL: $*"; exit 1; }
@@ -47,13 +47,7 @@ done
 ensure_debian_packages check-kernels qemu-system-x86 busybox-static cpio
 
 # 1. the binary and the workload
-if [ -n "${IOR_BINARY:-}" ]; then
-	BIN="$IOR_BINARY"
-else
-	say "building dist/ior (scripts/build-binary.sh; quick when up to date)"
-	bash "$REPO/scripts/build-binary.sh" >&2 || die "scripts/build-binary.sh failed"
-	BIN="$REPO/dist/ior"
-fi
+BIN="$(binary_under_test check-kernels "$REPO")"
 FIXED="$REPO/native/build/iowork-fixed"
 [ -x "$BIN" ] || die "no executable at $BIN"
 [ -x "$FIXED" ] || die "no $FIXED: npm run build"

@@ -3,8 +3,8 @@
 # Idempotent and quick when nothing changed: npm run demo/test/bench call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/packages.sh
-. scripts/lib/packages.sh
+# shellcheck source=lib/common.sh
+. scripts/lib/common.sh
 
 DEBIAN_PACKAGES=(clang llvm bpftool libbpf-dev libelf-dev libzstd-dev zlib1g-dev make gcc g++ python3 pkg-config
                  strace bpftrace sqlite3 git tar debootstrap)

@@ -1,8 +1,10 @@
-# packages.sh - sourced by the scripts that need Debian packages.
+# common.sh - sourced by the setup and check scripts.
 #
 #   ensure_debian_packages WHO PACKAGE...
 #   host_mirror: the host's Debian mirror (for debootstrap and the kernel
 #   matrix's own apt lists), else deb.debian.org
+#   binary_under_test WHO REPO: the dist/ior a check runs ($IOR_BINARY, else
+#   one built now by scripts/build-binary.sh)
 #
 # Installs the PACKAGEs that are not installed yet (apt-get, as root; one
 # `apt-get update` first), or exits 1 naming them when not root. WHO
@@ -32,4 +34,14 @@ host_mirror() {
 	*debian-security* | "") echo http://deb.debian.org/debian ;;
 	*) echo "$uri" ;;
 	esac
+}
+
+binary_under_test() {
+	if [ -n "${IOR_BINARY:-}" ]; then
+		echo "$IOR_BINARY"
+		return
+	fi
+	printf '%s: building dist/ior (scripts/build-binary.sh; quick when up to date)\n' "$1" >&2
+	bash "$2/scripts/build-binary.sh" >&2 || { printf '%s: FAIL: scripts/build-binary.sh failed\n' "$1" >&2; exit 1; }
+	echo "$2/dist/ior"
 }
