@@ -322,21 +322,21 @@ static __always_inline __u32 inode_type(const bool btf, struct inode *ino)
 	}
 }
 
-/* enum ior_file_type of the file behind fd in the current task t (btf
- * build; NULL in the CO-RE build), IOR_FT_NONE if not open; its position
- * into *pos unless pos is NULL. */
-static __always_inline __u32 fd_type(const bool btf, struct task_struct *t, int fd, __s64 *pos)
+/* The struct file behind fd in the current task t (btf build; NULL in the
+ * CO-RE build, where the pointer comes back as a plain number for CO-RE
+ * reads), NULL if not open. */
+static __always_inline struct file *fd_file(const bool btf, struct task_struct *t, int fd)
 {
 	struct fdtable *fdt;
 	struct file **fda;
 	struct file *f = NULL;
 
 	if (fd < 0)
-		return IOR_FT_NONE;
+		return NULL;
 	if (btf) {
 		fdt = t->files->fdt;
 		if (!fdt || (unsigned int)fd >= fdt->max_fds)
-			return IOR_FT_NONE;
+			return NULL;
 		/* fdt->fd is a pointer to pointers, which the verifier keeps
 		 * as a plain number: read slot fd through a cast to a struct
 		 * whose first member is a struct file * (kiocb's has been
@@ -344,24 +344,31 @@ static __always_inline __u32 fd_type(const bool btf, struct task_struct *t, int 
 		struct kiocb *slot = bpf_rdonly_cast((void *)((unsigned long)fdt->fd + (unsigned int)fd * sizeof(f)),
 						     bpf_core_type_id_kernel(struct kiocb));
 
-		f = slot->ki_filp;
-		if (!f)
-			return IOR_FT_NONE;
-		if (pos)
-			*pos = f->f_pos;
-		return inode_type(true, f->f_inode);
+		return slot->ki_filp;
 	}
 	t = (struct task_struct *)bpf_get_current_task();
 	fdt = BPF_CORE_READ(t, files, fdt);
 	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return IOR_FT_NONE;
+		return NULL;
 	fda = BPF_CORE_READ(fdt, fd);
 	/* variable index: a probe read */
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]))
+		return NULL;
+	return f;
+}
+
+/* enum ior_file_type of the file behind fd in the current task t (btf
+ * build; NULL in the CO-RE build), IOR_FT_NONE if not open; its position
+ * into *pos unless pos is NULL. */
+static __always_inline __u32 fd_type(const bool btf, struct task_struct *t, int fd, __s64 *pos)
+{
+	struct file *f = fd_file(btf, t, fd);
+
+	if (!f)
 		return IOR_FT_NONE;
 	if (pos)
-		*pos = BPF_CORE_READ(f, f_pos);
-	return inode_type(false, BPF_CORE_READ(f, f_inode));
+		*pos = btf ? f->f_pos : BPF_CORE_READ(f, f_pos);
+	return inode_type(btf, btf ? f->f_inode : BPF_CORE_READ(f, f_inode));
 }
 
 /* bpf_find_vma callback: is the VMA file-backed? */
@@ -381,6 +388,8 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 	}
 	return 0;
 }
+
+#include "async.bpf.h"
 
 /* ---- the generic sys_enter body ----------------------------------------- */
 
@@ -660,6 +669,10 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 		*(__u64 *)(s->paths + ((l1 + l2) & (2 * IOR_PATH_MAX - 1))) = 0;
 		size = (sizeof(struct ior_event) + l1 + l2 + 7) & ~7u;
 	}
+
+	/* the operations an io_submit started, an io_getevents reaped, the
+	 * files an io_uring_register registered */
+	async_syscall_exit(btf, kind, sc, args, ts, now, ret);
 
 	/* No wakeup per event (a cross-CPU wakeup costs microseconds); the
 	 * loader polls on a timer. Force one when the ring is filling up,

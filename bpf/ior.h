@@ -30,6 +30,9 @@ enum ior_kind {
 	IOR_K_OFFPTR = 3,  /* offset_arg is a user pointer to a loff_t (may be NULL) */
 	IOR_K_MMAP = 4,    /* only recorded when the fd argument is >= 0 (file mapping) */
 	IOR_K_VMA = 5,     /* munmap/msync: only recorded when addr (arg 0) lies in a file-backed VMA */
+	IOR_K_AIO_SUBMIT = 6, /* io_submit: also one IOR_REC_AIO_SUBMIT record per iocb submitted */
+	IOR_K_AIO_REAP = 7,   /* io_getevents/io_pgetevents: also one IOR_REC_AIO_REAP record per event reaped */
+	IOR_K_URING_REGISTER = 8, /* io_uring_register: also one IOR_REC_URING_FILE record per file registered */
 };
 
 /* Syscall ids: the order of bpf/syscalls.def. */
@@ -59,6 +62,8 @@ enum ior_file_type {
 #define IOR_EF_PATH_FAULT      0x02 /* a path pointer could not be read */
 #define IOR_EF_IOV_TRUNCATED   0x04 /* more than IOR_IOV_MAX iovecs: count is partial */
 #define IOR_EF_HAS_POS         0x08 /* offset is the file position at entry, not an argument */
+#define IOR_EF_FIXED_FILE      0x10 /* async records: fd is an index into the ring's registered files */
+#define IOR_EF_SQ_THREAD       0x20 /* async records: submitted by the ring's SQPOLL kernel thread */
 
 /*
  * One completed syscall, as written to the ring buffer by sys_exit and
@@ -104,7 +109,51 @@ enum ior_record {
 	IOR_REC_FORK = 0xff01,
 	IOR_REC_EXEC = 0xff02,
 	IOR_REC_EXIT = 0xff03,
+	IOR_REC_AIO_SUBMIT = 0xff04,     /* followed by a struct ior_async, see below */
+	IOR_REC_AIO_REAP = 0xff05,
+	IOR_REC_URING_SUBMIT = 0xff06,
+	IOR_REC_URING_COMPLETE = 0xff07,
+	IOR_REC_URING_FILE = 0xff08,
 };
+
+/*
+ * Async I/O records: one per operation submitted and one per completion
+ * seen, a struct ior_event (no paths) followed by a struct ior_async. The
+ * decoder pairs them by (ring, key) into one trace row per operation.
+ *   *_SUBMIT   ts_ns = submit time (io_submit entry; io_uring: the request
+ *              was taken from the SQ ring), fd, offset, count as the
+ *              operation gives them, flags = RWF_* / fsync flags, mode =
+ *              opcode (IOCB_CMD_* or IORING_OP_*), file_type of fd
+ *   *_REAP / *_COMPLETE  ts_ns = when the completion was seen (io_getevents
+ *              exit; io_uring: the CQE posted), ret = the result, flags =
+ *              enum ior_reaper
+ * Both: pid/tid = the thread (the ring owner's process for completions).
+ */
+struct ior_async {
+	__u64 ring;      /* aio: the context id (io_setup's); io_uring: the ring's kernel address (numbered, never written, by the decoder) */
+	__u64 key;       /* what pairs submit and completion: aio the user iocb address, io_uring the request's kernel address */
+	__u64 user_data; /* aio_data / sqe user_data */
+};
+
+enum ior_reaper {
+	IOR_REAP_GETEVENTS = 1,  /* io_getevents */
+	IOR_REAP_PGETEVENTS = 2, /* io_pgetevents */
+	IOR_REAP_CQE = 3,        /* io_uring: the CQE was posted */
+};
+
+/*
+ *   URING_FILE  a file registered with a ring (IORING_REGISTER_FILES and its
+ *              updates): ring, key = its index, fd = the fd registered (-1:
+ *              an empty slot), file_type of that fd; fixed-file requests
+ *              (IOR_EF_FIXED_FILE) name the index.
+ */
+
+/* Most iocbs / io_events / registered files read per io_submit /
+ * io_getevents / io_uring_register call; beyond it, counted in
+ * IOR_LOSS_ASYNC_BATCH. */
+#define IOR_ASYNC_BATCH_MAX 64
+/* Most iovecs summed per vectored async operation (IOR_EF_IOV_TRUNCATED beyond). */
+#define IOR_ASYNC_IOV_MAX 8
 #define IOR_FORK_SHARED_FILES 0x1 /* CLONE_FILES: the child shares the parent's fd table */
 #define IOR_FORK_SHARED_FS    0x2 /* CLONE_FS: the child shares the parent's cwd */
 
@@ -120,6 +169,9 @@ enum ior_counter {
 	IOR_ENTER_ABANDONED = 7,     /* sys_enter never followed by its sys_exit: the thread exited inside the call, or its next call entered first */
 	IOR_ENTERS_RECORDED = 8,     /* sys_enter remembered for its sys_exit */
 	IOR_EXITS_PAIRED = 9,        /* sys_exit that found its sys_enter (ENTERS_RECORDED - EXITS_PAIRED: never paired) */
+	IOR_ASYNC_SUBMITS = 10,      /* async submit records written to the ring buffer */
+	IOR_ASYNC_COMPLETIONS = 11,  /* async completion records written to the ring buffer */
+	IOR_LOSS_ASYNC_BATCH = 12,   /* async operations (or registered files) of a call past IOR_ASYNC_BATCH_MAX, or whose iocb could not be read: not recorded */
 	IOR_COUNTER_COUNT
 };
 

@@ -6,8 +6,9 @@
  * exit) that come in the same stream but are not rows. One pass, no
  * per-event objects.
  */
-import { allocateBatch, FILE_TYPES, sliceBatch, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
+import { AIO_OPS, allocateBatch, FILE_TYPES, sliceBatch, unknownAsyncOp, URING_OPS, type AsyncEnd, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
+import { AsyncTracker, type CompletedOp } from './async.js';
 import { O_CLOEXEC, PathResolver } from './fd-table.js';
 
 /** Byte offsets of struct ior_event (bpf/ior.h); docs/wire-format.md has the table. */
@@ -18,6 +19,11 @@ const EV = {
 const COMM_LEN = 16;
 const EF_PATH_FAULT = 0x02;
 const EF_HAS_POS = 0x08;
+const EF_FIXED_FILE = 0x10;
+/** struct ior_async after the struct ior_event of an async record: ring, key, user_data */
+const ASYNC = { ring: 0, key: 8, user_data: 16, size: 24 } as const;
+/** enum ior_reaper, by value */
+const REAPERS: Record<number, AsyncEnd> = { 1: 'io_getevents', 2: 'io_pgetevents', 3: 'cqe' };
 const AT_EMPTY_PATH = 0x1000;
 const F_DUPFD = 0;
 const F_DUPFD_CLOEXEC = 1030;
@@ -104,6 +110,10 @@ export class EventDecoder {
   /** lifecycle records applied (not rows) */
   lifecycleRecords = 0;
   readonly counters: DecodeCounters = { filteredOut: 0 };
+  /** async operations in flight, by ring */
+  readonly async = new AsyncTracker((op) => this.asyncRow(op));
+  /** each io_uring ring's registered files, by index */
+  private readonly fixedFiles = new Map<string, Map<number, { path: string | null; fileType: number }>>();
 
   constructor(
     hello: HelloFrame,
@@ -120,6 +130,9 @@ export class EventDecoder {
   ) {
     if (hello.event_size !== EV.size) {
       throw new IorError(`the loader's events are ${hello.event_size} bytes, this ior expects ${EV.size}: loader and ior are from different builds; rebuild`, 2);
+    }
+    if (hello.async_size !== ASYNC.size) {
+      throw new IorError(`the loader's async records are ${hello.async_size} bytes, this ior expects ${ASYNC.size}: loader and ior are from different builds; rebuild`, 2);
     }
     this.syscalls = [];
     for (const e of hello.syscalls) this.syscalls[e.id] = infoOf(e);
@@ -138,7 +151,14 @@ export class EventDecoder {
   decode(payload: Buffer): void {
     const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let off = 0;
+    const records = this.records;
     while (off + EV.size <= payload.length) {
+      const id = dv.getUint16(off + EV.syscall, true);
+      if (id >= records.aio_submit && id <= records.uring_file && this.syscalls[id] === undefined) {
+        this.asyncRecord(id, payload, dv, off);
+        off += EV.size + ASYNC.size;
+        continue;
+      }
       const pathLen = dv.getUint16(off + EV.path_len, true);
       const path2Len = dv.getUint16(off + EV.path2_len, true);
       this.decodeOne(payload, dv, off, pathLen, path2Len);
@@ -226,7 +246,97 @@ export class EventDecoder {
     b.offset[i] = sc.hasOffset || eventFlags & EF_HAS_POS ? this.offsets.at(dv, off + EV.offset) : null;
     b.count[i] = sc.hasCount ? this.counts.at(dv, off + EV.count) : null;
     b.file_type[i] = fileType === 0 ? null : (FILE_TYPES[fileType] ?? 'other');
+    b.async_ring[i] = null;
+    b.async_data[i] = null;
+    b.async_depth[i] = null;
+    b.async_end[i] = null;
     if (++this.rows === this.batchRows) this.flush();
+  }
+
+  /**
+   * An async submit or completion record (bpf/async.bpf.h): a submission
+   * is named (opcode, fd's path) now, while its fd is open; the row is
+   * written when its completion comes (AsyncTracker).
+   */
+  private asyncRecord(id: number, buf: Buffer, dv: DataView, off: number): void {
+    const records = this.records;
+    const aio = id === records.aio_submit || id === records.aio_reap;
+    const pid = dv.getInt32(off + EV.pid, true);
+    const ext = off + EV.size;
+    // aio contexts and iocbs are user addresses: per process; io_uring rings and requests are kernel addresses
+    const ringKey = aio ? `a${pid}:${dv.getBigUint64(ext + ASYNC.ring, true)}` : `u${dv.getBigUint64(ext + ASYNC.ring, true)}`;
+    const key = String(dv.getBigUint64(ext + ASYNC.key, true));
+    const ts = dv.getBigInt64(off + EV.ts_ns, true);
+    const fileType = buf[off + EV.file_type]!;
+    const named = ((PATHLESS_FILE_TYPES >> fileType) & 1) === 0;
+    if (id === records.uring_file) {
+      // a registered file: its path now, for the fixed-file requests that name its index
+      const fd = dv.getInt32(off + EV.fd, true);
+      const path = fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
+      let files = this.fixedFiles.get(ringKey);
+      if (!files) this.fixedFiles.set(ringKey, (files = new Map()));
+      files.set(Number(key), { path, fileType });
+      return;
+    }
+    if (id === records.aio_reap || id === records.uring_complete) {
+      const end = REAPERS[dv.getInt32(off + EV.flags, true)] ?? 'none';
+      this.async.completed(ringKey, key, { ts, ret: dv.getBigInt64(off + EV.ret, true), end }, aio);
+      return;
+    }
+    const opcode = dv.getUint32(off + EV.mode, true);
+    const op = (aio ? AIO_OPS[opcode] : URING_OPS[opcode]) ?? unknownAsyncOp(aio ? 'aio' : 'uring', opcode);
+    const fixed = (buf[off + EV.event_flags]! & EF_FIXED_FILE) !== 0;
+    // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table, not an fd: the fd column stays -1
+    const fd = op.takesFd && !fixed ? dv.getInt32(off + EV.fd, true) : -1;
+    const registered = op.takesFd && fixed ? this.fixedFiles.get(ringKey)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
+    const path = registered ? registered.path : fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
+    const offset = dv.getBigInt64(off + EV.offset, true);
+    const count = dv.getBigInt64(off + EV.count, true);
+    const sub = {
+      ts, pid, tid: dv.getInt32(off + EV.tid, true), comm: this.comm.at(dv, buf, off + EV.comm), op, fd, path, fileType: registered ? registered.fileType : fileType,
+      flags: dv.getInt32(off + EV.flags, true), offset: offset === -1n ? null : offset, count: count === -1n ? null : count,
+      data: dv.getBigInt64(ext + ASYNC.user_data, true),
+    };
+    if (this.pathPrefixes.length > 0 && !this.keep(path, null)) {
+      this.counters.filteredOut++;
+      return;
+    }
+    this.async.submitted(sub, ringKey, key);
+  }
+
+  /** An async operation, completed (or not, at the end), as a row. */
+  private asyncRow(op: CompletedOp): void {
+    const b = this.batch;
+    const i = this.rows;
+    b.seq[i] = BigInt(this.seq++);
+    b.ts_ns[i] = op.ts;
+    b.latency_ns[i] = op.latency;
+    b.ret[i] = op.ret;
+    b.bytes[i] = op.op.transfer && op.ret > 0n ? op.ret : 0n;
+    b.pid[i] = op.pid;
+    b.tid[i] = op.tid;
+    b.comm[i] = op.comm;
+    b.syscall[i] = op.op.name;
+    b.fd[i] = op.fd;
+    b.fd2[i] = -1;
+    b.path[i] = op.path;
+    b.path2[i] = null;
+    b.flags[i] = op.flags;
+    b.mode[i] = null;
+    b.offset[i] = op.offset;
+    b.count[i] = op.count;
+    b.file_type[i] = op.fileType === 0 ? null : (FILE_TYPES[op.fileType] ?? 'other');
+    b.async_ring[i] = op.ring;
+    b.async_data[i] = op.data;
+    b.async_depth[i] = op.depth;
+    b.async_end[i] = op.end;
+    if (++this.rows === this.batchRows) this.flush();
+  }
+
+  /** The capture ended: operations still in flight become rows too (async_end 'none'). */
+  finish(): void {
+    this.async.finish();
+    this.flush();
   }
 
   /** A fork, exec or exit record: the fd tables follow the processes; no row. */

@@ -64,6 +64,7 @@ export function lossesFrom(counters: Record<string, number>, unpairedEnters: num
     unresolved_fds: unresolvedFds,
     path_truncated: get('loss_path_truncated'),
     path_faults: get('loss_path_fault'),
+    async_batch: get('loss_async_batch'),
   };
 }
 
@@ -181,12 +182,12 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     throw failure;
   }
 
-  decoder.flush();
+  decoder.finish();
   const endWall = new Date();
   const bootToWall = BigInt(hello.boot_to_wall_ns);
   const reason: StopReason = failure ? 'error' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
   const counters = end?.counters ?? liveCounters;
-  const losses = lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved);
+  const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
   const child = end?.child ?? null;
   const footer: Footer = {
     format: FORMAT_NAME,
@@ -211,6 +212,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       build: hello.build,
       load_ms: hello.load_ms,
       attach_ms: hello.attach_ms,
+      io_uring_tracepoint: hello.io_uring_tracepoint,
     },
     events: Number(decoder.events),
     filtered_out: decoder.counters.filteredOut,

@@ -138,9 +138,27 @@ static int attach_syscalls(struct loader *L)
 	return nattached;
 }
 
+/* io_uring's operations: completions first, so no submit goes without
+ * its completion. Without them the io_uring_enter calls are still traced. */
+static void attach_uring(struct loader *L)
+{
+	if (!L->uring_tp)
+		return;
+	L->uring_complete_link = bpf_program__attach(L->uring_complete);
+	if (L->uring_complete_link)
+		L->uring_submit_link = bpf_program__attach(L->uring_submit);
+	if (!L->uring_submit_link) {
+		emit_log(L, "warn", "cannot attach the io_uring tracepoints: %s; io_uring operations are not captured", strerror(errno));
+		bpf_link__destroy(L->uring_complete_link);
+		L->uring_complete_link = NULL;
+		L->uring_tp = NULL;
+	}
+}
+
 void attach_programs(struct loader *L)
 {
 	attach_lifecycle(L);
+	attach_uring(L);
 	long long attach_t0 = now_ns(CLOCK_MONOTONIC);
 	if (!attach_syscalls(L))
 		fatal(L, "could not attach any syscall tracepoint");
@@ -225,6 +243,9 @@ void detach_programs(struct loader *L)
 		__atomic_store_n(&L->skel->bss->tp_stop_level, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&L->skel->bss->tp_stop_level, 2, __ATOMIC_SEQ_CST);
 	}
+	bpf_link__destroy(L->uring_submit_link);
+	bpf_link__destroy(L->uring_complete_link);
+	L->uring_submit_link = L->uring_complete_link = NULL;
 	bpf_link__destroy(L->fork_link);
 	bpf_link__destroy(L->exec_link);
 	bpf_link__destroy(L->pexit_link);

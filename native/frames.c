@@ -34,6 +34,9 @@ static const char *const counter_names[IOR_COUNTER_COUNT] = {
 	[IOR_ENTER_ABANDONED] = "enter_abandoned",
 	[IOR_ENTERS_RECORDED] = "enters_recorded",
 	[IOR_EXITS_PAIRED] = "exits_paired",
+	[IOR_ASYNC_SUBMITS] = "async_submits",
+	[IOR_ASYNC_COMPLETIONS] = "async_completions",
+	[IOR_LOSS_ASYNC_BATCH] = "loss_async_batch",
 };
 
 /* CLOCK_REALTIME - CLOCK_BOOTTIME, from the tightest of a few samples */
@@ -214,7 +217,15 @@ void send_hello(struct loader *L)
 	sb_kv_i64(&b, "fork", IOR_REC_FORK);
 	sb_kv_i64(&b, "exec", IOR_REC_EXEC);
 	sb_kv_i64(&b, "exit", IOR_REC_EXIT);
+	sb_kv_i64(&b, "aio_submit", IOR_REC_AIO_SUBMIT);
+	sb_kv_i64(&b, "aio_reap", IOR_REC_AIO_REAP);
+	sb_kv_i64(&b, "uring_submit", IOR_REC_URING_SUBMIT);
+	sb_kv_i64(&b, "uring_complete", IOR_REC_URING_COMPLETE);
+	sb_kv_i64(&b, "uring_file", IOR_REC_URING_FILE);
 	sb_putc(&b, '}');
+	sb_kv_i64(&b, "async_size", sizeof(struct ior_async));
+	/* io_uring operations: the submit tracepoint attached, null: not captured */
+	sb_kv_str(&b, "io_uring_tracepoint", L->uring_tp);
 	sb_kv_str(&b, "kernel_release", u.release);
 	sb_kv_str(&b, "machine", u.machine);
 	sb_kv_str(&b, "hostname", host);
@@ -237,7 +248,7 @@ void send_hello(struct loader *L)
 	sb_kv_i64(&b, "iov_max", IOR_IOV_MAX);
 	put_names(&b, "counters", counter_names, IOR_COUNTER_COUNT);
 	put_names(&b, "file_types", file_type_names, 9);
-	put_names(&b, "kinds", sc_kind_names, 6);
+	put_names(&b, "kinds", sc_kind_names, 9);
 	put_sc_table(&b);
 	sb_key(&b, "attached");
 	sb_putc(&b, '[');

@@ -70,6 +70,29 @@ static void configure(struct loader *L)
 	skel->rodata->wakeup_bytes = L->ring_bytes / 4;
 }
 
+/* io_uring's operations (bpf/async.bpf.h) come with the io_uring_enter
+ * row: its submit tracepoint's program in the build chosen, retargeted to
+ * the name this kernel has, and the completion's; none where the kernel's
+ * tracepoints do not name the request (before 6.0, said once). */
+static void choose_uring_programs(struct loader *L, bool rdonly_cast)
+{
+	struct ior_bpf *skel = L->skel;
+	bool wanted = L->requested[IOR_SC_io_uring_enter] && !L->skip_reason[IOR_SC_io_uring_enter];
+
+	L->uring_tp = wanted ? uring_submit_tracepoint(L) : NULL;
+	L->uring_submit = rdonly_cast ? skel->progs.ior_uring_submit : skel->progs.ior_uring_submit_core;
+	bpf_program__set_autoload(skel->progs.ior_uring_submit, L->uring_tp && rdonly_cast);
+	bpf_program__set_autoload(skel->progs.ior_uring_submit_core, L->uring_tp && !rdonly_cast);
+	L->uring_complete = uring_complete_has_cqe(L) ? skel->progs.ior_uring_complete : skel->progs.ior_uring_complete_fields;
+	bpf_program__set_autoload(skel->progs.ior_uring_complete, L->uring_tp && L->uring_complete == skel->progs.ior_uring_complete);
+	bpf_program__set_autoload(skel->progs.ior_uring_complete_fields, L->uring_tp && L->uring_complete == skel->progs.ior_uring_complete_fields);
+	bpf_map__set_autocreate(skel->maps.traced_rings, L->uring_tp != NULL);
+	if (L->uring_tp)
+		bpf_program__set_attach_target(L->uring_submit, 0, L->uring_tp);
+	else if (wanted)
+		emit_log(L, "warn", "io_uring operations are not captured on this kernel (its io_uring tracepoints do not name the request before Linux 6.0): only the io_uring_enter calls");
+}
+
 /* Which programs and maps are loaded: one build (btf, core or core-novma)
  * of the hooks chosen, for the requested syscalls this kernel can trace
  * (the others get a skip reason). */
@@ -110,6 +133,7 @@ static void choose_programs(struct loader *L)
 	bpf_program__set_autoload(skel->progs.ior_exit, rdonly_cast);
 	bpf_program__set_autoload(skel->progs.ior_exit_core, !rdonly_cast);
 	L->task_exit = rdonly_cast ? skel->progs.ior_exit : skel->progs.ior_exit_core;
+	choose_uring_programs(L, rdonly_cast);
 	put_skipped_log(L);
 	if (!navail)
 		fatal(L, "none of the requested syscalls can be traced on this kernel");

@@ -51,7 +51,7 @@ struct sc_row {
 extern const struct sc_row sc_table[IOR_SC_COUNT];
 /* syscall number of each row on this architecture, -1: none */
 extern int sc_nr[IOR_SC_COUNT];
-extern const char *const sc_kind_names[6];
+extern const char *const sc_kind_names[9];
 
 void init_sc_nr(void);
 void put_sc_nr(struct sb *b, const char *key, int i);
@@ -112,6 +112,10 @@ struct loader {
 	const char *enter_prefix, *exit_prefix; /* names of that build's per-syscall programs */
 	struct bpf_program *raw_enter, *raw_exit, *task_exit;
 	struct bpf_link *fork_link, *exec_link, *pexit_link;
+	/* io_uring operations (bpf/async.bpf.h): the submit tracepoint, NULL: not captured */
+	const char *uring_tp;
+	struct bpf_program *uring_submit, *uring_complete;
+	struct bpf_link *uring_submit_link, *uring_complete_link;
 	struct bpf_link *raw_enter_link, *raw_exit_link;
 	struct tp_attach tp_enter[IOR_SC_COUNT], tp_exit[IOR_SC_COUNT];
 	double load_ms, attach_ms, detach_ms;
@@ -156,6 +160,8 @@ void host_checks(struct loader *L);
 bool find_vma_available(struct loader *L);
 bool rdonly_cast_available(struct loader *L);
 const char *build_name(bool find_vma, bool rdonly_cast);
+const char *uring_submit_tracepoint(struct loader *L);
+bool uring_complete_has_cqe(struct loader *L);
 const char *row_unavailable(struct loader *L, int i, enum hooks hooks, bool find_vma);
 int do_probe(struct loader *L);
 

@@ -136,6 +136,57 @@ bool rdonly_cast_available(struct loader *L)
 	return find_vma_available(L) && btf__find_by_name_kind(L->vmlinux_btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 }
 
+/* Is parameter `param` of tracepoint tp (its BTF typedef btf_trace_<tp>,
+ * a pointer to a func proto whose parameter 0 is the tracepoint's data)
+ * a pointer, to a struct named `pointee` unless that is NULL? */
+static bool tp_param_is_pointer(struct loader *L, const char *tp, int param, const char *pointee)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	__s32 id = btf__find_by_name_kind(L->vmlinux_btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return false;
+	const struct btf_type *t = btf__type_by_id(L->vmlinux_btf, btf__resolve_type(L->vmlinux_btf, id));
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(L->vmlinux_btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) <= param)
+		return false;
+	const struct btf_type *arg = btf__type_by_id(L->vmlinux_btf, btf_params(t)[param].type);
+	if (!arg || !btf_is_ptr(arg))
+		return false;
+	if (!pointee)
+		return true;
+	const struct btf_type *st = btf__type_by_id(L->vmlinux_btf, arg->type);
+	return st && btf_is_struct(st) && !strcmp(btf__name_by_offset(L->vmlinux_btf, st->name_off), pointee);
+}
+
+/* Does io_uring_complete pass the CQE (6.3+), not its fields? */
+bool uring_complete_has_cqe(struct loader *L)
+{
+	return L->vmlinux_btf && tp_param_is_pointer(L, "io_uring_complete", 3, "io_uring_cqe");
+}
+
+/* The io_uring tracepoint whose first argument is the request just taken
+ * from the SQ ring (bpf/async.bpf.h): io_uring_submit_req (6.4+), or
+ * io_uring_submit_sqe where it already passed the request (6.0-6.3), with
+ * an io_uring_complete that names the request too; NULL before (the
+ * operations are not captured, only the io_uring_enter calls).
+ * IOR_NO_URING=1 behaves as on such a kernel (tests, diagnosis). */
+const char *uring_submit_tracepoint(struct loader *L)
+{
+	const char *no = getenv("IOR_NO_URING");
+	if ((no && !strcmp(no, "1")) || !L->vmlinux_btf)
+		return NULL;
+	if (!tp_param_is_pointer(L, "io_uring_complete", 2, NULL))
+		return NULL; /* (ctx, user_data, res): no request */
+	if (tp_param_is_pointer(L, "io_uring_submit_req", 1, "io_kiocb"))
+		return "io_uring_submit_req";
+	if (tp_param_is_pointer(L, "io_uring_submit_sqe", 1, "io_kiocb"))
+		return "io_uring_submit_sqe";
+	return NULL;
+}
+
 /* The build of the programs the loader picks (bpf/ior.bpf.c): "btf" with
  * bpf_rdonly_cast (6.2+), "core" with CO-RE reads and bpf_find_vma
  * (5.17+), "core-novma" without the helper (munmap/msync not traced). */
@@ -296,6 +347,8 @@ int do_probe(struct loader *L)
 	sb_kv_bool(&b, "find_vma", find_vma);
 	sb_kv_bool(&b, "rdonly_cast", rdonly_cast);
 	sb_kv_str(&b, "build", build_name(find_vma, rdonly_cast));
+	/* io_uring operations: the submit tracepoint used, null where none */
+	sb_kv_str(&b, "io_uring_tracepoint", uring_submit_tracepoint(L));
 	/* per syscall: traceable here with the default hooks */
 	sb_key(&b, "tracepoints");
 	sb_putc(&b, '{');

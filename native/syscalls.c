@@ -24,7 +24,7 @@ void init_sc_nr(void)
 }
 
 /* enum ior_kind, by name */
-const char *const sc_kind_names[6] = { "plain", "iov", "open_how", "offptr", "mmap", "vma" };
+const char *const sc_kind_names[9] = { "plain", "iov", "open_how", "offptr", "mmap", "vma", "aio_submit", "aio_reap", "uring_register" };
 
 /* "key": the syscall number of row i, or null where it has none */
 void put_sc_nr(struct sb *b, const char *key, int i)

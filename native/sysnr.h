@@ -241,3 +241,12 @@ IOR_NR(io_submit, __NR_io_submit)
 #ifdef __NR_io_uring_enter
 IOR_NR(io_uring_enter, __NR_io_uring_enter)
 #endif
+#ifdef __NR_io_getevents
+IOR_NR(io_getevents, __NR_io_getevents)
+#endif
+#ifdef __NR_io_pgetevents
+IOR_NR(io_pgetevents, __NR_io_pgetevents)
+#endif
+#ifdef __NR_io_uring_register
+IOR_NR(io_uring_register, __NR_io_uring_register)
+#endif

@@ -14,6 +14,8 @@ export interface ColumnDef {
   readonly nullable: boolean;
   /** written with DELTA_BINARY_PACKED: monotonic or slowly changing integers */
   readonly delta?: boolean;
+  /** the schema version that added the column (absent: 1); a reader gives nulls for it in older traces */
+  readonly since?: number;
   readonly description: string;
 }
 
@@ -36,6 +38,11 @@ export const COLUMNS = [
   { name: 'ret', kind: 'int64', nullable: false, description: 'raw return value, negative errno on error' },
   { name: 'bytes', kind: 'int64', nullable: false, description: 'bytes transferred (ret of a successful read/write-like call), else 0' },
   { name: 'file_type', kind: 'string', nullable: true, description: 'type of the fd\'s file: regular, directory, pipe, socket, char, block, symlink, other' },
+  // version 2: async I/O operations (libaio, io_uring), one row each, named aio_* / uring_* in syscall
+  { name: 'async_ring', kind: 'int32', nullable: true, since: 2, description: 'async operations: the aio context or io_uring ring they went through, numbered 1, 2, ... in the trace' },
+  { name: 'async_data', kind: 'int64', nullable: true, since: 2, description: "async operations: the submitter's aio_data / SQE user_data (its 64 bits as a signed integer)" },
+  { name: 'async_depth', kind: 'int32', nullable: true, since: 2, description: "async operations: operations in flight on the ring when this one was submitted, itself included" },
+  { name: 'async_end', kind: 'string', nullable: true, since: 2, description: "async operations: how the completion was seen: io_getevents, io_pgetevents, cqe (io_uring), none (not before the capture ended: ret and latency_ns are 0)" },
 ] as const satisfies readonly ColumnDef[];
 
 export type ColumnName = (typeof COLUMNS)[number]['name'];

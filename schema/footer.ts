@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CaptureBuildSchema } from './wire.js';
 
 /** Bumped when columns are appended or the footer changes incompatibly. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const FOOTER_KEY = 'ior.footer';
 export const FORMAT_NAME = 'ior-trace';
 
@@ -24,6 +24,10 @@ export const LossCountersSchema = z.object({
   unresolved_fds: count.describe('events whose fd could not be mapped to a path'),
   path_truncated: count.describe('events whose path was longer than the capture limit'),
   path_faults: count.describe('events whose path argument could not be read'),
+  /** version 2; absent in older traces */
+  async_unreaped: count.optional().describe('async operations whose completion was not seen before the capture ended (reaped outside a syscall, or still in flight)'),
+  async_unmatched: count.optional().describe('async completions whose submission was not seen (submitted before the capture, or its record lost)'),
+  async_batch: count.optional().describe('async operations not recorded: past the most read per io_submit/io_getevents call, or an unreadable iocb'),
 });
 export type LossCounters = z.infer<typeof LossCountersSchema>;
 
@@ -63,6 +67,8 @@ export const FooterSchema = z.object({
     build: CaptureBuildSchema.optional(),
     load_ms: z.number().nonnegative().optional(),
     attach_ms: z.number().nonnegative().optional(),
+    /** the io_uring tracepoint that gave io_uring's operations, null: not captured on that kernel; absent before schema version 2 */
+    io_uring_tracepoint: z.string().nullable().optional(),
   }),
   events: count,
   /** events the kernel recorded but the path-prefix filter left out (not a loss) */
@@ -74,10 +80,10 @@ export const FooterSchema = z.object({
 export type Footer = z.infer<typeof FooterSchema>;
 
 export function emptyLosses(): LossCounters {
-  return { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0 };
+  return { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0, async_unreaped: 0, async_unmatched: 0, async_batch: 0 };
 }
 
 /** Sum of the counters that are real losses of events (not annotations). */
 export function eventsLost(losses: LossCounters): number {
-  return losses.ringbuf_drops + losses.inflight_full + losses.loader_queue_dropped;
+  return losses.ringbuf_drops + losses.inflight_full + losses.loader_queue_dropped + (losses.async_batch ?? 0);
 }

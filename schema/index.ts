@@ -2,9 +2,11 @@
  * schema/: the TypeScript side of ior's data contract.
  * - COLUMNS: the per-event columns (Parquet schema derives from them)
  * - EventBatch / TraceEvent: in-memory shapes, TraceEventSchema (Zod)
+ * - AIO_OPS / URING_OPS: names of async operations (schema version 2)
  * - FooterSchema: the trace footer (Zod), SCHEMA_VERSION
  * The loader -> TypeScript wire format is in docs/wire-format.md.
  */
+export * from './async.js';
 export * from './columns.js';
 export * from './event.js';
 export * from './footer.js';

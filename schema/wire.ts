@@ -48,7 +48,15 @@ export const HelloFrameSchema = z.object({
   attached: z.array(z.string()),
   skipped: z.array(z.object({ name: z.string(), reason: z.string() })),
   /** ids (the record's syscall field) of the process lifecycle records: enum ior_record */
-  records: z.object({ fork: z.number().int(), exec: z.number().int(), exit: z.number().int() }),
+  records: z.object({
+    fork: z.number().int(), exec: z.number().int(), exit: z.number().int(),
+    /** async I/O records (struct ior_event + struct ior_async): the ids are consecutive, aio_submit first */
+    aio_submit: z.number().int(), aio_reap: z.number().int(), uring_submit: z.number().int(), uring_complete: z.number().int(), uring_file: z.number().int(),
+  }),
+  /** bytes of struct ior_async */
+  async_size: z.number().int(),
+  /** the io_uring tracepoint that gives io_uring's operations, null: not captured on this kernel */
+  io_uring_tracepoint: z.string().nullable(),
   /** command mode: the cwd and inherited fds (readlink targets) the command starts with */
   command_files: z.object({ cwd: z.string().nullable(), fds: z.record(z.string(), z.string()) }).nullable().optional(),
 });

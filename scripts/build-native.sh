@@ -61,7 +61,7 @@ riscv64) ARCH=riscv ;;
 esac
 
 mkdir -p "$B"
-BPF_SRC=("$ROOT/bpf/ior.bpf.c" "$ROOT/bpf/ior.h" "$ROOT/bpf/syscalls.def")
+BPF_SRC=("$ROOT/bpf/ior.bpf.c" "$ROOT/bpf/async.bpf.h" "$ROOT/bpf/ior.h" "$ROOT/bpf/syscalls.def")
 
 # 1. vmlinux.h (only ever generated once per build dir; CO-RE relocates)
 if [ -n "${IOR_VMLINUX_H:-}" ]; then

@@ -76,7 +76,8 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
   );
 
   const lossNames = Object.keys(losses).filter((k) => k !== 'events_lost') as (keyof typeof losses)[];
-  const lossCells = lossNames.map((k) => ({ name: k, value: losses[k] }));
+  // async_* counters are absent from traces before schema version 2
+  const lossCells = lossNames.flatMap((k) => (losses[k] === undefined ? [] : [{ name: k, value: losses[k] }]));
   const lossWidth = Math.max(...lossCells.map((c) => c.name.length + 1 + formatCount(c.value).length));
   const lossLines: string[] = [];
   for (let i = 0; i < lossCells.length; i += 3) {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
-import { COLUMNS, FOOTER_KEY, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
+import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
 import { decodeChunk, type ColumnScratch } from './page-reader.js';
@@ -23,6 +23,8 @@ export class TraceReader {
     readonly rowCount: number,
     private readonly file: AsyncBuffer,
     private readonly metadata: FileMetaData,
+    /** the columns the file has (an older schema version lacks the newer ones) */
+    private readonly present: ReadonlySet<string>,
   ) {}
 
   /** Open and validate; every problem is an IorError with one clear line. */
@@ -72,14 +74,17 @@ export class TraceReader {
       const issue = parsed.error.issues[0]!;
       throw new IorError(`${path} has an invalid ior footer: ${issue.path.join('.') || 'footer'}: ${issue.message}`);
     }
-    const missing = COLUMNS.filter((c) => !metadata.schema.some((s) => s.name === c.name));
+    // a column added after the trace's schema version reads as nulls
+    const present = new Set(COLUMNS.filter((c) => metadata.schema.some((s) => s.name === c.name)).map((c) => c.name as string));
+    const missing = COLUMNS.filter((c) => !present.has(c.name) && ((c as ColumnDef).since ?? 1) <= parsed.data.schema_version);
     if (missing.length > 0) throw new IorError(`${path} lacks trace columns ${missing.map((c) => c.name).join(', ')}: not a complete ior trace`);
     for (const c of COLUMNS) {
+      if (!present.has(c.name)) continue;
       const got = metadata.schema.find((s) => s.name === c.name)!.type;
       const want = EXPECTED_ELEMENTS.get(c.name)!.type;
       if (got !== want) throw new IorError(`${path} is not an ior trace: column ${c.name} is ${got ?? 'a group'}, expected ${c.kind === 'string' ? 'a string' : `an ${c.kind === 'int32' ? 'int32' : 'int64'}`} (${want})`);
     }
-    return new TraceReader(path, parsed.data, Number(metadata.num_rows), file, metadata);
+    return new TraceReader(path, parsed.data, Number(metadata.num_rows), file, metadata, present);
   }
 
   get rowGroupCount(): number {
@@ -144,6 +149,10 @@ export class TraceReader {
           pending = prefetch(g + 1);
           const others: ColumnName[] = []; // chunks not laid out as trace/pages.ts writes them
           for (const [i, name] of wanted.entries()) {
+            if (!this.present.has(name)) {
+              batch[name] = absentColumn(COLUMN_BY_NAME.get(name)!.kind === 'string' && coded, rows);
+              continue;
+            }
             const { meta, written, bytes } = chunks[i]!;
             const data = decodeChunk(bytes, COLUMN_BY_NAME.get(name)!, meta, written, EXPECTED_ELEMENTS.get(name)!, rows, coded, scratch[i] ?? null);
             if (data === null) others.push(name);
@@ -167,9 +176,10 @@ export class TraceReader {
   }
 
   /** The bytes of the `names` column chunks of `group`, each read on its own (only what is asked for), all at once. */
-  private readChunks(handle: fs.promises.FileHandle, group: RowGroup, names: readonly string[]): Promise<{ meta: ColumnMetaData; written: SchemaElement; bytes: Uint8Array }[]> {
+  private readChunks(handle: fs.promises.FileHandle, group: RowGroup, names: readonly string[]): Promise<({ meta: ColumnMetaData; written: SchemaElement; bytes: Uint8Array } | null)[]> {
     return Promise.all(
       names.map(async (name) => {
+        if (!this.present.has(name)) return null;
         const meta = group.columns.find((c) => c.meta_data?.path_in_schema[0] === name)?.meta_data;
         const written = this.metadata.schema.find((s) => s.name === name);
         if (meta === undefined || written === undefined) throw new Error(`no column chunk for ${name}`);
@@ -201,6 +211,11 @@ export class TraceReader {
     });
     return Object.fromEntries(names.map((name) => [name, normalizeColumn(name, chunks.get(name) ?? [], rowStart, rows)]));
   }
+}
+
+/** A column the trace's schema version predates: all nulls. */
+function absentColumn(coded: boolean, rows: number): unknown {
+  return coded ? ({ dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings) : new Array(rows).fill(null);
 }
 
 /** A string column of hyparquet's as CodedStrings. */

@@ -70,6 +70,10 @@ export function event(fields: Partial<TraceEvent> & Pick<TraceEvent, 'syscall'>,
     ret: 0n,
     bytes: 0n,
     file_type: null,
+    async_ring: null,
+    async_data: null,
+    async_depth: null,
+    async_end: null,
     ...fields,
   };
 }
