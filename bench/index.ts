@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SECTIONS = ['capture', 'pipeline', 'stats', 'replay', 'binary'];
+const SECTIONS = ['capture', 'async', 'pipeline', 'stats', 'replay', 'binary'];
 const here = path.dirname(fileURLToPath(import.meta.url));
 const asked = process.argv.slice(2);
 let failed = 0;

@@ -113,7 +113,7 @@ export class EventDecoder {
   /** async operations in flight, by ring */
   readonly async = new AsyncTracker((op) => this.asyncRow(op));
   /** each io_uring ring's registered files, by index */
-  private readonly fixedFiles = new Map<string, Map<number, { path: string | null; fileType: number }>>();
+  private readonly fixedFiles = new Map<string, Map<number, { fd: number; path: string | null; fileType: number }>>();
 
   constructor(
     hello: HelloFrame,
@@ -275,7 +275,7 @@ export class EventDecoder {
       const path = fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
       let files = this.fixedFiles.get(ringKey);
       if (!files) this.fixedFiles.set(ringKey, (files = new Map()));
-      files.set(Number(key), { path, fileType });
+      files.set(Number(key), { fd, path, fileType });
       return;
     }
     if (id === records.aio_reap || id === records.uring_complete) {
@@ -286,9 +286,9 @@ export class EventDecoder {
     const opcode = dv.getUint32(off + EV.mode, true);
     const op = (aio ? AIO_OPS[opcode] : URING_OPS[opcode]) ?? unknownAsyncOp(aio ? 'aio' : 'uring', opcode);
     const fixed = (buf[off + EV.event_flags]! & EF_FIXED_FILE) !== 0;
-    // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table, not an fd: the fd column stays -1
-    const fd = op.takesFd && !fixed ? dv.getInt32(off + EV.fd, true) : -1;
+    // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table: the row names the fd registered there
     const registered = op.takesFd && fixed ? this.fixedFiles.get(ringKey)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
+    const fd = !op.takesFd ? -1 : fixed ? (registered?.fd ?? -1) : dv.getInt32(off + EV.fd, true);
     const path = registered ? registered.path : fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
     const offset = dv.getBigInt64(off + EV.offset, true);
     const count = dv.getBigInt64(off + EV.count, true);

@@ -26,6 +26,8 @@ export const LoaderProbeSchema = z.looseObject({
   hooks: z.enum(['raw', 'tracepoints']),
   /** the build of the BPF programs capture loads here (native/probe.c, build_name) */
   build: CaptureBuildSchema,
+  /** the io_uring tracepoint that gives io_uring's operations here, null: only the io_uring_enter calls (absent: an older loader) */
+  io_uring_tracepoint: z.string().nullable().optional(),
   /** syscall name -> traceable here with `hooks` */
   tracepoints: z.record(z.string(), z.boolean()),
   tracepoints_available: z.number(),
@@ -217,6 +219,11 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
   }
 
   add({ name: 'programs', status: 'ok', detail: `capture will load the ${BUILD_DETAIL[p.build]}, on ${hooks}${p.hooks === 'raw' ? ' (--hooks tracepoints also works)' : ''}` });
+  add(
+    p.io_uring_tracepoint
+      ? { name: 'async I/O', status: 'ok', detail: `libaio and io_uring operations, one row each (io_uring from the ${p.io_uring_tracepoint} tracepoint)` }
+      : { name: 'async I/O', status: 'warn', detail: 'libaio operations, one row each; io_uring only as io_uring_enter calls: this kernel\'s io_uring tracepoints do not name the request (Linux 6.0+ do)', fix: 'boot Linux 6.0 or later to capture io_uring operations' },
+  );
 
   // Linux 5.11 charges BPF memory to the memory cgroup instead of RLIMIT_MEMLOCK
   const caps = env.capabilities ?? effectiveCapabilities();

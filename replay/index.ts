@@ -129,7 +129,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     addon.teardown();
   }
   if (runner.failure) throw runner.failure;
-  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init);
+  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   return outcome.stopped ? 130 : 0;
 }

@@ -6,10 +6,11 @@
  * plan/init pass and the run pass), so they agree on every decision.
  */
 import path from 'node:path';
+import { asyncOpNamed } from '../schema/index.js';
 import { KIND, type OpKind } from './ops.js';
 
 /** Columns the replay reads from a trace. */
-export const REPLAY_COLUMNS = ['ts_ns', 'latency_ns', 'pid', 'tid', 'syscall', 'fd', 'fd2', 'path', 'path2', 'flags', 'mode', 'offset', 'count', 'ret', 'bytes', 'file_type'] as const;
+export const REPLAY_COLUMNS = ['ts_ns', 'latency_ns', 'pid', 'tid', 'syscall', 'fd', 'fd2', 'path', 'path2', 'flags', 'mode', 'offset', 'count', 'ret', 'bytes', 'file_type', 'async_ring', 'async_depth'] as const;
 
 /** One traced event, numbers as doubles (ts relative to the trace's first event). */
 export interface Ev {
@@ -29,6 +30,9 @@ export interface Ev {
   ret: number;
   bytes: number;
   fileType: string | null;
+  /** async operations: the ring (aio context or io_uring) and its depth at submission */
+  ring: number | null;
+  depth: number | null;
 }
 
 export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
@@ -46,6 +50,7 @@ export type SkipReason =
   | 'fd opened before the capture, only closed'
   | 'memory mapping'
   | 'asynchronous I/O submission'
+  | 'async operation not replayed (only reads, writes and syncs are)'
   | 'fcntl command not replayable'
   | 'target root itself'
   | 'sendfile/copy_file_range with a non-file end'
@@ -72,7 +77,22 @@ export const ISSUED_AS: Record<string, string> = {
   fcntl: 'fcntl (F_GETFD/F_SETFD/F_GETFL/F_SETFL); F_DUPFD emulated with F_DUPFD_CLOEXEC',
   chdir: 'emulated: O_PATH|O_DIRECTORY openat2 + close (the replay keeps its own cwd)', fchdir: 'emulated: newfstat, checked to be a directory',
   copy_file_range: 'copy_file_range', sendfile64: 'sendfile64',
+  // async operations: on an io_uring per traced ring, at the traced depth (libaio's through io_uring too)
+  aio_pread: 'io_uring READ (libaio through io_uring)', aio_preadv: 'io_uring READ, one buffer (libaio through io_uring)',
+  aio_pwrite: 'io_uring WRITE (libaio through io_uring)', aio_pwritev: 'io_uring WRITE, one buffer (libaio through io_uring)',
+  aio_fsync: 'io_uring FSYNC (libaio through io_uring)', aio_fdsync: 'io_uring FSYNC DATASYNC (libaio through io_uring)',
+  uring_read: 'io_uring READ', uring_readv: 'io_uring READ (one buffer)', uring_read_fixed: 'io_uring READ (unregistered buffer)',
+  uring_write: 'io_uring WRITE', uring_writev: 'io_uring WRITE (one buffer)', uring_write_fixed: 'io_uring WRITE (unregistered buffer)',
+  uring_fsync: 'io_uring FSYNC',
 };
+
+/** Async operations the replay issues, by name: reads, writes and syncs. */
+const ASYNC_KINDS: Record<string, OpKind> = {
+  aio_pread: 'aread', aio_preadv: 'aread', uring_read: 'aread', uring_readv: 'aread', uring_read_fixed: 'aread',
+  aio_pwrite: 'awrite', aio_pwritev: 'awrite', uring_write: 'awrite', uring_writev: 'awrite', uring_write_fixed: 'awrite',
+  aio_fsync: 'afsync', aio_fdsync: 'afdatasync', uring_fsync: 'afsync',
+};
+const IORING_FSYNC_DATASYNC = 1;
 
 /** What an op does to the traced namespace, for ordering across lanes and for init. */
 export interface Step {
@@ -113,8 +133,8 @@ const FD_SIMPLE: Record<string, OpKind> = {
   ftruncate: 'ftruncate', fallocate: 'fallocate', fadvise64: 'fadvise', readahead: 'readahead', newfstat: 'fstat',
   getdents64: 'getdents', fchmod: 'fchmod', fchown: 'fchown', fchdir: 'fchdir',
 };
-export const READ_KINDS = new Set([KIND.read, KIND.pread, KIND.readv, KIND.preadv, KIND.preadv2]);
-export const WRITE_KINDS = new Set([KIND.write, KIND.pwrite, KIND.writev, KIND.pwritev, KIND.pwritev2]);
+export const READ_KINDS = new Set([KIND.read, KIND.pread, KIND.readv, KIND.preadv, KIND.preadv2, KIND.aread]);
+export const WRITE_KINDS = new Set([KIND.write, KIND.pwrite, KIND.writev, KIND.pwritev, KIND.pwritev2, KIND.awrite]);
 
 /**
  * A traced absolute path as a path relative to the target, or the reason it
@@ -152,6 +172,11 @@ export class Interpreter {
     let l = this.lanes.get(tid);
     if (l === undefined) this.lanes.set(tid, (l = this.lanes.size));
     return l;
+  }
+
+  /** The lane of an event: its thread's, or, for an async operation, its ring's (the ring keeps its own order and depth). */
+  laneOf(e: Ev): number {
+    return this.lane(e.ring !== null ? -e.ring : e.tid);
   }
 
   get laneCount(): number {
@@ -242,6 +267,9 @@ export class Interpreter {
         return 'memory mapping';
       case 'io_submit': case 'io_uring_enter':
         return 'asynchronous I/O submission';
+    }
+    if (e.ring !== null && asyncOpNamed(sc)) return this.asyncOp(e);
+    switch (sc) {
       case 'sync':
         return [this.step('sync', {})];
       case 'copy_file_range': case 'sendfile64':
@@ -394,6 +422,14 @@ export class Interpreter {
       default:
         return this.onFd(e, kind, { offset: e.offset ?? 0, count });
     }
+  }
+
+  /** A read, write or sync of an async ring; the others are not replayed yet. */
+  private asyncOp(e: Ev): Step[] | SkipReason {
+    let kind = ASYNC_KINDS[e.syscall];
+    if (kind === undefined) return 'async operation not replayed (only reads, writes and syncs are)';
+    if (e.syscall === 'uring_fsync' && (e.flags ?? 0) & IORING_FSYNC_DATASYNC) kind = 'afdatasync';
+    return this.onFd(e, kind, { offset: e.offset ?? 0, count: e.count ?? 0, mode: e.depth ?? 1 });
   }
 
   private dup(e: Ev): Step[] | SkipReason {

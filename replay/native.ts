@@ -23,6 +23,10 @@ export interface ReplayAddon {
   /** CPU time the executor threads spent running ops (ns; sleeping and waiting do not count) */
   cpuNs(): number;
   teardown(): void;
+  /** how async ops were issued: 'io_uring', 'synchronous (io_uring unavailable: ...)', null if none were */
+  asyncIssuedAs(): string | null;
+  /** async ops issued, and the sum of the depth each was submitted at */
+  asyncDepths(): [ops: number, depthSum: number];
   run(ops: Int32Array, opsF: Float64Array, strings: Uint8Array, results: Float64Array, lane: number, laneBase: number, from: number, to: number, horizonNs: number): RunResult;
   initDir(rel: string): number;
   initRemove(rel: string): number;

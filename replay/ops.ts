@@ -13,6 +13,8 @@ export const OP_KINDS = [
   'fstat', 'statat', 'statx', 'access', 'unlink', 'rename', 'mkdir', 'link', 'symlink',
   'readlink', 'getdents', 'chmod', 'fchmod', 'chown', 'fchown', 'utimens', 'utimens_fd',
   'truncate', 'dup', 'fcntl', 'chdir', 'fchdir', 'copy_file_range', 'sendfile', 'sync',
+  // async operations, on the lane's io_uring (native/replay/async.c); mode holds the traced depth
+  'aread', 'awrite', 'afsync', 'afdatasync',
 ] as const;
 export type OpKind = (typeof OP_KINDS)[number];
 export const KIND: Record<OpKind, number> = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<OpKind, number>;

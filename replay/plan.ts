@@ -10,7 +10,7 @@ import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
-import { FILE_TYPES, TraceEventSchema } from '../schema/index.js';
+import { COLUMNS, FILE_TYPES, TraceEventSchema } from '../schema/index.js';
 
 export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
 
@@ -48,6 +48,8 @@ export interface Plan {
   /** ns from the first to the last replayed event (unscaled) */
   spanNs: number;
   traced: { readBytes: number; writtenBytes: number };
+  /** async operations replayed, and the sum of their traced depths (async_depth) */
+  async: { ops: number; depthSum: number };
   init: InitState;
 }
 
@@ -79,14 +81,17 @@ export interface EventBatch {
  * first event's when null), validated: Zod on the first rows of each row
  * group, the fields replay relies on for every row. The Ev is reused.
  */
+/** The columns replay does not read, as values the row schema accepts. */
+const UNREAD: Record<string, unknown> = { ...Object.fromEntries(COLUMNS.filter((c) => c.nullable).map((c) => [c.name, null])), comm: '' };
+
 export async function* eventBatches(reader: TraceReader, zero: bigint | null): AsyncGenerator<EventBatch> {
-  const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null };
+  const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null, ring: null, depth: null };
   let base: number | null = zero === null ? null : Number(zero);
   let row = 0;
   for await (const b of reader.batches(REPLAY_COLUMNS)) {
     if (base === null && b.length > 0) base = Number(b.ts_ns[0]!);
     for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
-      const parsed = TraceEventSchema.safeParse({ seq: BigInt(row + i), comm: '', ...Object.fromEntries(REPLAY_COLUMNS.map((c) => [c, (b[c] as ArrayLike<unknown>)[i]])) });
+      const parsed = TraceEventSchema.safeParse({ ...UNREAD, seq: BigInt(row + i), ...Object.fromEntries(REPLAY_COLUMNS.map((c) => [c, (b[c] as ArrayLike<unknown>)[i]])) });
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw badRow(reader, row + i, `${issue.path.join('.')}: ${issue.message}`);
@@ -120,6 +125,8 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
         e.ret = ret(i);
         e.bytes = bytes(i);
         e.fileType = fileType;
+        e.ring = b.async_ring[i] ?? null;
+        e.depth = b.async_depth[i] ?? null;
         return e;
       },
     };
@@ -396,7 +403,7 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   const model = new InitModel();
   const plan: Plan = {
     trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, slots: 0,
-    firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
+    firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
   let first: number | null = null, last = 0;
   for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
@@ -413,7 +420,11 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     }
     per.replayed++;
     plan.replayed++;
-    interp.lane(e.tid);
+    interp.laneOf(e);
+    if (e.ring !== null) {
+      plan.async.ops++;
+      plan.async.depthSum += e.depth ?? 1;
+    }
     if (first === null) first = e.ts;
     last = e.ts;
     for (const s of steps) {

@@ -5,6 +5,7 @@
 import { formatDurationNs } from '../common/duration.js';
 import { formatBytes } from '../common/format.js';
 import { ISSUED_AS } from './interpret.js';
+import { asyncOpNamed } from '../schema/index.js';
 import { HELPER_NAMES } from './native.js';
 import type { InitResult } from './init.js';
 import type { Plan } from './plan.js';
@@ -28,20 +29,28 @@ export interface ReplayReport {
   lag_ms: { p50: number; p99: number; max: number } | null;
   syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
   bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
+  /** async operations (libaio, io_uring): how they were issued, and the queue depth each was submitted at, mean over them */
+  async: { issued_as: string | null; ops: number; traced_mean_depth: number; replayed_mean_depth: number | null } | null;
   init: InitResult | null;
 }
 
 const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
 const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
 
-export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null): ReplayReport {
+/**
+ * asyncIssuedAs: how the executor issued async operations ('io_uring', or
+ * 'synchronous (io_uring unavailable: ...)' where it could not set up a
+ * ring), null if it issued none.
+ */
+export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null = null, asyncDepths: [ops: number, depthSum: number] = [0, 0]): ReplayReport {
   const t = outcome.tally;
+  const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : (ISSUED_AS[name] ?? name));
   const syscalls = Object.entries(plan.bySyscall)
     .map(([name, counts]) => {
       const s = t.bySyscall.get(name);
       return {
         syscall: name,
-        issued_as: counts.replayed > 0 ? (ISSUED_AS[name] ?? name) : 'skipped',
+        issued_as: counts.replayed > 0 ? issuedAs(name) : 'skipped',
         replayed: s?.replayed ?? 0,
         skipped: counts.skipped,
         failed: s?.failed ?? 0,
@@ -78,6 +87,12 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     lag_ms: t.lag.count === 0 ? null : { p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max) },
     syscalls,
     bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
+    async: plan.async.ops === 0 ? null : {
+      issued_as: asyncIssuedAs,
+      ops: plan.async.ops,
+      traced_mean_depth: Math.round((plan.async.depthSum / plan.async.ops) * 100) / 100,
+      replayed_mean_depth: asyncDepths[0] === 0 ? null : Math.round((asyncDepths[1] / asyncDepths[0]) * 100) / 100,
+    },
     init,
   };
 }
@@ -98,6 +113,7 @@ export function renderReport(r: ReplayReport): string {
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (${r.speed === 'max' ? '--speed max: no schedule' : 'nothing replayed'})\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
+  if (r.async) out += `async       ${n(r.async.ops)} operations issued as ${r.async.issued_as ?? '-'}, mean depth ${r.async.replayed_mean_depth ?? '-'} replayed, ${r.async.traced_mean_depth} traced\n`;
   const helpers = Object.entries(r.added.helper_syscalls).filter(([, v]) => v > 0);
   out += `added       ${n(r.added.pre_capture_opens)} opens of fds open before the capture${helpers.length ? ', ' + helpers.map(([k, v]) => `${n(v)} ${k}`).join(', ') : ''}\n`;
   if (Object.keys(r.skipped).length) {

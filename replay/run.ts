@@ -121,7 +121,7 @@ export class Runner {
       const e = batch.load(row);
       const steps = interp.interpret(e);
       if (typeof steps === 'string' || steps.length === 0) continue;
-      const lane = this.lanes[interp.lane(e.tid)]!;
+      const lane = this.lanes[interp.laneOf(e)]!;
       const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
       const traced = this.traced;
       traced.syscall = e.syscall;

@@ -6,7 +6,9 @@ bash scripts/build-native.sh
 npx tsc -p tsconfig.json
 # replay executor addon (native/replay, Node-API): rebuilt when its sources change
 replay_addon=native/replay/build/Release/ior_replay.node
-if [[ ! $replay_addon -nt native/replay/replay.c || ! $replay_addon -nt native/replay/binding.gyp ]]; then
+stale_addon=false
+for src in native/replay/*.c native/replay/*.h native/replay/binding.gyp; do [[ $replay_addon -nt $src ]] || stale_addon=true; done
+if $stale_addon; then
 	node_gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
 	nodedir=(); [[ -f /usr/include/node/node_api.h ]] && nodedir=(--nodedir=/usr)
 	gyp=(npx --yes node-gyp); [[ -f $node_gyp ]] && gyp=(node "$node_gyp")

@@ -44,7 +44,7 @@ done
 ((${#kernels[@]})) || kernels=(bullseye bookworm trixie host)
 
 [ "$(id -u)" -eq 0 ] || die "run as root (BPF on the host row, the kernel cache)"
-ensure_debian_packages check-kernels qemu-system-x86 busybox-static cpio
+ensure_debian_packages check-kernels qemu-system-x86 busybox-static cpio fio
 
 # 1. the binary and the workload
 BIN="$(binary_under_test check-kernels "$REPO")"
@@ -108,7 +108,8 @@ make_initramfs() {
 	for l in $("$root/bin/busybox" --list); do [ -e "$root/bin/$l" ] || ln -s busybox "$root/bin/$l"; done
 	cp "$BIN" "$root/bin/ior"
 	cp "$FIXED" "$root/bin/iowork-fixed"
-	for f in $( (ldd "$BIN"; ldd "$FIXED") | grep -o '/[^ ]*' | sort -u); do
+	cp "$(command -v fio)" "$root/bin/fio"
+	for f in $( (ldd "$BIN"; ldd "$FIXED"; ldd "$(command -v fio)") | grep -o '/[^ ]*' | sort -u); do
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
 	done
@@ -133,7 +134,7 @@ for k in "${kernels[@]}"; do
 	start=$(date +%s)
 	if [ "$k" = host ]; then
 		say "host: $(uname -r)"
-		IOR="$BIN" FIXED="$FIXED" SCRATCH="$OUT/host-scratch" sh "$REPO/scripts/kernels/checks.sh" >"$OUT/$k.log" 2>&1 || true
+		IOR="$BIN" FIXED="$FIXED" FIO="$(command -v fio)" SCRATCH="$OUT/host-scratch" sh "$REPO/scripts/kernels/checks.sh" >"$OUT/$k.log" 2>&1 || true
 		rm -rf "$OUT/host-scratch"
 	else
 		if ! image="$(kernel_image "$k")"; then

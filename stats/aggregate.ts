@@ -25,10 +25,24 @@ import { LogHistogram } from './histogram.js';
 import { RateTimeline } from './timeline.js';
 import type { ProgressCallback } from './progress.js';
 import { DEFAULT_STATS_OPTIONS, type StatsOptions } from './options.js';
-import type { BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
+import type { AsyncRow, BreakdownRow, ErrorRow, FileRow, ProcessRow, SizeBucket, SlowCall, StatsReport } from './report.js';
 
 /** The trace columns computeStats reads (the others are never decoded). */
-export const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type'] as const;
+export const STATS_COLUMNS = ['seq', 'ts_ns', 'latency_ns', 'pid', 'tid', 'comm', 'syscall', 'path', 'path2', 'ret', 'bytes', 'file_type', 'async_depth', 'async_end'] as const;
+
+/** Queue depths counted one by one up to this; deeper ones count here. */
+const DEPTH_MAX = 1024;
+
+/** One async operation kind (aio_pread, uring_write, ...): its count and the queue depth each was submitted at. */
+class AsyncTotals {
+  ops = 0;
+  bytes = 0;
+  /** completion never seen before the capture ended */
+  unreaped = 0;
+  depthSum = 0;
+  /** ops by depth at submission, 1..DEPTH_MAX */
+  readonly depths = new Float64Array(DEPTH_MAX + 1);
+}
 
 const TWO_32 = 2 ** 32;
 // the first name of a number wins: EAGAIN rather than its alias EWOULDBLOCK
@@ -164,6 +178,7 @@ export class Aggregation {
   readonly files = new Map<string, FileTotals>();
   readonly processes = new Map<number, ProcessTotals>();
   readonly threads = new Set<number>();
+  readonly async = new Map<string, AsyncTotals>();
   readonly readSizes = new Float64Array(SIZE_CLASSES);
   readonly writeSizes = new Float64Array(SIZE_CLASSES);
   readonly slowest: SlowestCalls;
@@ -190,6 +205,7 @@ export class Aggregation {
     Object.setPrototypeOf(data.timeline, RateTimeline.prototype);
     for (const g of data.groups.values()) Object.setPrototypeOf(g.latency, LogHistogram.prototype);
     for (const sc of data.syscalls.values()) Object.setPrototypeOf(sc.group.latency, LogHistogram.prototype);
+    for (const a of data.async.values()) Object.setPrototypeOf(a, AsyncTotals.prototype);
     return data;
   }
 
@@ -237,6 +253,17 @@ export class Aggregation {
       }
     }
     for (const t of later.threads) this.threads.add(t);
+    for (const [name, a] of later.async) {
+      const mine = this.async.get(name);
+      if (mine === undefined) this.async.set(name, a);
+      else {
+        mine.ops += a.ops;
+        mine.bytes += a.bytes;
+        mine.unreaped += a.unreaped;
+        mine.depthSum += a.depthSum;
+        a.depths.forEach((n, d) => (mine.depths[d] += n));
+      }
+    }
     later.readSizes.forEach((n, k) => (this.readSizes[k] += n));
     later.writeSizes.forEach((n, k) => (this.writeSizes[k] += n));
     for (const call of later.slowest.heap) if (call.latency_ns > this.slowest.threshold) this.slowest.offer(call);
@@ -312,6 +339,10 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
     const groupOf = perEntry<Group>(by === 'file' || by === 'dir' ? pathNames.length : 0);
     const commPasses = commFilter === null ? null : commNames.map((c) => c === commFilter);
     const pathPasses = prefixes === null ? null : pathNames.map(passesPrefix);
+    const depthOf = batch.async_depth;
+    const endCodes = batch.async_end.codes;
+    const endNone = batch.async_end.dictionary.indexOf('none');
+    const asyncOf = perEntry<AsyncTotals>(batch.syscall.dictionary.length);
     const path2Passes = prefixes === null ? null : path2Names.map(passesPrefix);
     for (let i = 0; i < batch.length; i++) {
       // in this order the sum is a double from its first term: (low - originLow) was taken for a small integer, and the loop thrown away when it was not
@@ -400,6 +431,16 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
       proc!.write += written;
       proc!.comm = task;
       if (failed) proc!.errors++;
+
+      const depth = depthOf[i];
+      if (depth !== null && depth !== undefined) {
+        const a = asyncOf[syscallCode] ?? (asyncOf[syscallCode] = mapGet(agg.async, batch.syscall.dictionary[syscallCode]!, () => new AsyncTotals()));
+        a.ops++;
+        a.bytes += moved;
+        a.depthSum += depth;
+        a.depths[Math.min(Math.max(depth, 1), DEPTH_MAX)]!++;
+        if (endCodes[i] === endNone && endNone >= 0) a.unreaped++;
+      }
 
       timeline.record(offset, read, written);
       if (latency > slowest.threshold) {
@@ -497,6 +538,28 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     return out;
   };
 
+  const depthAt = (depths: Float64Array, ops: number, q: number) => {
+    let seen = 0;
+    for (let d = 1; d < depths.length; d++) if ((seen += depths[d]!) >= q * ops) return d;
+    return depths.length - 1;
+  };
+  const asyncRows: AsyncRow[] = [...agg.async]
+    .map(([syscall, a]) => ({
+      syscall,
+      ops: a.ops,
+      bytes: a.bytes,
+      unreaped: a.unreaped,
+      depth: {
+        mean: Math.round((a.depthSum / a.ops) * 100) / 100,
+        p50: depthAt(a.depths, a.ops, 0.5),
+        p99: depthAt(a.depths, a.ops, 0.99),
+        max: depthAt(a.depths, a.ops, 1),
+        // the distribution, as [depth, ops] pairs of the depths seen
+        histogram: [...a.depths.keys()].filter((d) => a.depths[d]! > 0).map((d) => [d, a.depths[d]!] as [number, number]),
+      },
+    }))
+    .sort((a, b) => b.ops - a.ops || a.syscall.localeCompare(b.syscall));
+
   const losses = footer.losses;
   return {
     file,
@@ -542,6 +605,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
     slowest: slowest.sorted(),
     rate: timeline.columns(options.chartColumns, events ? agg.lastOffset : 0),
     sizes: { read: sizeBuckets(readSizes), write: sizeBuckets(writeSizes) },
+    async: asyncRows,
   };
 }
 

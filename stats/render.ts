@@ -147,6 +147,26 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
     ),
   );
 
+  if (report.async.length > 0) {
+    // async operations: how deep the queue was when each was submitted
+    const depthBuckets = (h: [number, number][]) => {
+      const total = h.reduce((n, [, c]) => n + c, 0);
+      const bins: [string, number][] = [['1', 0], ['2-3', 0], ['4-7', 0], ['8-15', 0], ['16-31', 0], ['32-63', 0], ['64+', 0]];
+      for (const [d, c] of h) bins[Math.min(Math.floor(Math.log2(d)), 6)]![1] += c;
+      return bins.filter(([, c]) => c > 0).map(([k, c]) => `${k}:${Math.round((100 * c) / total)}%`).join(' ');
+    };
+    out.push(
+      ...section(
+        'Async operations (libaio, io_uring): queue depth at submission',
+        table(
+          ['operation', 'ops', 'bytes', 'unreaped', 'mean', 'p50', 'p99', 'max', 'depths'],
+          ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+          report.async.map((a) => [a.syscall, formatCount(a.ops), formatBytes(a.bytes), alert(a.unreaped), String(a.depth.mean), String(a.depth.p50), String(a.depth.p99), String(a.depth.max), depthBuckets(a.depth.histogram)]),
+        ),
+      ),
+    );
+  }
+
   out.push(...section('I/O rate over time', rateChart(report, paint)));
   out.push(...section('Read sizes (successful calls, bytes transferred)', sizeBars(report.sizes.read, paint)));
   out.push(...section('Write sizes (successful calls, bytes transferred)', sizeBars(report.sizes.write, paint)));

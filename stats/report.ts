@@ -125,4 +125,16 @@ export interface StatsReport {
   slowest: SlowCall[];
   rate: RateColumns;
   sizes: { read: SizeBucket[]; write: SizeBucket[] };
+  /** async operations (libaio, io_uring: schema version 2) by kind, with the queue depth each was submitted at; [] without */
+  async: AsyncRow[];
+}
+
+export interface AsyncRow {
+  syscall: string;
+  ops: number;
+  bytes: number;
+  /** completion not seen before the capture ended */
+  unreaped: number;
+  /** operations in flight on the ring at submission, itself included */
+  depth: { mean: number; p50: number; p99: number; max: number; histogram: [depth: number, ops: number][] };
 }

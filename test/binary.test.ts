@@ -102,7 +102,7 @@ test('the unpack directory must be private: a group-writable one and a symlink a
 test('doctor --json: every check, and capture possible here when BPF is', (t) => {
   const r = run(['doctor', '--json']);
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; detail: string; fix?: string }[] };
-  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'kernel', 'ring buffer', 'tracefs', 'syscalls', 'programs', 'memory', 'lockdown']);
+  assert.deepEqual(report.checks.map((c) => c.name), ['loader', 'privileges', 'BTF', 'kernel', 'ring buffer', 'tracefs', 'syscalls', 'programs', 'async I/O', 'memory', 'lockdown']);
   for (const c of report.checks) if (c.status !== 'ok') assert.ok(c.fix, `${c.name} is ${c.status} without a fix`);
   assert.equal(r.status, report.ok ? 0 : 1);
   if (!needBpf(t)) return;

@@ -13,7 +13,10 @@ const syscalls: SyscallEntry[] = [
   { id: 0, name: 'read', nargs: 3, kind: 'plain', ...none, fd: 0, count: 2 },
   { id: 1, name: 'newfstat', nargs: 2, kind: 'plain', ...none, fd: 0, count: -1 },
 ];
-const hello = { event_size: 104, syscalls, records: { fork: 0xff01, exec: 0xff02, exit: 0xff03 } } as unknown as HelloFrame;
+const hello = {
+  event_size: 104, async_size: 24, syscalls,
+  records: { fork: 0xff01, exec: 0xff02, exit: 0xff03, aio_submit: 0xff04, aio_reap: 0xff05, uring_submit: 0xff06, uring_complete: 0xff07, uring_file: 0xff08 },
+} as unknown as HelloFrame;
 
 /** One struct ior_event (bpf/ior.h) with no path. */
 function record(id: number, seq: number, ret: bigint, offset: bigint, count: bigint): Buffer {

@@ -80,7 +80,9 @@ async function decodedOwnColumns(file: string): Promise<string[]> {
   const bytes = fs.readFileSync(file);
   const expected = new Map(parquetSchema().map((s) => [s.name, s]));
   const group = metadata.row_groups[0]!;
-  return COLUMNS.filter((c) => {
+  // columns newer than the file's schema version are not in it
+  const inFile = COLUMNS.filter((c) => group.columns.some((chunk) => chunk.meta_data?.path_in_schema[0] === c.name));
+  return inFile.filter((c) => {
     const meta = group.columns.find((chunk) => chunk.meta_data?.path_in_schema[0] === c.name)!.meta_data!;
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
     const chunk = new Uint8Array(bytes.subarray(start, start + Number(meta.total_compressed_size)));

@@ -79,7 +79,7 @@ test('bad files get one clear IorError each', async () => {
   fs.writeFileSync(path.join(dir, 'cut.parquet'), bytes.subarray(0, bytes.length - 10));
   await expectError(path.join(dir, 'cut.parquet'), /truncated/);
   writeFixtureTrace(path.join(dir, 'newer.parquet'), rows, { schema_version: 99 });
-  await expectError(path.join(dir, 'newer.parquet'), /schema version 99, newer than this ior reads \(1\): upgrade ior/);
+  await expectError(path.join(dir, 'newer.parquet'), /schema version 99, newer than this ior reads \(2\): upgrade ior/);
   const { ParquetWriter, ByteWriter } = await import('hyparquet-writer');
   const w = new ByteWriter();
   new ParquetWriter({ writer: w, schema: [{ name: 'root', num_children: 1 }, { name: 'x', type: 'INT32', repetition_type: 'REQUIRED' }] }).finish();
@@ -89,4 +89,26 @@ test('bad files get one clear IorError each', async () => {
   assert.equal(FooterSchema.safeParse(fixtureFooter(0)).success, true, JSON.stringify(FooterSchema.safeParse(fixtureFooter(0)).error?.issues));
   assert.equal(fixtureFooter(0).events, 0);
   fs.rmSync(dir, { recursive: true });
+});
+
+test('version-1 traces (the stored fixtures) keep reading: the version-2 async columns come back as nulls, in every reader', async () => {
+  const { REPO_ROOT } = await import('../common/assets.js');
+  const { ior } = await import('./helpers/cli.js');
+  const file = path.join(REPO_ROOT, 'fixtures', 'stats', 'capture-workload.parquet');
+  const reader = await TraceReader.open(file);
+  assert.equal(reader.footer.schema_version, 1);
+  let rows = 0;
+  for await (const b of reader.batches()) {
+    for (const c of ['async_ring', 'async_data', 'async_depth', 'async_end'] as const) assert.ok((b[c] as unknown[]).every((v) => v === null), c);
+    rows += b.length;
+  }
+  assert.equal(rows, reader.rowCount);
+  for await (const b of reader.codedBatches(['syscall', 'async_end'])) assert.ok(b.async_end.dictionary.length === 0 && b.async_end.codes.every((c) => c === -1));
+  // stats and sql read it as before; sql sees the new columns, null
+  const stats = ior(['stats', file, '--json']);
+  assert.equal(stats.status, 0, stats.stderr);
+  assert.equal(JSON.parse(stats.stdout).trace.schema_version, 1);
+  const sql = ior(['sql', '--json', file, 'SELECT count(*) AS n, count(async_ring) AS async FROM events']);
+  assert.equal(sql.status, 0, sql.stderr);
+  assert.deepEqual(JSON.parse(sql.stdout), [{ n: reader.rowCount, async: 0 }]);
 });

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "replay.h"
+
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
 #endif
@@ -53,6 +55,8 @@ enum {
 	K_FSTAT, K_STATAT, K_STATX, K_ACCESS, K_UNLINK, K_RENAME, K_MKDIR, K_LINK, K_SYMLINK,
 	K_READLINK, K_GETDENTS, K_CHMOD, K_FCHMOD, K_CHOWN, K_FCHOWN, K_UTIMENS, K_UTIMENS_FD,
 	K_TRUNCATE, K_DUP, K_FCNTL, K_CHDIR, K_FCHDIR, K_COPY_FILE_RANGE, K_SENDFILE, K_SYNC,
+	/* async ops: async.c, on the lane's ring; W_MODE holds the traced depth */
+	K_AREAD, K_AWRITE, K_AFSYNC, K_AFDATASYNC,
 	K_COUNT
 };
 
@@ -93,12 +97,6 @@ static double g_inv_speed;      /* 0: --speed max */
 static int64_t g_t0;            /* CLOCK_MONOTONIC ns at setup: times passed to JS are relative to it */
 static int64_t g_start;         /* replay clock start, relative to g_t0 */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static int sys_openat2(int dirfd, const char *path, int flags, int mode, uint64_t resolve)
 {
@@ -157,25 +155,35 @@ static void thread_ready(void)
  * more than a page; so every traced O_DIRECT call gets a buffer the kernel
  * accepts, with no statx of our own, and offsets and sizes stay as traced
  * (a misaligned one fails as it did in the trace). */
-#define IO_ALIGN 4096
-static char *buffer(size_t n)
+char *io_buffer_new(size_t n, size_t *size)
 {
-	if (n <= t_buflen)
-		return t_buf;
 	size_t want = n < 65536 ? 65536 : (n + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
 	void *p;
 	if (posix_memalign(&p, IO_ALIGN, want))
 		return NULL;
 	char *b = p;
-	free(t_buf);
 	/* content that does not compress to nothing */
 	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uintptr_t)b;
 	for (size_t i = 0; i + 8 <= want; i += 8) {
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		memcpy(b + i, &x, 8);
 	}
+	*size = want;
+	return b;
+}
+
+/* This thread's buffer for synchronous ops, grown as needed */
+static char *buffer(size_t n)
+{
+	if (n <= t_buflen)
+		return t_buf;
+	size_t size;
+	char *b = io_buffer_new(n, &size);
+	if (!b)
+		return NULL;
+	free(t_buf);
 	t_buf = b;
-	t_buflen = want;
+	t_buflen = size;
 	return b;
 }
 
@@ -665,6 +673,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
+	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);
 	g_t0 = mono_ns();
 	g_start = 0;
@@ -742,6 +751,7 @@ static napi_value js_teardown(napi_env env, napi_callback_info info)
 	int n = atomic_load(&g_ncaches);
 	for (int i = 0; i < n && i < MAX_THREADS; i++)
 		drop_cache(g_caches[i]);
+	async_teardown();
 	drop_parent_cache();
 	for (int i = 0; i < g_nslots; i++) {
 		int fd = atomic_exchange(&g_slots[i], -1);
@@ -749,6 +759,44 @@ static napi_value js_teardown(napi_env env, napi_callback_info info)
 			close(fd);
 	}
 	return NULL;
+}
+
+/* asyncDepths(): [ops, sum of the depth each was submitted at] */
+static napi_value js_async_depths(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	double ops, sum;
+	napi_value arr;
+	async_depths(&ops, &sum);
+	napi_create_array_with_length(env, 2, &arr);
+	napi_set_element(env, arr, 0, num(env, ops));
+	napi_set_element(env, arr, 1, num(env, sum));
+	return arr;
+}
+
+/* asyncIssuedAs(): how async ops were issued ("io_uring", "synchronous (...)"), null: none were */
+static napi_value js_async_issued_as(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value v;
+	const char *s = async_issued_as();
+	if (!s)
+		napi_get_null(env, &v);
+	else
+		napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+	return v;
+}
+
+/* Op i+1 of the range joins op i's io_uring_enter: an async op due now,
+ * free of waits, one deeper (the trace queued them together). */
+static int batched_with_next(const int32_t *ops, const double *opsf, int32_t i, int32_t to, int64_t now)
+{
+	if (i + 1 >= to)
+		return 0;
+	const int32_t *op = ops + (size_t)i * OP_WORDS, *next = op + OP_WORDS;
+	const double *nextf = opsf + (size_t)(i + 1) * (OP_WORDS / 2);
+	return next[W_KIND] >= K_AREAD && next[W_MODE] == op[W_MODE] + 1 && next[W_DEP1L] < 0 && next[W_DEP2L] < 0 &&
+	       g_t0 + g_start + (int64_t)(nextf[F_DUE] * g_inv_speed) <= now;
 }
 
 static int wait_dep(int lane, int32_t need)
@@ -838,17 +886,26 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 			while ((now = mono_ns()) < due)
 				cpu_relax();
 		}
-		long r = issue(op, opf, strings);
-		int64_t end = mono_ns();
 		double *res = results + (size_t)i * RESULT_DOUBLES;
-		res[0] = (double)r;
-		res[1] = (double)(now - g_t0 - g_start);
-		res[2] = (double)(end - now);
-		prev_end = end;
+		if (op[W_KIND] >= K_AREAD) {
+			/* its result comes when it completes (by async_drain below at the latest) */
+			async_issue(lane, (enum async_op)(op[W_KIND] - K_AREAD), slot_fd(op[W_SLOT]), (int64_t)opf[F_OFFSET], io_count(opf),
+				    op[W_MODE], !batched_with_next(ops, opsf, i, to, now), res, now, g_t0 + g_start);
+			prev_end = 0;
+		} else {
+			long r = issue(op, opf, strings);
+			int64_t end = mono_ns();
+			res[0] = (double)r;
+			res[1] = (double)(now - g_t0 - g_start);
+			res[2] = (double)(end - now);
+			prev_end = end;
+		}
 		atomic_store_explicit(&g_lane_done[lane], base + i + 1, memory_order_release);
 		if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
 			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	}
+	/* every async op of this range completes before its results are handed back */
+	async_drain(lane);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	atomic_fetch_add(&g_cpu_ns, (long long)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000LL + (cpu1.tv_nsec - cpu0.tv_nsec));
 	napi_value out;
@@ -1117,6 +1174,8 @@ NAPI_MODULE_INIT()
 		{ "helpers", NULL, js_helpers, NULL, NULL, NULL, napi_default, NULL },
 		{ "cpuNs", NULL, js_cpu_ns, NULL, NULL, NULL, napi_default, NULL },
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
+		{ "asyncIssuedAs", NULL, js_async_issued_as, NULL, NULL, NULL, napi_default, NULL },
+		{ "asyncDepths", NULL, js_async_depths, NULL, NULL, NULL, napi_default, NULL },
 		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
 		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },
 		{ "initRemove", NULL, js_init_remove, NULL, NULL, NULL, napi_default, NULL },

@@ -1,7 +1,7 @@
 #!/bin/sh
 # checks.sh - what the kernel matrix runs on one kernel (scripts/check-kernels.sh).
 #
-#   IOR=/bin/ior FIXED=/bin/iowork-fixed SCRATCH=/tmp/ior-check sh checks.sh
+#   IOR=/bin/ior FIXED=/bin/iowork-fixed FIO=/bin/fio SCRATCH=/tmp/ior-check sh checks.sh
 #
 # POSIX sh (busybox in the qemu guest, dash on the host row). It checks
 # nothing itself: it runs the steps and reports on stdout, one line each,
@@ -13,10 +13,12 @@
 # Steps: ior --version; ior doctor --json; for every build the loader can
 # pick on this kernel (IOR_NO_RDONLY_CAST / IOR_NO_FIND_VMA step it down) and
 # both hook kinds, a --pid capture of iowork-fixed (as test/capture.test.ts
-# does it); ior stats of one trace; ior replay of it into a scratch target.
+# does it); ior stats of one trace; ior replay of it into a scratch target;
+# fio with ioengine libaio and io_uring (buffered: the guest's root is a
+# RAM file system), each under capture, with fio's own JSON counts.
 set -u
 
-: "${IOR:?}" "${FIXED:?}" "${SCRATCH:?}"
+: "${IOR:?}" "${FIXED:?}" "${FIO:?}" "${SCRATCH:?}"
 mkdir -p "$SCRATCH"
 
 say() { echo "@@ior $*"; }
@@ -129,4 +131,18 @@ if [ -n "$first" ]; then
 	say "step name=replay rc=$rc cs=$(($(now_cs) - t0)) in_sub_bytes=$size files=$left"
 	send replay.txt "$SCRATCH/replay.txt"
 fi
+# async I/O: a fixed amount of fio random I/O per engine, captured; the host compares with fio's JSON
+for engine in libaio io_uring; do
+	d="$SCRATCH/fio-$engine"
+	rm -rf "$d"
+	mkdir -p "$d"
+	head -c 1048576 /dev/zero >"$d/data"
+	t0=$(now_cs)
+	"$IOR" capture -o "$d/t.parquet" -- "$FIO" --name=t --filename="$d/data" --size=1M --io_size=1M --bs=4k --rw=randrw \
+		--ioengine=$engine --iodepth=8 --output-format=json --output="$d/fio.json" >"$d/capture.out" 2>"$d/capture.err"
+	say "fio engine=$engine dir=$d rc=$? cs=$(($(now_cs) - t0))"
+	send "fio-$engine.parquet" "$d/t.parquet"
+	send "fio-$engine.json" "$d/fio.json"
+	send "fio-$engine.err" "$d/capture.err"
+done
 say done

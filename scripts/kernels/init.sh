@@ -10,5 +10,5 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 hostname kernel-matrix
 export PATH=/bin HOME=/root
-IOR=/bin/ior FIXED=/bin/iowork-fixed SCRATCH=/tmp/ior-check sh /checks.sh
+IOR=/bin/ior FIXED=/bin/iowork-fixed FIO=/bin/fio SCRATCH=/tmp/ior-check sh /checks.sh
 poweroff -f

@@ -2,6 +2,7 @@
  * Hand-made traces for tests: rows in, a real trace file out (written by the
  * same TraceWriter capture uses), with a footer whose fields can be overridden.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +90,17 @@ export function writeFixtureTrace(path: string, rows: TraceEvent[], footer: Part
 /** A fresh directory under the OS temp dir; the test removes it. */
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ior-${prefix}-`));
+}
+
+/**
+ * A temp directory on a disk file system (not tmpfs): where O_DIRECT and
+ * async I/O behave as on a database's data directory.
+ */
+export function diskDir(prefix: string): string {
+  const tmpfs = (dir: string) => spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout.trim() === 'tmpfs';
+  const base = tmpfs(os.tmpdir()) ? '/var/tmp' : os.tmpdir();
+  if (tmpfs(base)) throw new Error(`${base} is tmpfs too: the async I/O tests need a disk file system`);
+  return fs.realpathSync(fs.mkdtempSync(path.join(base, `ior-${prefix}-`)));
 }
 
 /** Every row of a trace, in seq order, with its footer (small traces only). */

@@ -1,0 +1,51 @@
+/*
+ * replay.h - what the executor's files share: the clock, I/O buffers, and
+ * the async executor (async.c) that replay.c's run() hands async ops to.
+ */
+#ifndef IOR_REPLAY_H
+#define IOR_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* I/O buffers are page-aligned: O_DIRECT needs the logical block size at
+ * least, and a page satisfies every device */
+#define IO_ALIGN 4096
+
+/* A buffer of at least n bytes (whole pages), aligned to IO_ALIGN and
+ * filled with content that does not compress to nothing; NULL: no memory.
+ * Its size into *size. Free with free(). */
+char *io_buffer_new(size_t n, size_t *size);
+
+/* Async ops (libaio's and io_uring's), one io_uring of the replay's per
+ * lane: see async.c. */
+enum async_op { A_READ, A_WRITE, A_FSYNC, A_FDATASYNC };
+void async_setup(int nlanes);
+void async_teardown(void);
+/* Queue op on lane's ring once fewer than depth are outstanding there
+ * (submitted and not yet taken back: the traced depth is what the program
+ * kept outstanding), and hand the queue to the kernel if `flush` (else the
+ * next op joins it: one io_uring_enter for a traced batch). Completions
+ * are taken only when the depth needs room. Its result row res (ret,
+ * issue time, latency) is written when it completes, at the latest by
+ * async_drain. issued: mono_ns() now; base: mono_ns() at the replay
+ * clock's start. */
+void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, int depth, int flush,
+		 double *res, int64_t issued, int64_t base);
+/* Ops issued and the sum of the depth each was submitted at (the lane's
+ * ops in flight, itself included), over all lanes */
+void async_depths(double *ops, double *depth_sum);
+/* Wait for every op of lane in flight. */
+void async_drain(int lane);
+/* How async ops were issued: "io_uring", "synchronous (io_uring unavailable: ...)", or NULL (none yet) */
+const char *async_issued_as(void);
+
+#endif
