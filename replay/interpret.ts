@@ -429,7 +429,9 @@ export class Interpreter {
     let kind = ASYNC_KINDS[e.syscall];
     if (kind === undefined) return 'async operation not replayed (only reads, writes and syncs are)';
     if (e.syscall === 'uring_fsync' && (e.flags ?? 0) & IORING_FSYNC_DATASYNC) kind = 'afdatasync';
-    return this.onFd(e, kind, { offset: e.offset ?? 0, count: e.count ?? 0, mode: e.depth ?? 1 });
+    // reads and writes keep their traced RWF_* flags (RWF_HIPRI, RWF_DSYNC, RWF_NOWAIT, ...)
+    const rwFlags = kind === 'aread' || kind === 'awrite' ? (e.flags ?? 0) : 0;
+    return this.onFd(e, kind, { offset: e.offset ?? 0, count: e.count ?? 0, mode: e.depth ?? 1, flags: rwFlags });
   }
 
   private dup(e: Ev): Step[] | SkipReason {

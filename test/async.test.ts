@@ -159,6 +159,34 @@ test('io_uring operations are not captured where the kernel cannot name the requ
   fs.rmSync(dir, { recursive: true });
 });
 
+test('where io_uring is unavailable the replay issues async operations one at a time, and says so', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = diskDir('sync-fallback');
+  const data = path.join(dir, 'data');
+  fs.writeFileSync(data, Buffer.alloc(1 << 20, 7));
+  const trace = path.join(dir, 't.parquet');
+  const cap = ior(['capture', '-o', trace, '--', 'fio', '--name=t', `--filename=${data}`, '--size=1M', '--io_size=1M', '--bs=4k', '--rw=randrw', '--ioengine=libaio', '--iodepth=8', '--output-format=json', `--output=${path.join(dir, 'fio.json')}`]);
+  assert.equal(cap.status, 0, cap.stderr);
+  const want = fioTotals(path.join(dir, 'fio.json'));
+  const target = path.join(dir, 'target');
+  fs.mkdirSync(target);
+  const r = ior(['replay', trace, '--target', target, '--speed', 'max', '--json'], { env: { ...process.env, IOR_NO_URING: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReplayReport;
+  assert.equal(report.async!.issued_as, 'synchronous (io_uring unavailable: IOR_NO_URING=1)');
+  assert.equal(report.async!.replayed_mean_depth, 1, 'one at a time');
+  for (const s of report.syscalls.filter((x) => x.syscall.startsWith('aio_'))) {
+    assert.equal(s.issued_as, report.async!.issued_as);
+    assert.equal(s.failed, 0);
+  }
+  // every byte as traced, fio's own operations included
+  assert.ok(report.bytes.read.traced >= want.read.io_bytes && report.bytes.written.traced >= want.write.io_bytes);
+  assert.equal(report.bytes.read.replayed, report.bytes.read.traced);
+  assert.equal(report.bytes.written.replayed, report.bytes.written.traced);
+  assert.equal(fs.statSync(path.join(target, data)).size, 1 << 20);
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('fio is the real one (the oracle of this file)', () => {
   const v = spawnSync('fio', ['--version'], { encoding: 'utf8' });
   assert.equal(v.status, 0, 'fio is installed (scripts/setup.sh)');

@@ -890,7 +890,7 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		if (op[W_KIND] >= K_AREAD) {
 			/* its result comes when it completes (by async_drain below at the latest) */
 			async_issue(lane, (enum async_op)(op[W_KIND] - K_AREAD), slot_fd(op[W_SLOT]), (int64_t)opf[F_OFFSET], io_count(opf),
-				    op[W_MODE], !batched_with_next(ops, opsf, i, to, now), res, now, g_t0 + g_start);
+				    op[W_FLAGS], op[W_MODE], !batched_with_next(ops, opsf, i, to, now), res, now, g_t0 + g_start);
 			prev_end = 0;
 		} else {
 			long r = issue(op, opf, strings);

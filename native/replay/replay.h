@@ -37,8 +37,8 @@ void async_teardown(void);
  * are taken only when the depth needs room. Its result row res (ret,
  * issue time, latency) is written when it completes, at the latest by
  * async_drain. issued: mono_ns() now; base: mono_ns() at the replay
- * clock's start. */
-void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, int depth, int flush,
+ * clock's start. rw_flags: a read's or write's RWF_* flags. */
+void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, int rw_flags, int depth, int flush,
 		 double *res, int64_t issued, int64_t base);
 /* Ops issued and the sum of the depth each was submitted at (the lane's
  * ops in flight, itself included), over all lanes */
