@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { needBpf } from './helpers/bpf.js';
-import { ior, IOR_BIN } from './helpers/cli.js';
+import { captureReplay, ior } from './helpers/cli.js';
 import { diskDir, readTrace } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
@@ -114,12 +114,8 @@ test(`fio ${engine.name}, ${direct ? 'O_DIRECT' : 'buffered'}: every operation t
   // the replay, captured: the same operations and bytes per direction on the file, O_DIRECT kept, the traced depth
   const target = path.join(dir, 'target');
   fs.mkdirSync(target);
-  const init = ior(['replay', trace, '--target', target, '--init-only', '--json']);
-  assert.equal(init.status, 0, init.stderr);
   const replayTrace = path.join(dir, 'replay.parquet');
-  const rr = ior(['capture', '-o', replayTrace, '--path-prefix', target, '--', process.execPath, IOR_BIN, 'replay', trace, '--target', target, '--no-init', '--speed', 'max', '--json']);
-  assert.equal(rr.status, 0, rr.stderr);
-  const report = JSON.parse(rr.stdout) as ReplayReport;
+  const report = captureReplay(trace, target, replayTrace) as ReplayReport;
   const issuedAs = report.syscalls.filter((x) => engine.reads.includes(x.syscall) || engine.writes.includes(x.syscall));
   assert.ok(issuedAs.length > 0 && issuedAs.every((x) => x.failed === 0), JSON.stringify(issuedAs));
   const replayed = (await readTrace(replayTrace)).rows.filter((x) => x.path === path.join(target, data));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { needBpf } from './helpers/bpf.js';
-import { ior, IOR_BIN, NATIVE_BUILD } from './helpers/cli.js';
+import { captureReplay, ior, IOR_BIN, NATIVE_BUILD } from './helpers/cli.js';
 import { readTrace, tempDir } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
@@ -71,13 +71,9 @@ ls -l data data/sub > data/listing
   const cap = ior(['capture', '-o', t1, '--', 'sh', script, work]);
   assert.equal(cap.status, 0, cap.stderr);
 
-  const init = ior(['replay', t1, '--target', target, '--init-only', '--json']);
-  assert.equal(init.status, 0, init.stderr);
   // the replay's own calls, captured: only what it does under the target
   const t2 = path.join(dir, 'replay.parquet');
-  const r = ior(['capture', '-o', t2, '--path-prefix', target, '--', process.execPath, IOR_BIN, 'replay', t1, '--target', target, '--no-init', '--speed', 'max', '--json']);
-  assert.equal(r.status, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as ReplayReport;
+  const report = captureReplay(t1, target, t2) as ReplayReport;
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
 
   const replayRows = (await readTrace(t2)).rows;

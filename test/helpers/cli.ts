@@ -39,3 +39,16 @@ export function exitOf(child: ChildProcess): Promise<{ code: number | null; sign
     else child.on('exit', (code, signal) => resolve({ code, signal }));
   });
 }
+
+/**
+ * Replay `trace` into `target` at --speed max with the replay's own calls
+ * captured into `replayTrace` (init first, not captured: only what the
+ * replay does under the target is in it); the replay's JSON report.
+ */
+export function captureReplay(trace: string, target: string, replayTrace: string): unknown {
+  const init = ior(['replay', trace, '--target', target, '--init-only', '--json']);
+  if (init.status !== 0) throw new Error(`replay --init-only exited ${init.status}: ${init.stderr}`);
+  const r = ior(['capture', '-o', replayTrace, '--path-prefix', target, '--', process.execPath, IOR_BIN, 'replay', trace, '--target', target, '--no-init', '--speed', 'max', '--json']);
+  if (r.status !== 0) throw new Error(`the captured replay exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
