@@ -48,7 +48,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function overhead(direct: number): { untraced: number; traced: number; ratio: number } {
   const out = path.join(dir, 'fio.json');
   const trace = path.join(dir, 'trace.parquet');
-  if (!direct) run(['cat', data]); // in the page cache
+  if (!direct) run(['dd', `if=${data}`, 'of=/dev/null', 'bs=1M', 'status=none']); // in the page cache
   const untraced: number[] = [], traced: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     run(fioArgs(direct, out));

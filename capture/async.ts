@@ -36,30 +36,34 @@ export interface SubmittedOp {
 }
 
 /** An operation with its completion, as it becomes a row. */
-export interface CompletedOp extends SubmittedOp {
-  ring: number;
+export interface CompletedOp {
+  sub: SubmittedOp;
+  /** the ring's number in the trace */
+  ringId: number;
   depth: number;
   latency: bigint;
   ret: bigint;
   end: AsyncEnd;
 }
 
-/** completed operations a ring holds back for an earlier one still in flight, at most */
-const REORDER_MAX = 4096;
-
-interface Ring {
+/** One aio context or io_uring ring: its operations by key (the iocb's or request's address, as a number). */
+export interface Ring {
   id: number;
   inFlight: number;
+  pending: Map<number, Pending>;
+  /** aio completions reaped before their submit record arrived */
+  early: Map<number, Completion>;
   /** its operations in submission order, from the oldest not yet written */
   queue: Pending[];
   head: number;
 }
 
-interface Pending {
-  sub: SubmittedOp;
+/** completed operations a ring holds back for an earlier one still in flight, at most */
+const REORDER_MAX = 4096;
+
+interface Pending extends CompletedOp {
   ring: Ring;
-  depth: number;
-  done: CompletedOp | null;
+  done: boolean;
   written: boolean;
 }
 
@@ -70,10 +74,10 @@ interface Completion {
 }
 
 export class AsyncTracker {
-  private readonly rings = new Map<string, Ring>();
-  private readonly pending = new Map<string, Pending>();
-  /** aio completions reaped before their submit record arrived */
-  private readonly early = new Map<string, Completion>();
+  /** io_uring rings by their kernel address; aio contexts by process, then context id (a user address) */
+  private readonly urings = new Map<number, Ring>();
+  private readonly aios = new Map<number, Map<number, Ring>>();
+  private ringCount = 0;
   /** operations whose completion was never seen (emitted with end 'none') */
   unreaped = 0;
   /** completions whose operation was never seen */
@@ -81,74 +85,84 @@ export class AsyncTracker {
 
   constructor(private readonly emit: (op: CompletedOp) => void) {}
 
-  /** Operations submitted and not yet completed. */
-  get inFlight(): number {
-    return this.pending.size;
+  /** The ring an async record names: addr is the aio context id or the io_uring ring's address (low 53 bits). */
+  ring(aio: boolean, pid: number, addr: number): Ring {
+    let rings = this.urings;
+    if (aio) {
+      let mine = this.aios.get(pid);
+      if (!mine) this.aios.set(pid, (mine = new Map()));
+      rings = mine;
+    }
+    let ring = rings.get(addr);
+    if (!ring) rings.set(addr, (ring = { id: ++this.ringCount, inFlight: 0, pending: new Map(), early: new Map(), queue: [], head: 0 }));
+    return ring;
   }
 
-  /** A submit record. ringKey names the aio context / io_uring ring, key the operation in it. */
-  submitted(sub: SubmittedOp, ringKey: string, key: string): void {
-    let ring = this.rings.get(ringKey);
-    if (!ring) this.rings.set(ringKey, (ring = { id: this.rings.size + 1, inFlight: 0, queue: [], head: 0 }));
-    const id = `${ringKey}/${key}`;
-    const stale = this.pending.get(id);
+  /** A submit record for operation `key` of `ring`. */
+  submitted(sub: SubmittedOp, ring: Ring, key: number): void {
+    const stale = ring.pending.get(key);
     if (stale) {
       // the same iocb or request submitted again: the first one's completion was not seen
-      this.pending.delete(id);
+      ring.pending.delete(key);
       this.finishUnreaped(stale);
     }
-    const p: Pending = { sub, ring, depth: ring.inFlight + 1, done: null, written: false };
+    const p: Pending = { sub, ringId: ring.id, depth: ring.inFlight + 1, latency: 0n, ret: 0n, end: 'none', ring, done: false, written: false };
     ring.queue.push(p);
-    const early = this.early.get(id);
+    const early = ring.early.size === 0 ? undefined : ring.early.get(key);
     if (early) {
-      this.early.delete(id);
-      if (early.ts >= sub.ts) return this.complete(p, early);
+      ring.early.delete(key);
+      if (early.ts >= sub.ts) return this.complete(p, early.ts, early.ret, early.end);
       this.unmatched++; // reaped before this submission: another, older operation's
     }
     ring.inFlight++;
-    this.pending.set(id, p);
+    ring.pending.set(key, p);
   }
 
   /** A completion record; `mayPrecede`: its submit record can still come (aio). */
-  completed(ringKey: string, key: string, c: Completion, mayPrecede: boolean): void {
-    const id = `${ringKey}/${key}`;
-    const p = this.pending.get(id);
+  completed(ring: Ring, key: number, ts: bigint, ret: bigint, end: AsyncEnd, mayPrecede: boolean): void {
+    const p = ring.pending.get(key);
     if (!p) {
-      if (!mayPrecede || this.early.has(id)) this.unmatched++; // (an older early one was never paired)
-      if (mayPrecede) this.early.set(id, c);
+      if (!mayPrecede || ring.early.has(key)) this.unmatched++; // (an older early one was never paired)
+      if (mayPrecede) ring.early.set(key, { ts, ret, end });
       return;
     }
-    this.pending.delete(id);
-    p.ring.inFlight--;
-    this.complete(p, c);
+    ring.pending.delete(key);
+    ring.inFlight--;
+    this.complete(p, ts, ret, end);
   }
 
   /** The capture ended: what is still in flight is written without a completion. */
   finish(): void {
-    for (const p of [...this.pending.values()]) this.finishUnreaped(p);
-    this.pending.clear();
-    this.unmatched += this.early.size;
-    this.early.clear();
+    const rings = [...this.urings.values(), ...[...this.aios.values()].flatMap((m) => [...m.values()])];
+    for (const ring of rings) {
+      for (const p of [...ring.pending.values()]) this.finishUnreaped(p);
+      ring.pending.clear();
+      this.unmatched += ring.early.size;
+      ring.early.clear();
+    }
   }
 
   private finishUnreaped(p: Pending): void {
     p.ring.inFlight--;
     this.unreaped++;
-    this.complete(p, { ts: p.sub.ts, ret: 0n, end: 'none' });
+    this.complete(p, p.sub.ts, 0n, 'none');
   }
 
   /** p completed: write what its ring can now write in submission order. */
-  private complete(p: Pending, c: Completion): void {
-    p.done = { ...p.sub, ring: p.ring.id, depth: p.depth, latency: c.ts - p.sub.ts, ret: c.ret, end: c.end };
+  private complete(p: Pending, ts: bigint, ret: bigint, end: AsyncEnd): void {
+    p.latency = ts - p.sub.ts;
+    p.ret = ret;
+    p.end = end;
+    p.done = true;
     const ring = p.ring;
     const q = ring.queue;
-    while (ring.head < q.length && (q[ring.head]!.done !== null || q[ring.head]!.written)) {
+    while (ring.head < q.length && (q[ring.head]!.done || q[ring.head]!.written)) {
       const head = q[ring.head++]!;
       if (!head.written) this.write(head);
     }
     if (q.length - ring.head > REORDER_MAX) {
       // an old operation holds the ring back: the completed ones go out now
-      for (let i = ring.head; i < q.length; i++) if (q[i]!.done !== null && !q[i]!.written) this.write(q[i]!);
+      for (let i = ring.head; i < q.length; i++) if (q[i]!.done && !q[i]!.written) this.write(q[i]!);
     }
     if (ring.head > 1024 && ring.head * 2 > q.length) {
       ring.queue = q.slice(ring.head);
@@ -158,6 +172,6 @@ export class AsyncTracker {
 
   private write(p: Pending): void {
     p.written = true;
-    this.emit(p.done!);
+    this.emit(p);
   }
 }

@@ -8,7 +8,7 @@
  */
 import { AIO_OPS, allocateBatch, FILE_TYPES, sliceBatch, unknownAsyncOp, URING_OPS, type AsyncEnd, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
-import { AsyncTracker, type CompletedOp } from './async.js';
+import { AsyncTracker, type CompletedOp, type Ring } from './async.js';
 import { O_CLOEXEC, PathResolver } from './fd-table.js';
 
 /** Byte offsets of struct ior_event (bpf/ior.h); docs/wire-format.md has the table. */
@@ -113,7 +113,7 @@ export class EventDecoder {
   /** async operations in flight, by ring */
   readonly async = new AsyncTracker((op) => this.asyncRow(op));
   /** each io_uring ring's registered files, by index */
-  private readonly fixedFiles = new Map<string, Map<number, { fd: number; path: string | null; fileType: number }>>();
+  private readonly fixedFiles = new Map<Ring, Map<number, { fd: number; path: string | null; fileType: number }>>();
 
   constructor(
     hello: HelloFrame,
@@ -264,8 +264,8 @@ export class EventDecoder {
     const pid = dv.getInt32(off + EV.pid, true);
     const ext = off + EV.size;
     // aio contexts and iocbs are user addresses: per process; io_uring rings and requests are kernel addresses
-    const ringKey = aio ? `a${pid}:${dv.getBigUint64(ext + ASYNC.ring, true)}` : `u${dv.getBigUint64(ext + ASYNC.ring, true)}`;
-    const key = String(dv.getBigUint64(ext + ASYNC.key, true));
+    const ring = this.async.ring(aio, pid, addressAt(dv, ext + ASYNC.ring));
+    const key = addressAt(dv, ext + ASYNC.key);
     const ts = dv.getBigInt64(off + EV.ts_ns, true);
     const fileType = buf[off + EV.file_type]!;
     const named = ((PATHLESS_FILE_TYPES >> fileType) & 1) === 0;
@@ -273,21 +273,20 @@ export class EventDecoder {
       // a registered file: its path now, for the fixed-file requests that name its index
       const fd = dv.getInt32(off + EV.fd, true);
       const path = fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
-      let files = this.fixedFiles.get(ringKey);
-      if (!files) this.fixedFiles.set(ringKey, (files = new Map()));
-      files.set(Number(key), { fd, path, fileType });
+      let files = this.fixedFiles.get(ring);
+      if (!files) this.fixedFiles.set(ring, (files = new Map()));
+      files.set(key, { fd, path, fileType });
       return;
     }
     if (id === records.aio_reap || id === records.uring_complete) {
-      const end = REAPERS[dv.getInt32(off + EV.flags, true)] ?? 'none';
-      this.async.completed(ringKey, key, { ts, ret: dv.getBigInt64(off + EV.ret, true), end }, aio);
+      this.async.completed(ring, key, ts, dv.getBigInt64(off + EV.ret, true), REAPERS[dv.getInt32(off + EV.flags, true)] ?? 'none', aio);
       return;
     }
     const opcode = dv.getUint32(off + EV.mode, true);
     const op = (aio ? AIO_OPS[opcode] : URING_OPS[opcode]) ?? unknownAsyncOp(aio ? 'aio' : 'uring', opcode);
     const fixed = (buf[off + EV.event_flags]! & EF_FIXED_FILE) !== 0;
     // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table: the row names the fd registered there
-    const registered = op.takesFd && fixed ? this.fixedFiles.get(ringKey)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
+    const registered = op.takesFd && fixed ? this.fixedFiles.get(ring)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
     const fd = !op.takesFd ? -1 : fixed ? (registered?.fd ?? -1) : dv.getInt32(off + EV.fd, true);
     const path = registered ? registered.path : fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
     const offset = dv.getBigInt64(off + EV.offset, true);
@@ -301,33 +300,34 @@ export class EventDecoder {
       this.counters.filteredOut++;
       return;
     }
-    this.async.submitted(sub, ringKey, key);
+    this.async.submitted(sub, ring, key);
   }
 
   /** An async operation, completed (or not, at the end), as a row. */
   private asyncRow(op: CompletedOp): void {
     const b = this.batch;
     const i = this.rows;
+    const sub = op.sub;
     b.seq[i] = BigInt(this.seq++);
-    b.ts_ns[i] = op.ts;
+    b.ts_ns[i] = sub.ts;
     b.latency_ns[i] = op.latency;
     b.ret[i] = op.ret;
-    b.bytes[i] = op.op.transfer && op.ret > 0n ? op.ret : 0n;
-    b.pid[i] = op.pid;
-    b.tid[i] = op.tid;
-    b.comm[i] = op.comm;
-    b.syscall[i] = op.op.name;
-    b.fd[i] = op.fd;
+    b.bytes[i] = sub.op.transfer && op.ret > 0n ? op.ret : 0n;
+    b.pid[i] = sub.pid;
+    b.tid[i] = sub.tid;
+    b.comm[i] = sub.comm;
+    b.syscall[i] = sub.op.name;
+    b.fd[i] = sub.fd;
     b.fd2[i] = -1;
-    b.path[i] = op.path;
+    b.path[i] = sub.path;
     b.path2[i] = null;
-    b.flags[i] = op.flags;
+    b.flags[i] = sub.flags;
     b.mode[i] = null;
-    b.offset[i] = op.offset;
-    b.count[i] = op.count;
-    b.file_type[i] = op.fileType === 0 ? null : (FILE_TYPES[op.fileType] ?? 'other');
-    b.async_ring[i] = op.ring;
-    b.async_data[i] = op.data;
+    b.offset[i] = sub.offset;
+    b.count[i] = sub.count;
+    b.file_type[i] = sub.fileType === 0 ? null : (FILE_TYPES[sub.fileType] ?? 'other');
+    b.async_ring[i] = op.ringId;
+    b.async_data[i] = sub.data;
     b.async_depth[i] = op.depth;
     b.async_end[i] = op.end;
     if (++this.rows === this.batchRows) this.flush();
@@ -415,6 +415,14 @@ export class EventDecoder {
     this.rows = 0;
     this.onBatch(rows === this.batchRows ? Object.assign(this.batch, { length: rows }) : (sliceBatch(this.batch, 0, rows) as EventBatch));
   }
+}
+
+/**
+ * A 64-bit address as a number that tells addresses apart: its low 53 bits
+ * (user addresses are below 2^47; kernel addresses differ below that too).
+ */
+function addressAt(dv: DataView, at: number): number {
+  return (dv.getUint32(at + 4, true) & 0x1fffff) * 4294967296 + dv.getUint32(at, true);
 }
 
 /**
