@@ -403,10 +403,12 @@ static __always_inline void uring_files_registered(const bool btf, struct self *
 }
 
 /*
- * The three bodies above loop over a call's batch. Inlined into the raw
- * sys_exit program (every row's copy in one) they made it too complex for
- * the verifier; as global functions each is verified once, on its own.
- * Global functions take scalars only: they find their thread themselves.
+ * The three bodies above loop over a call's batch. As global functions the
+ * verifier checks each once, on its own, rather than along the paths of
+ * the raw sys_exit program that holds every row (first written inline,
+ * that program went past the verifier's 1M-instruction limit; the
+ * branch-free iovec sum was the other half of the cure). Global functions
+ * take scalars only: they find their thread themselves.
  */
 #define ASYNC_GLOBALS(build, btf)                                                                          \
 	__noinline int aio_submitted_##build(__u64 ts, __u64 ctx_id, __u64 iocbpp, __s64 n)                \

@@ -29,8 +29,8 @@
 #define ASYNC_ENTRIES 256
 
 struct pending {
-	double *res;
-	int64_t issued, base;
+	double *res;     /* its result row: ret, issue time, latency */
+	int64_t issued;  /* mono_ns() when it was queued */
 };
 
 struct lane_async {
@@ -240,7 +240,7 @@ void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, 
 		sqe->fsync_flags = op == A_FDATASYNC ? IORING_FSYNC_DATASYNC : 0;
 		break;
 	}
-	a->slots[slot] = (struct pending){ res, mono_ns(), base };
+	a->slots[slot] = (struct pending){ res, mono_ns() };
 	res[1] = (double)(a->slots[slot].issued - base);
 	a->queued[a->nqueued++] = slot;
 	a->inflight++;
