@@ -105,7 +105,7 @@ if stale "$B/ior-loader" "${LOADER_SRC[@]}" "$B/ior.skel.h" "$ROOT/bpf/ior.h" "$
 	mv "$B/ior-loader.tmp" "$B/ior-loader"
 	echo "ior-loader $VERSION" >"$B/.loader-version"
 fi
-if readelf -d "$B/ior-loader" 2>/dev/null | grep -q NEEDED; then
+if readelf -d "$B/ior-loader" 2>/dev/null | grep NEEDED >/dev/null; then
 	die "ior-loader is not static (NEEDED entries found)"
 fi
 
