@@ -8,7 +8,7 @@ export class ReplayCommand extends BaseCommand {
   static override usage = BaseCommand.Usage({
     description: 'replay a trace as real file-system load under a target directory',
     details: `
-      Re-issues the file-system syscalls of a trace (opens, reads, writes, fsyncs, renames, stats, ...) on regular files and directories, every traced path mapped under \`--target\`, with each traced thread's order and the traced pace: event i is due at start + (ts_i - ts_0) / speed. Sockets, pipes, devices, /proc, /sys and /dev, memory mappings and async I/O are skipped and counted by reason.
+      Re-issues the file-system syscalls of a trace (opens, reads, writes, fsyncs, renames, stats, ...) on regular files and directories, every traced path mapped under \`--target\`, with each traced thread's order and the traced pace: event i is due at start + (ts_i - ts_0) / speed. Async reads, writes and syncs (libaio, io_uring) are issued asynchronously through io_uring with each ring's traced depth, O_DIRECT and RWF_* flags as traced. Sockets, pipes, devices, /proc, /sys and /dev, memory mappings and other async operations are skipped and counted by reason.
 
       Before the clock starts, init creates the files and directories the trace expects (with at least the sizes it reads, incompressible content) and removes what the trace creates. Nothing outside the target is ever created, read, written or removed: the kernel confines every path (openat2 RESOLVE_IN_ROOT), whatever \`..\` or symlinks the trace holds. The target must not be / or a system directory; a non-empty directory ior did not prepare needs \`--force\`.
 
