@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { asyncOpNamed } from '../schema/index.js';
-import { KIND, type OpKind } from './ops.js';
+import { KIND, OP_MISALIGNED, type OpKind } from './ops.js';
 
 /** Columns the replay reads from a trace. */
 export const REPLAY_COLUMNS = ['ts_ns', 'latency_ns', 'pid', 'tid', 'syscall', 'fd', 'fd2', 'path', 'path2', 'flags', 'mode', 'offset', 'count', 'ret', 'bytes', 'file_type', 'async_ring', 'async_depth'] as const;
@@ -35,12 +35,12 @@ export interface Ev {
   depth: number | null;
 }
 
-export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
+export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECT = 0o40000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
 export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
 const AT_SYMLINK_FOLLOW = 0x400;
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
 const CLOSE_RANGE_CLOEXEC = 4;
-const EBADF = 9;
+const EBADF = 9, EINVAL = 22;
 
 export type SkipReason =
   | 'not a file or directory (pipe, socket, device)'
@@ -116,6 +116,8 @@ export interface SlotInfo {
   /** the path the fd was opened on (mapped), for ordering */
   rel: string | null;
   directory: boolean;
+  /** opened with O_DIRECT (or set so by fcntl F_SETFL) */
+  direct: boolean;
   skip: SkipReason | null;
   /** when the open or dup that made this slot returned (trace ns); -Infinity: before the capture */
   openedAt: number;
@@ -196,7 +198,7 @@ export class Interpreter {
   }
 
   private newSlot(openedAt: number): SlotInfo {
-    return { slot: this.slotCount++, open: false, rel: null, directory: false, skip: null, openedAt, replacedAt: Infinity };
+    return { slot: this.slotCount++, open: false, rel: null, directory: false, direct: false, skip: null, openedAt, replacedAt: Infinity };
   }
 
   /** A new slot for the fd an open returned: the one there before, if any, waits for its late close. */
@@ -261,7 +263,9 @@ export class Interpreter {
         const cmd = e.flags ?? -1;
         if (cmd === F_DUPFD || cmd === F_DUPFD_CLOEXEC) return this.dup(e);
         if (cmd !== F_GETFD && cmd !== F_SETFD && cmd !== F_GETFL && cmd !== F_SETFL) return 'fcntl command not replayable';
-        return this.onFd(e, 'fcntl', { flags: cmd, count: e.count ?? 0 });
+        const steps = this.onFd(e, 'fcntl', { flags: cmd, count: e.count ?? 0 });
+        if (cmd === F_SETFL && e.ret >= 0 && typeof steps !== 'string') this.slotOf(e.pid, e.fd).direct = ((e.count ?? 0) & O_DIRECT) !== 0;
+        return steps;
       }
       case 'mmap': case 'munmap': case 'msync':
         return 'memory mapping';
@@ -331,6 +335,7 @@ export class Interpreter {
       }
       s.open = true;
       s.skip = null;
+      s.direct = (flags & O_DIRECT) !== 0;
       flags &= ~O_CLOEXEC;
       return [this.step('open', { slot: s.slot, rel, flags, mode: e.mode ?? 0 })];
     }
@@ -394,7 +399,10 @@ export class Interpreter {
   private onFd(e: Ev, kind: OpKind, fields: Partial<Step>): Step[] | SkipReason {
     const u = this.use(e);
     if (typeof u === 'string') return u;
-    return [this.step(kind, { slot: u.slot.slot, rel: u.slot.rel, preOpen: u.preOpen, ...fields })];
+    const step = this.step(kind, { slot: u.slot.slot, rel: u.slot.rel, preOpen: u.preOpen, ...fields });
+    // an O_DIRECT read or write that met EINVAL (a misaligned buffer, offset or size) meets it again
+    if (u.slot.direct && e.ret === -EINVAL && (READ_KINDS.has(step.kind) || WRITE_KINDS.has(step.kind))) step.flags |= OP_MISALIGNED;
+    return [step];
   }
 
   private fdOp(e: Ev, kind: OpKind): Step[] | SkipReason {
@@ -448,6 +456,7 @@ export class Interpreter {
       t.skip = null;
       t.rel = u.slot.rel;
       t.directory = u.slot.directory;
+      t.direct = u.slot.direct;
       slot2 = t.slot;
     }
     return [this.step('dup', { slot: u.slot.slot, slot2, rel: u.slot.rel, preOpen: u.preOpen })];

@@ -19,6 +19,13 @@ export const OP_KINDS = [
 export type OpKind = (typeof OP_KINDS)[number];
 export const KIND: Record<OpKind, number> = Object.fromEntries(OP_KINDS.map((k, i) => [k, i])) as Record<OpKind, number>;
 
+/**
+ * A bit of a read's or write's flags word (native/replay/replay.h): the traced
+ * call met EINVAL on an O_DIRECT fd, so the executor issues it from a buffer
+ * one byte off alignment, to meet EINVAL again.
+ */
+export const OP_MISALIGNED = 1 << 30;
+
 /** int32 words per op (the last 6 hold 3 doubles: offset, count, due). */
 export const OP_WORDS = 18;
 export const W = { kind: 0, slot: 1, slot2: 2, path: 3, path2: 4, flags: 5, mode: 6, dep1Lane: 7, dep1Index: 8, dep2Lane: 9, dep2Index: 10 } as const;

@@ -195,7 +195,11 @@ void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, 
 		 double *res, int64_t issued, int64_t base)
 {
 	struct lane_async *a = lane_state(lane);
-	char *buf = a && (op == A_READ || op == A_WRITE) ? lane_buffer(a, lane, count ? count : 1) : NULL;
+	size_t skew = rw_flags & OP_MISALIGNED ? 1 : 0;
+	rw_flags &= ~OP_MISALIGNED;
+	char *buf = a && (op == A_READ || op == A_WRITE) ? lane_buffer(a, lane, (count ? count : 1) + skew) : NULL;
+	if (buf)
+		buf += skew;
 
 	res[1] = (double)(issued - base);
 	if (!a || ((op == A_READ || op == A_WRITE) && !buf)) {

@@ -187,6 +187,13 @@ static char *buffer(size_t n)
 	return b;
 }
 
+/* The buffer of a read or write: aligned, or skew bytes off (OP_MISALIGNED) */
+static char *rw_buffer(size_t n, size_t skew)
+{
+	char *b = buffer(n + skew);
+	return b ? b + skew : NULL;
+}
+
 static uint32_t hash(const char *s, size_t n)
 {
 	uint32_t h = 2166136261u;
@@ -395,7 +402,8 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	const char *path = op[W_PATH] >= 0 ? strings + op[W_PATH] : NULL;
 	const char *path2 = op[W_PATH2] >= 0 ? strings + op[W_PATH2] : NULL;
 	int fd = slot_fd(op[W_SLOT]);
-	int flags = op[W_FLAGS];
+	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
+	size_t skew = op[W_FLAGS] & OP_MISALIGNED ? 1 : 0;
 	off_t off = (off_t)opf[F_OFFSET];
 	size_t cnt = count_of(opf);
 	size_t io = io_count(opf);
@@ -431,29 +439,29 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 			return -EBADF;
 		return RET(close((int)r));
 	case K_READ:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		return RET(read(fd, b, io));
 	case K_PREAD:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		return RET(pread(fd, b, io, off));
 	case K_READV:
 	case K_PREADV:
 	case K_PREADV2:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		iov.iov_base = b; iov.iov_len = io;
 		if (kind == K_READV) return RET(readv(fd, &iov, 1));
 		if (kind == K_PREADV) return RET(preadv(fd, &iov, 1, off));
 		return RET(preadv2(fd, &iov, 1, opf[F_OFFSET] < 0 ? -1 : off, flags));
 	case K_WRITE:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		return RET(write(fd, b, io));
 	case K_PWRITE:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		return RET(pwrite(fd, b, io, off));
 	case K_WRITEV:
 	case K_PWRITEV:
 	case K_PWRITEV2:
-		if (!(b = buffer(io))) return -ENOMEM;
+		if (!(b = rw_buffer(io, skew))) return -ENOMEM;
 		iov.iov_base = b; iov.iov_len = io;
 		if (kind == K_WRITEV) return RET(writev(fd, &iov, 1));
 		if (kind == K_PWRITEV) return RET(pwritev(fd, &iov, 1, off));

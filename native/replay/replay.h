@@ -20,6 +20,13 @@ static inline int64_t mono_ns(void)
  * least, and a page satisfies every device */
 #define IO_ALIGN 4096
 
+/* A bit of a read's or write's flags word (replay/ops.ts OP_MISALIGNED), never
+ * passed to the kernel: the traced call met EINVAL on an O_DIRECT fd, so it is
+ * issued from a buffer one byte off alignment to meet EINVAL again. The trace
+ * holds no buffer address; where the traced offset or size was the misaligned
+ * part, the call fails the same way from any buffer. */
+#define OP_MISALIGNED (1 << 30)
+
 /* A buffer of at least n bytes (whole pages), aligned to IO_ALIGN and
  * filled with content that does not compress to nothing; NULL: no memory.
  * Its size into *size. Free with free(). */
