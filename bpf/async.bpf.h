@@ -147,85 +147,108 @@ static __always_inline __s64 batch_clamp(__s64 n)
 	return n;
 }
 
-/* ---- libaio ---------------------------------------------------------------- */
+/* Does the kernel have bpf_loop (Linux 5.17, as bpf_find_vma)? Set by the
+ * loader. Then each batch loop below is one bpf_loop whose callback the
+ * verifier checks once; else a bounded loop that it walks once per possible
+ * iteration (IOR_ASYNC_BATCH_MAX times: most of the exit program's load
+ * time on such kernels). */
+const volatile bool has_bpf_loop = false;
 
-/* io_submit(ctx_id, nr, iocbpp) returned n > 0: iocbpp[0..n-1] were
- * submitted, at ts (the call's entry). */
-static __always_inline void aio_submitted(const bool btf, struct self *me, __u64 ts, __u64 ctx_id, __u64 iocbpp, __s64 n)
+/* One call's batch, the context of each step of its loop */
+struct async_batch {
+	struct self me;
+	__u64 ts;   /* the call's entry (io_submit) or exit */
+	__u64 ring; /* aio context id, io_uring ctx */
+	__u64 uptr; /* the user array: iocb pointers, io_events, fds */
+	__s64 n;    /* its length, at most IOR_ASYNC_BATCH_MAX */
+	__u32 first; /* io_uring_register: the slot of uptr[0] */
+	__u16 sc;
+	__s32 last_fd;
+	__u32 last_type;
+};
+
+/* Runs step(i, b) for i in [0, b->n) */
+static __always_inline void async_batch_run(struct async_batch *b, int (*step)(__u32, void *))
 {
-	__s32 last_fd = -1;
-	__u32 last_type = IOR_FT_NONE;
-
-	n = batch_clamp(n);
+	if (has_bpf_loop) {
+		bpf_loop((__u32)b->n, step, b, 0);
+		return;
+	}
 	for (int i = 0; i < IOR_ASYNC_BATCH_MAX; i++) {
-		struct ior_iocb cb;
-		__u64 p;
-
-		if (i >= n)
+		if (i >= b->n)
 			break;
-		if (bpf_probe_read_user(&p, sizeof(p), (void *)(iocbpp + i * sizeof(p))) ||
-		    bpf_probe_read_user(&cb, sizeof(cb), (void *)p)) {
-			count(IOR_LOSS_ASYNC_BATCH);
-			continue;
-		}
-		struct async_record *r = async_reserve(IOR_REC_AIO_SUBMIT, ts);
-
-		if (!r)
-			continue;
-		r->e.pid = me->tgid;
-		r->e.tid = me->tid;
-		r->e.fd = (__s32)cb.aio_fildes;
-		r->e.offset = cb.aio_offset;
-		r->e.flags = cb.aio_rw_flags;
-		r->e.mode = cb.aio_lio_opcode;
-		if (cb.aio_lio_opcode == IOCB_CMD_PREADV || cb.aio_lio_opcode == IOCB_CMD_PWRITEV)
-			r->e.count = iov_bytes(cb.aio_buf, cb.aio_nbytes, &r->e.event_flags);
-		else
-			r->e.count = (__s64)cb.aio_nbytes;
-		/* a batch mostly targets one file: look its type up once */
-		if (r->e.fd != last_fd) {
-			last_fd = r->e.fd;
-			last_type = fd_type(btf, me->task, last_fd, NULL);
-		}
-		r->e.file_type = last_type;
-		async_comm(btf, me, &r->e);
-		r->a.ring = ctx_id;
-		r->a.key = p;
-		r->a.user_data = cb.aio_data;
-		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-		count(IOR_ASYNC_SUBMITS);
+		step(i, b);
 	}
 }
 
-/* io_getevents/io_pgetevents(ctx_id, min_nr, nr, events, ...) returned
- * n > 0 events, at now. */
-static __always_inline void aio_reaped(const bool btf, struct self *me, __u64 now, __u16 sc, __u64 ctx_id, __u64 events_uptr, __s64 n)
+/* ---- libaio ---------------------------------------------------------------- */
+
+/* io_submit(ctx_id, nr, iocbpp) returned n > 0: iocbpp[i] was submitted,
+ * at b->ts (the call's entry). */
+static __always_inline int aio_submit_one(const bool btf, struct async_batch *b, __u32 i)
 {
-	n = batch_clamp(n);
-	for (int i = 0; i < IOR_ASYNC_BATCH_MAX; i++) {
-		struct ior_io_event ev;
+	struct ior_iocb cb;
+	__u64 p;
 
-		if (i >= n)
-			break;
-		if (bpf_probe_read_user(&ev, sizeof(ev), (void *)(events_uptr + i * sizeof(ev)))) {
-			count(IOR_LOSS_ASYNC_BATCH);
-			continue;
-		}
-		struct async_record *r = async_reserve(IOR_REC_AIO_REAP, now);
-
-		if (!r)
-			continue;
-		r->e.pid = me->tgid;
-		r->e.tid = me->tid;
-		r->e.ret = ev.res;
-		r->e.flags = sc == IOR_SC_io_pgetevents ? IOR_REAP_PGETEVENTS : IOR_REAP_GETEVENTS;
-		async_comm(btf, me, &r->e);
-		r->a.ring = ctx_id;
-		r->a.key = ev.obj;
-		r->a.user_data = ev.data;
-		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-		count(IOR_ASYNC_COMPLETIONS);
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(b->uptr + i * sizeof(p))) ||
+	    bpf_probe_read_user(&cb, sizeof(cb), (void *)p)) {
+		count(IOR_LOSS_ASYNC_BATCH);
+		return 0;
 	}
+	struct async_record *r = async_reserve(IOR_REC_AIO_SUBMIT, b->ts);
+
+	if (!r)
+		return 0;
+	r->e.pid = b->me.tgid;
+	r->e.tid = b->me.tid;
+	r->e.fd = (__s32)cb.aio_fildes;
+	r->e.offset = cb.aio_offset;
+	r->e.flags = cb.aio_rw_flags;
+	r->e.mode = cb.aio_lio_opcode;
+	if (cb.aio_lio_opcode == IOCB_CMD_PREADV || cb.aio_lio_opcode == IOCB_CMD_PWRITEV)
+		r->e.count = iov_bytes(cb.aio_buf, cb.aio_nbytes, &r->e.event_flags);
+	else
+		r->e.count = (__s64)cb.aio_nbytes;
+	/* a batch mostly targets one file: look its type up once */
+	if (r->e.fd != b->last_fd) {
+		b->last_fd = r->e.fd;
+		b->last_type = fd_type(btf, b->me.task, b->last_fd, NULL);
+	}
+	r->e.file_type = b->last_type;
+	async_comm(btf, &b->me, &r->e);
+	r->a.ring = b->ring;
+	r->a.key = p;
+	r->a.user_data = cb.aio_data;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	count(IOR_ASYNC_SUBMITS);
+	return 0;
+}
+
+/* io_getevents/io_pgetevents(ctx_id, min_nr, nr, events, ...) returned
+ * events; events[i] was reaped at b->ts. */
+static __always_inline int aio_reap_one(const bool btf, struct async_batch *b, __u32 i)
+{
+	struct ior_io_event ev;
+
+	if (bpf_probe_read_user(&ev, sizeof(ev), (void *)(b->uptr + i * sizeof(ev)))) {
+		count(IOR_LOSS_ASYNC_BATCH);
+		return 0;
+	}
+	struct async_record *r = async_reserve(IOR_REC_AIO_REAP, b->ts);
+
+	if (!r)
+		return 0;
+	r->e.pid = b->me.tgid;
+	r->e.tid = b->me.tid;
+	r->e.ret = ev.res;
+	r->e.flags = b->sc == IOR_SC_io_pgetevents ? IOR_REAP_PGETEVENTS : IOR_REAP_GETEVENTS;
+	async_comm(btf, &b->me, &r->e);
+	r->a.ring = b->ring;
+	r->a.key = ev.obj;
+	r->a.user_data = ev.data;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	count(IOR_ASYNC_COMPLETIONS);
+	return 0;
 }
 
 /* ---- io_uring --------------------------------------------------------------- */
@@ -338,98 +361,105 @@ struct ior_rsrc_update2 {
 };
 
 /* io_uring_register(ring_fd, opcode, arg, nr) succeeded: the files it
- * registered, one record each, so fixed-file requests get their paths. */
-static __always_inline void uring_files_registered(const bool btf, struct self *me, __u64 now, int ring_fd,
-						   __u32 opcode, __u64 arg, __s64 nr)
+ * registered, one record each, so fixed-file requests get their paths.
+ * Finds the ring and the fd array into b; false if there are none. */
+static __always_inline bool uring_files_batch(const bool btf, struct async_batch *b, int ring_fd,
+					      __u32 opcode, __u64 arg, __s64 nr)
 {
-	__u64 fds = arg;
-	__u32 first = 0;
-
+	b->uptr = arg;
+	b->first = 0;
 	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
-		return; /* ring_fd is an index into the registered rings */
+		return false; /* ring_fd is an index into the registered rings */
 	if (opcode == IORING_REGISTER_FILES_UPDATE) {
 		struct ior_files_update up;
 
 		if (bpf_probe_read_user(&up, sizeof(up), (void *)arg))
-			return;
-		first = up.offset;
-		fds = up.fds;
+			return false;
+		b->first = up.offset;
+		b->uptr = up.fds;
 	} else if (opcode == IORING_REGISTER_FILES2) {
 		struct ior_rsrc_register rr;
 
 		if (bpf_probe_read_user(&rr, sizeof(rr), (void *)arg) || (rr.flags & IORING_RSRC_REGISTER_SPARSE))
-			return;
+			return false;
 		nr = rr.nr;
-		fds = rr.data;
+		b->uptr = rr.data;
 	} else if (opcode == IORING_REGISTER_FILES_UPDATE2) {
 		struct ior_rsrc_update2 up;
 
 		if (bpf_probe_read_user(&up, sizeof(up), (void *)arg))
-			return;
-		first = up.offset;
+			return false;
+		b->first = up.offset;
 		nr = up.nr;
-		fds = up.data;
+		b->uptr = up.data;
 	} else if (opcode != IORING_REGISTER_FILES) {
-		return;
+		return false;
 	}
-	struct file *ring_file = fd_file(btf, me->task, ring_fd);
+	struct file *ring_file = fd_file(btf, b->me.task, ring_fd);
 
 	if (!ring_file)
-		return;
-	__u64 ring = btf ? (__u64)ring_file->private_data : (__u64)BPF_CORE_READ(ring_file, private_data);
+		return false;
+	b->ring = btf ? (__u64)ring_file->private_data : (__u64)BPF_CORE_READ(ring_file, private_data);
+	b->n = batch_clamp(nr);
+	return true;
+}
 
-	nr = batch_clamp(nr);
-	for (int i = 0; i < IOR_ASYNC_BATCH_MAX; i++) {
-		__s32 fd;
+/* The file registered in slot b->first + i */
+static __always_inline int uring_file_one(const bool btf, struct async_batch *b, __u32 i)
+{
+	__s32 fd;
 
-		if (i >= nr)
-			break;
-		if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(fds + i * sizeof(fd)))) {
-			count(IOR_LOSS_ASYNC_BATCH);
-			continue;
-		}
-		struct async_record *r = async_reserve(IOR_REC_URING_FILE, now);
-
-		if (!r)
-			continue;
-		r->e.pid = me->tgid;
-		r->e.tid = me->tid;
-		r->e.fd = fd;
-		r->e.file_type = fd_type(btf, me->task, fd, NULL);
-		r->a.ring = ring;
-		r->a.key = first + i;
-		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(b->uptr + i * sizeof(fd)))) {
+		count(IOR_LOSS_ASYNC_BATCH);
+		return 0;
 	}
+	struct async_record *r = async_reserve(IOR_REC_URING_FILE, b->ts);
+
+	if (!r)
+		return 0;
+	r->e.pid = b->me.tgid;
+	r->e.tid = b->me.tid;
+	r->e.fd = fd;
+	r->e.file_type = fd_type(btf, b->me.task, fd, NULL);
+	r->a.ring = b->ring;
+	r->a.key = b->first + i;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
 }
 
 /*
- * The three bodies above loop over a call's batch. As global functions the
- * verifier checks each once, on its own, rather than along the paths of
- * the raw sys_exit program that holds every row (first written inline,
- * that program went past the verifier's 1M-instruction limit; the
- * branch-free iovec sum was the other half of the cure). Global functions
- * take scalars only: they find their thread themselves.
+ * The three batch loops above, per build. As global functions the verifier
+ * checks each once, on its own, rather than along the paths of the raw
+ * sys_exit program that holds every row (first written inline, that
+ * program went past the verifier's 1M-instruction limit; the branch-free
+ * iovec sum was the other half of the cure). Global functions take scalars
+ * only: they find their thread themselves. The steps are the bpf_loop
+ * callbacks (static functions: the verifier checks a callback once).
  */
 #define ASYNC_GLOBALS(build, btf)                                                                          \
+	static int aio_submit_step_##build(__u32 i, void *b) { return aio_submit_one(btf, b, i); }         \
+	static int aio_reap_step_##build(__u32 i, void *b) { return aio_reap_one(btf, b, i); }            \
+	static int uring_file_step_##build(__u32 i, void *b) { return uring_file_one(btf, b, i); }        \
 	__noinline int aio_submitted_##build(__u64 ts, __u64 ctx_id, __u64 iocbpp, __s64 n)                \
 	{                                                                                                  \
-		struct self me;                                                                            \
-		self_get(btf, &me);                                                                        \
-		aio_submitted(btf, &me, ts, ctx_id, iocbpp, n);                                            \
+		struct async_batch b = { .ts = ts, .ring = ctx_id, .uptr = iocbpp, .n = batch_clamp(n), .last_fd = -1 }; \
+		self_get(btf, &b.me);                                                                      \
+		async_batch_run(&b, aio_submit_step_##build);                                              \
 		return 0;                                                                                  \
 	}                                                                                                  \
 	__noinline int aio_reaped_##build(__u64 now, __u32 sc, __u64 ctx_id, __u64 events_uptr, __s64 n)   \
 	{                                                                                                  \
-		struct self me;                                                                            \
-		self_get(btf, &me);                                                                        \
-		aio_reaped(btf, &me, now, sc, ctx_id, events_uptr, n);                                     \
+		struct async_batch b = { .ts = now, .ring = ctx_id, .uptr = events_uptr, .n = batch_clamp(n), .sc = sc }; \
+		self_get(btf, &b.me);                                                                      \
+		async_batch_run(&b, aio_reap_step_##build);                                                \
 		return 0;                                                                                  \
 	}                                                                                                  \
 	__noinline int uring_files_registered_##build(__u64 now, int ring_fd, __u32 opcode, __u64 arg, __s64 nr) \
 	{                                                                                                  \
-		struct self me;                                                                            \
-		self_get(btf, &me);                                                                        \
-		uring_files_registered(btf, &me, now, ring_fd, opcode, arg, nr);                           \
+		struct async_batch b = { .ts = now };                                                      \
+		self_get(btf, &b.me);                                                                      \
+		if (uring_files_batch(btf, &b, ring_fd, opcode, arg, nr))                                  \
+			async_batch_run(&b, uring_file_step_##build);                                      \
 		return 0;                                                                                  \
 	}
 ASYNC_GLOBALS(btf, true)

@@ -68,6 +68,7 @@ static void configure(struct loader *L)
 	for (int i = 0; i < L->nexcl; i++)
 		skel->rodata->exclude_tgids[i + 1] = L->excl[i];
 	skel->rodata->wakeup_bytes = L->ring_bytes / 4;
+	skel->rodata->has_bpf_loop = bpf_loop_available(L);
 }
 
 /* io_uring's operations (bpf/async.bpf.h) come with the io_uring_enter
@@ -142,7 +143,10 @@ static void choose_programs(struct loader *L)
 
 void load_programs(struct loader *L)
 {
-	L->skel = ior_bpf__open();
+	/* IOR_DEBUG=1: the verifier's statistics of every program (time,
+	 * instructions processed), printed by libbpf with the debug lines */
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .kernel_log_level = L->debug ? 4 : 0);
+	L->skel = ior_bpf__open_opts(&open_opts);
 	if (!L->skel)
 		fatal(L, "cannot open the BPF object: %s: %s", strerror(errno), last_libbpf_warnings(L));
 	configure(L);

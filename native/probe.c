@@ -103,14 +103,10 @@ static void load_vmlinux_btf(struct loader *L)
 	L->btf_has_syscalls = btf__find_by_name_kind(L->vmlinux_btf, SYS_PREFIX "read", BTF_KIND_FUNC) > 0;
 }
 
-/* Does the kernel have the bpf_find_vma helper (Linux 5.17)? Its BTF lists
- * the helpers it knows in enum bpf_func_id. IOR_NO_FIND_VMA=1 makes the
- * loader behave as on a kernel without it (tests, diagnosis). */
-bool find_vma_available(struct loader *L)
+/* Does the kernel know the helper BPF_FUNC_<name>? Its BTF lists the
+ * helpers it has in enum bpf_func_id. */
+static bool helper_available(struct loader *L, const char *name)
 {
-	const char *no = getenv("IOR_NO_FIND_VMA");
-	if (no && !strcmp(no, "1"))
-		return false;
 	if (!L->vmlinux_btf)
 		return false;
 	__s32 id = btf__find_by_name_kind(L->vmlinux_btf, "bpf_func_id", BTF_KIND_ENUM);
@@ -118,10 +114,31 @@ bool find_vma_available(struct loader *L)
 		return false;
 	const struct btf_type *t = btf__type_by_id(L->vmlinux_btf, id);
 	const struct btf_enum *e = btf_enum(t);
-	for (int i = 0; i < btf_vlen(t); i++, e++)
-		if (!strcmp(btf__name_by_offset(L->vmlinux_btf, e->name_off), "BPF_FUNC_find_vma"))
+	for (int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *n = btf__name_by_offset(L->vmlinux_btf, e->name_off);
+		if (!strncmp(n, "BPF_FUNC_", 9) && !strcmp(n + 9, name))
 			return true;
+	}
 	return false;
+}
+
+/* Does the kernel have the bpf_find_vma helper (Linux 5.17)?
+ * IOR_NO_FIND_VMA=1 makes the loader behave as on a kernel without it
+ * (tests, diagnosis). */
+bool find_vma_available(struct loader *L)
+{
+	const char *no = getenv("IOR_NO_FIND_VMA");
+	if (no && !strcmp(no, "1"))
+		return false;
+	return helper_available(L, "find_vma");
+}
+
+/* Does the kernel have bpf_loop (Linux 5.17, as bpf_find_vma)? The async
+ * batch loops use it (bpf/async.bpf.h). IOR_NO_FIND_VMA=1 takes it away
+ * too, so that build runs as on the kernels before 5.17. */
+bool bpf_loop_available(struct loader *L)
+{
+	return find_vma_available(L) && helper_available(L, "loop");
 }
 
 /* Does the kernel have the bpf_rdonly_cast kfunc (Linux 6.2)? Then the
