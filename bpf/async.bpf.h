@@ -147,60 +147,28 @@ static __always_inline __s64 batch_clamp(__s64 n)
 	return n;
 }
 
-/* Does the kernel have bpf_loop (Linux 5.17, as bpf_find_vma)? Set by the
- * loader. Then each batch loop below is one bpf_loop whose callback the
- * verifier checks once; else a bounded loop that it walks once per possible
- * iteration (IOR_ASYNC_BATCH_MAX times: most of the exit program's load
- * time on such kernels). */
-const volatile bool has_bpf_loop = false;
-
-/* One call's batch, the context of each step of its loop */
-struct async_batch {
-	struct self me;
-	__u64 ts;   /* the call's entry (io_submit) or exit */
-	__u64 ring; /* aio context id, io_uring ctx */
-	__u64 uptr; /* the user array: iocb pointers, io_events, fds */
-	__s64 n;    /* its length, at most IOR_ASYNC_BATCH_MAX */
-	__u32 first; /* io_uring_register: the slot of uptr[0] */
-	__u16 sc;
-	__s32 last_fd;
-	__u32 last_type;
-};
-
-/* Runs step(i, b) for i in [0, b->n) */
-static __always_inline void async_batch_run(struct async_batch *b, int (*step)(__u32, void *))
-{
-	if (has_bpf_loop) {
-		bpf_loop((__u32)b->n, step, b, 0);
-		return;
-	}
-	for (int i = 0; i < IOR_ASYNC_BATCH_MAX; i++) {
-		if (i >= b->n)
-			break;
-		step(i, b);
-	}
-}
-
 /* ---- libaio ---------------------------------------------------------------- */
 
-/* io_submit(ctx_id, nr, iocbpp) returned n > 0: iocbpp[i] was submitted,
- * at b->ts (the call's entry). */
-static __always_inline int aio_submit_one(const bool btf, struct async_batch *b, __u32 i)
+/* io_submit(ctx_id, nr, iocbpp) returned: iocbpp[i] was submitted, at ts
+ * (the call's entry). */
+static __always_inline int aio_submit_one(const bool btf, __u64 ts, __u64 ctx_id, __u64 iocbpp, __u32 i)
 {
 	struct ior_iocb cb;
+	struct self me;
 	__u64 p;
 
-	if (bpf_probe_read_user(&p, sizeof(p), (void *)(b->uptr + i * sizeof(p))) ||
+	if (bpf_probe_read_user(&p, sizeof(p), (void *)(iocbpp + i * sizeof(p))) ||
 	    bpf_probe_read_user(&cb, sizeof(cb), (void *)p)) {
 		count(IOR_LOSS_ASYNC_BATCH);
 		return 0;
 	}
-	struct async_record *r = async_reserve(IOR_REC_AIO_SUBMIT, b->ts);
+	struct async_record *r = async_reserve(IOR_REC_AIO_SUBMIT, ts);
 
 	if (!r)
 		return 0;
-	r->e.pid = b->me.tgid;
-	r->e.tid = b->me.tid;
+	self_get(btf, &me);
+	r->e.pid = me.tgid;
+	r->e.tid = me.tid;
 	r->e.fd = (__s32)cb.aio_fildes;
 	r->e.offset = cb.aio_offset;
 	r->e.flags = cb.aio_rw_flags;
@@ -209,14 +177,9 @@ static __always_inline int aio_submit_one(const bool btf, struct async_batch *b,
 		r->e.count = iov_bytes(cb.aio_buf, cb.aio_nbytes, &r->e.event_flags);
 	else
 		r->e.count = (__s64)cb.aio_nbytes;
-	/* a batch mostly targets one file: look its type up once */
-	if (r->e.fd != b->last_fd) {
-		b->last_fd = r->e.fd;
-		b->last_type = fd_type(btf, b->me.task, b->last_fd, NULL);
-	}
-	r->e.file_type = b->last_type;
-	async_comm(btf, &b->me, &r->e);
-	r->a.ring = b->ring;
+	r->e.file_type = fd_type(btf, me.task, r->e.fd, NULL);
+	async_comm(btf, &me, &r->e);
+	r->a.ring = ctx_id;
 	r->a.key = p;
 	r->a.user_data = cb.aio_data;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
@@ -224,26 +187,28 @@ static __always_inline int aio_submit_one(const bool btf, struct async_batch *b,
 	return 0;
 }
 
-/* io_getevents/io_pgetevents(ctx_id, min_nr, nr, events, ...) returned
- * events; events[i] was reaped at b->ts. */
-static __always_inline int aio_reap_one(const bool btf, struct async_batch *b, __u32 i)
+/* io_getevents/io_pgetevents(ctx_id, min_nr, nr, events, ...) returned:
+ * events[i] was reaped, at now. */
+static __always_inline int aio_reap_one(const bool btf, __u64 now, __u32 sc, __u64 ctx_id, __u64 events, __u32 i)
 {
 	struct ior_io_event ev;
+	struct self me;
 
-	if (bpf_probe_read_user(&ev, sizeof(ev), (void *)(b->uptr + i * sizeof(ev)))) {
+	if (bpf_probe_read_user(&ev, sizeof(ev), (void *)(events + i * sizeof(ev)))) {
 		count(IOR_LOSS_ASYNC_BATCH);
 		return 0;
 	}
-	struct async_record *r = async_reserve(IOR_REC_AIO_REAP, b->ts);
+	struct async_record *r = async_reserve(IOR_REC_AIO_REAP, now);
 
 	if (!r)
 		return 0;
-	r->e.pid = b->me.tgid;
-	r->e.tid = b->me.tid;
+	self_get(btf, &me);
+	r->e.pid = me.tgid;
+	r->e.tid = me.tid;
 	r->e.ret = ev.res;
-	r->e.flags = b->sc == IOR_SC_io_pgetevents ? IOR_REAP_PGETEVENTS : IOR_REAP_GETEVENTS;
-	async_comm(btf, &b->me, &r->e);
-	r->a.ring = b->ring;
+	r->e.flags = sc == IOR_SC_io_pgetevents ? IOR_REAP_PGETEVENTS : IOR_REAP_GETEVENTS;
+	async_comm(btf, &me, &r->e);
+	r->a.ring = ctx_id;
 	r->a.key = ev.obj;
 	r->a.user_data = ev.data;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
@@ -252,6 +217,138 @@ static __always_inline int aio_reap_one(const bool btf, struct async_batch *b, _
 }
 
 /* ---- io_uring --------------------------------------------------------------- */
+
+/* A kernel struct filename's name (its copy of the user's path string) */
+static __always_inline __u32 filename_into(char *dst, struct filename *f, __u8 *eflags)
+{
+	return read_str(dst, (__u64)BPF_CORE_READ(f, name), false, eflags);
+}
+
+/*
+ * A request that names paths (OPENAT, OPENAT2, STATX, UNLINKAT, MKDIRAT,
+ * RENAMEAT): prep has copied the strings into the kernel (struct filename),
+ * so the record is built in scratch with them after its struct ior_async,
+ * as a syscall's paths follow its event. CLOSE needs no path: its fd (or
+ * direct-descriptor slot, in fd2) is enough.
+ */
+static __always_inline void uring_path_submitted(const bool btf, struct self *me, struct io_kiocb *req, __u64 ring, __u8 op)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	if (!s)
+		return;
+	struct ior_event *e = &s->e;
+	struct ior_async *a = (struct ior_async *)s->paths;
+	char *paths = s->paths + sizeof(struct ior_async);
+	struct filename *f1 = NULL, *f2 = NULL;
+	__u8 ef = 0;
+
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->offset = -1;
+	e->count = -1;
+	e->fd = -1;
+	e->fd2 = -1;
+	e->dirfd = -1;
+	e->dirfd2 = -1;
+	e->syscall = IOR_REC_URING_SUBMIT;
+	e->cpu = bpf_get_smp_processor_id();
+	e->pid = me->tgid;
+	e->tid = me->tid;
+	e->mode = op;
+	if (BPF_CORE_READ(req, ctx, flags) & IORING_SETUP_SQPOLL)
+		e->event_flags |= IOR_EF_SQ_THREAD;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2: {
+		struct io_open *o = (struct io_open *)req;
+
+		e->dirfd = BPF_CORE_READ(o, dfd);
+		e->flags = (__s32)BPF_CORE_READ(o, how.flags);
+		e->count = (__s64)BPF_CORE_READ(o, how.mode); /* the mode column is the opcode's: the decoder moves it */
+		e->fd2 = BPF_CORE_READ(o, file_slot); /* > 0: a direct descriptor, into slot fd2 - 1 */
+		f1 = BPF_CORE_READ(o, filename);
+		break;
+	}
+	case IORING_OP_STATX: {
+		struct io_statx *x = (struct io_statx *)req;
+
+		e->dirfd = BPF_CORE_READ(x, dfd);
+		e->flags = BPF_CORE_READ(x, flags);
+		e->count = BPF_CORE_READ(x, mask);
+		f1 = BPF_CORE_READ(x, filename);
+		break;
+	}
+	case IORING_OP_UNLINKAT: {
+		struct io_unlink *u = (struct io_unlink *)req;
+
+		e->dirfd = BPF_CORE_READ(u, dfd);
+		e->flags = BPF_CORE_READ(u, flags);
+		f1 = BPF_CORE_READ(u, filename);
+		break;
+	}
+	case IORING_OP_MKDIRAT: {
+		struct io_mkdir *m = (struct io_mkdir *)req;
+
+		e->dirfd = BPF_CORE_READ(m, dfd);
+		e->count = BPF_CORE_READ(m, mode);
+		f1 = BPF_CORE_READ(m, filename);
+		break;
+	}
+	case IORING_OP_RENAMEAT: {
+		struct io_rename *r = (struct io_rename *)req;
+
+		e->dirfd = BPF_CORE_READ(r, old_dfd);
+		e->dirfd2 = BPF_CORE_READ(r, new_dfd);
+		e->flags = BPF_CORE_READ(r, flags);
+		f1 = BPF_CORE_READ(r, oldpath);
+		f2 = BPF_CORE_READ(r, newpath);
+		break;
+	}
+	case IORING_OP_CLOSE: {
+		struct io_close *c = (struct io_close *)req;
+
+		e->fd = BPF_CORE_READ(c, fd);
+		e->fd2 = BPF_CORE_READ(c, file_slot);
+		if (!e->fd2)
+			e->file_type = fd_type(btf, me->task, e->fd, NULL);
+		break;
+	}
+	}
+	__u32 l1 = 0, l2 = 0;
+
+	if (f1)
+		l1 = filename_into(paths, f1, &ef);
+	if (f2) {
+		l1 &= IOR_PATH_MAX - 1; /* for the verifier: l1 < IOR_PATH_MAX */
+		l2 = filename_into(paths + l1, f2, &ef);
+	}
+	l1 &= IOR_PATH_MAX - 1;
+	l2 &= IOR_PATH_MAX - 1;
+	e->path_len = l1;
+	e->path2_len = l2;
+	e->event_flags |= ef;
+	if (ef & IOR_EF_PATH_TRUNCATED)
+		count(IOR_LOSS_PATH_TRUNCATED);
+	if (ef & IOR_EF_PATH_FAULT)
+		count(IOR_LOSS_PATH_FAULT);
+	*(__u64 *)(paths + ((l1 + l2) & (2 * IOR_PATH_MAX - 1))) = 0;
+	async_comm(btf, me, e);
+	a->ring = ring;
+	a->key = (__u64)req;
+	a->user_data = BPF_CORE_READ(req, cqe.user_data);
+
+	__u32 size = (sizeof(struct ior_event) + sizeof(struct ior_async) + l1 + l2 + 7) & ~7u;
+
+	if (size > sizeof(struct scratch))
+		return;
+	if (bpf_ringbuf_output(&events, e, size, BPF_RB_NO_WAKEUP)) {
+		count(IOR_LOSS_RINGBUF);
+		return;
+	}
+	count(IOR_ASYNC_SUBMITS);
+}
 
 /* A request leaves the SQ ring (the submit tracepoint, after its prep). */
 static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
@@ -271,6 +368,18 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 
 	if (!owner || *owner != me.tgid)
 		bpf_map_update_elem(&traced_rings, &ring, &me.tgid, BPF_ANY);
+
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+	case IORING_OP_STATX:
+	case IORING_OP_UNLINKAT:
+	case IORING_OP_MKDIRAT:
+	case IORING_OP_RENAMEAT:
+	case IORING_OP_CLOSE:
+		uring_path_submitted(btf, &me, req, ring, op);
+		return 0;
+	}
 
 	struct async_record *r = async_reserve(IOR_REC_URING_SUBMIT, bpf_ktime_get_boot_ns());
 
@@ -362,12 +471,15 @@ struct ior_rsrc_update2 {
 
 /* io_uring_register(ring_fd, opcode, arg, nr) succeeded: the files it
  * registered, one record each, so fixed-file requests get their paths.
- * Finds the ring and the fd array into b; false if there are none. */
-static __always_inline bool uring_files_batch(const bool btf, struct async_batch *b, int ring_fd,
-					      __u32 opcode, __u64 arg, __s64 nr)
+ * The ring, the user array of fds, the slot of its first and its length
+ * into *ring, *fds, *first, *nr; false if it registered no files. */
+static __always_inline bool uring_files_of(const bool btf, int ring_fd, __u32 opcode, __u64 arg,
+					   __u64 *ring, __u64 *fds, __u32 *first, __s64 *nr)
 {
-	b->uptr = arg;
-	b->first = 0;
+	struct self me;
+
+	*fds = arg;
+	*first = 0;
 	if (opcode & IORING_REGISTER_USE_REGISTERED_RING)
 		return false; /* ring_fd is an index into the registered rings */
 	if (opcode == IORING_REGISTER_FILES_UPDATE) {
@@ -375,91 +487,108 @@ static __always_inline bool uring_files_batch(const bool btf, struct async_batch
 
 		if (bpf_probe_read_user(&up, sizeof(up), (void *)arg))
 			return false;
-		b->first = up.offset;
-		b->uptr = up.fds;
+		*first = up.offset;
+		*fds = up.fds;
 	} else if (opcode == IORING_REGISTER_FILES2) {
 		struct ior_rsrc_register rr;
 
 		if (bpf_probe_read_user(&rr, sizeof(rr), (void *)arg) || (rr.flags & IORING_RSRC_REGISTER_SPARSE))
 			return false;
-		nr = rr.nr;
-		b->uptr = rr.data;
+		*nr = rr.nr;
+		*fds = rr.data;
 	} else if (opcode == IORING_REGISTER_FILES_UPDATE2) {
 		struct ior_rsrc_update2 up;
 
 		if (bpf_probe_read_user(&up, sizeof(up), (void *)arg))
 			return false;
-		b->first = up.offset;
-		nr = up.nr;
-		b->uptr = up.data;
+		*first = up.offset;
+		*nr = up.nr;
+		*fds = up.data;
 	} else if (opcode != IORING_REGISTER_FILES) {
 		return false;
 	}
-	struct file *ring_file = fd_file(btf, b->me.task, ring_fd);
+	self_get(btf, &me);
+	struct file *ring_file = fd_file(btf, me.task, ring_fd);
 
 	if (!ring_file)
 		return false;
-	b->ring = btf ? (__u64)ring_file->private_data : (__u64)BPF_CORE_READ(ring_file, private_data);
-	b->n = batch_clamp(nr);
+	/* a probe read in both builds: a number, not a pointer, for the global functions */
+	*ring = (__u64)BPF_CORE_READ(ring_file, private_data);
 	return true;
 }
 
-/* The file registered in slot b->first + i */
-static __always_inline int uring_file_one(const bool btf, struct async_batch *b, __u32 i)
+/* The file registered in slot first + i: fds[i] */
+static __always_inline int uring_file_one(const bool btf, __u64 now, __u64 ring, __u64 fds, __u32 first, __u32 i)
 {
+	struct self me;
 	__s32 fd;
 
-	if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(b->uptr + i * sizeof(fd)))) {
+	if (bpf_probe_read_user(&fd, sizeof(fd), (void *)(fds + i * sizeof(fd)))) {
 		count(IOR_LOSS_ASYNC_BATCH);
 		return 0;
 	}
-	struct async_record *r = async_reserve(IOR_REC_URING_FILE, b->ts);
+	struct async_record *r = async_reserve(IOR_REC_URING_FILE, now);
 
 	if (!r)
 		return 0;
-	r->e.pid = b->me.tgid;
-	r->e.tid = b->me.tid;
+	self_get(btf, &me);
+	r->e.pid = me.tgid;
+	r->e.tid = me.tid;
 	r->e.fd = fd;
-	r->e.file_type = fd_type(btf, b->me.task, fd, NULL);
-	r->a.ring = b->ring;
-	r->a.key = b->first + i;
+	r->e.file_type = fd_type(btf, me.task, fd, NULL);
+	r->a.ring = ring;
+	r->a.key = first + i;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
 /*
- * The three batch loops above, per build. As global functions the verifier
- * checks each once, on its own, rather than along the paths of the raw
- * sys_exit program that holds every row (first written inline, that
- * program went past the verifier's 1M-instruction limit; the branch-free
- * iovec sum was the other half of the cure). Global functions take scalars
- * only: they find their thread themselves. The steps are the bpf_loop
- * callbacks (static functions: the verifier checks a callback once).
+ * The batch loops: io_submit, io_getevents and io_uring_register hand over
+ * up to IOR_ASYNC_BATCH_MAX items per call, each recorded by a global
+ * function (per build). The verifier checks a global function once, on its
+ * own, so a loop over a call's items costs it a few instructions per
+ * iteration; with the body inlined it walked the body once per possible
+ * iteration (428k instructions, 1.6 s of the load; inlined in the raw exit
+ * program itself, past the verifier's 1M limit). bpf_loop would do as well
+ * from 5.17 on, but a callback reference alone makes 5.10 refuse the whole
+ * program. Global functions take scalars only: each finds its thread.
  */
 #define ASYNC_GLOBALS(build, btf)                                                                          \
-	static int aio_submit_step_##build(__u32 i, void *b) { return aio_submit_one(btf, b, i); }         \
-	static int aio_reap_step_##build(__u32 i, void *b) { return aio_reap_one(btf, b, i); }            \
-	static int uring_file_step_##build(__u32 i, void *b) { return uring_file_one(btf, b, i); }        \
+	__noinline int aio_submit_one_##build(__u64 ts, __u64 ctx_id, __u64 iocbpp, __u32 i)               \
+	{                                                                                                  \
+		return aio_submit_one(btf, ts, ctx_id, iocbpp, i);                                         \
+	}                                                                                                  \
+	__noinline int aio_reap_one_##build(__u64 now, __u32 sc, __u64 ctx_id, __u64 events, __u32 i)      \
+	{                                                                                                  \
+		return aio_reap_one(btf, now, sc, ctx_id, events, i);                                      \
+	}                                                                                                  \
+	__noinline int uring_file_one_##build(__u64 now, __u64 ring, __u64 fds, __u32 first, __u32 i)      \
+	{                                                                                                  \
+		return uring_file_one(btf, now, ring, fds, first, i);                                      \
+	}                                                                                                  \
 	__noinline int aio_submitted_##build(__u64 ts, __u64 ctx_id, __u64 iocbpp, __s64 n)                \
 	{                                                                                                  \
-		struct async_batch b = { .ts = ts, .ring = ctx_id, .uptr = iocbpp, .n = batch_clamp(n), .last_fd = -1 }; \
-		self_get(btf, &b.me);                                                                      \
-		async_batch_run(&b, aio_submit_step_##build);                                              \
+		n = batch_clamp(n);                                                                        \
+		for (__u32 i = 0; i < IOR_ASYNC_BATCH_MAX && i < n; i++)                                  \
+			aio_submit_one_##build(ts, ctx_id, iocbpp, i);                                     \
 		return 0;                                                                                  \
 	}                                                                                                  \
-	__noinline int aio_reaped_##build(__u64 now, __u32 sc, __u64 ctx_id, __u64 events_uptr, __s64 n)   \
+	__noinline int aio_reaped_##build(__u64 now, __u32 sc, __u64 ctx_id, __u64 events, __s64 n)        \
 	{                                                                                                  \
-		struct async_batch b = { .ts = now, .ring = ctx_id, .uptr = events_uptr, .n = batch_clamp(n), .sc = sc }; \
-		self_get(btf, &b.me);                                                                      \
-		async_batch_run(&b, aio_reap_step_##build);                                                \
+		n = batch_clamp(n);                                                                        \
+		for (__u32 i = 0; i < IOR_ASYNC_BATCH_MAX && i < n; i++)                                  \
+			aio_reap_one_##build(now, sc, ctx_id, events, i);                                  \
 		return 0;                                                                                  \
 	}                                                                                                  \
 	__noinline int uring_files_registered_##build(__u64 now, int ring_fd, __u32 opcode, __u64 arg, __s64 nr) \
 	{                                                                                                  \
-		struct async_batch b = { .ts = now };                                                      \
-		self_get(btf, &b.me);                                                                      \
-		if (uring_files_batch(btf, &b, ring_fd, opcode, arg, nr))                                  \
-			async_batch_run(&b, uring_file_step_##build);                                      \
+		__u64 ring = 0, fds = 0;                                                                   \
+		__u32 first = 0;                                                                           \
+		if (!uring_files_of(btf, ring_fd, opcode, arg, &ring, &fds, &first, &nr))                  \
+			return 0;                                                                          \
+		nr = batch_clamp(nr);                                                                      \
+		for (__u32 i = 0; i < IOR_ASYNC_BATCH_MAX && i < nr; i++)                                 \
+			uring_file_one_##build(now, ring, fds, first, i);                                  \
 		return 0;                                                                                  \
 	}
 ASYNC_GLOBALS(btf, true)

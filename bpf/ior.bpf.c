@@ -139,10 +139,11 @@ struct {
 /* Per-CPU room to build an event with its paths before copying it to the
  * ring (bpf_ringbuf_output takes a variable size, reserve does not). The
  * second path may start at IOR_PATH_MAX - 1 and is read with
- * IOR_PATH_MAX + 1 bytes (one more than kept, to detect truncation). */
+ * IOR_PATH_MAX + 1 bytes (one more than kept, to detect truncation). An
+ * io_uring record with paths has its struct ior_async in front of them. */
 struct scratch {
 	struct ior_event e;
-	char paths[2 * IOR_PATH_MAX + 16];
+	char paths[sizeof(struct ior_async) + 2 * IOR_PATH_MAX + 16];
 };
 
 struct {
@@ -389,8 +390,6 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct 
 	return 0;
 }
 
-#include "async.bpf.h"
-
 /* ---- the generic sys_enter body ----------------------------------------- */
 
 /* Syscall arguments and number from the user registers (raw sys_enter /
@@ -476,15 +475,17 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 
 /* ---- the generic sys_exit body ------------------------------------------ */
 
-/* Read one user path string into dst (room: IOR_PATH_MAX + 1 bytes).
- * Returns its length without the NUL, clamped to IOR_PATH_MAX - 1. */
-static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
+/* Read one path string into dst (room: IOR_PATH_MAX + 1 bytes), from user
+ * memory or (io_uring's prepared requests) the kernel's. Returns its length
+ * without the NUL, clamped to IOR_PATH_MAX - 1. */
+static __always_inline __u32 read_str(char *dst, __u64 ptr, const bool user, __u8 *eflags)
 {
 	long n;
 
-	if (!uptr)
+	if (!ptr)
 		return 0; /* NULL path (utimensat(fd, NULL, ...)): no path, no fault */
-	n = bpf_probe_read_user_str(dst, IOR_PATH_MAX + 1, (const void *)uptr);
+	n = user ? bpf_probe_read_user_str(dst, IOR_PATH_MAX + 1, (const void *)ptr)
+		 : bpf_probe_read_kernel_str(dst, IOR_PATH_MAX + 1, (const void *)ptr);
 	if (n <= 0) {
 		/* "" reads as 1 (its NUL) on most kernels but as 0 on some
 		 * (6.12: found by the kernel matrix, fstatat(fd, "",
@@ -500,6 +501,13 @@ static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
 	}
 	return n - 1;
 }
+
+static __always_inline __u32 read_path(char *dst, __u64 uptr, __u8 *eflags)
+{
+	return read_str(dst, uptr, true, eflags);
+}
+
+#include "async.bpf.h"
 
 #define ROLE_S32(r) ((r) >= 0 ? (__s32)ARG(r) : -1)
 

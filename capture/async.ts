@@ -28,8 +28,14 @@ export interface SubmittedOp {
   op: AsyncOp;
   fd: number;
   path: string | null;
+  /** renameat's new path */
+  path2: string | null;
   fileType: number;
   flags: number;
+  /** the mode of openat/mkdirat, the mask of statx */
+  mode: number | null;
+  /** openat/close of a direct descriptor: its slot + 1 (-1: allocated by the kernel, the result), else 0 */
+  fileSlot: number;
   offset: bigint | null;
   count: bigint | null;
   data: bigint;
@@ -83,7 +89,15 @@ export class AsyncTracker {
   /** completions whose operation was never seen */
   unmatched = 0;
 
-  constructor(private readonly emit: (op: CompletedOp) => void) {}
+  /**
+   * emit: a completed operation, written in its ring's submission order;
+   * settled: an operation whose completion was seen, at once (what it does
+   * to the fd table must be known before the next records are decoded).
+   */
+  constructor(
+    private readonly emit: (op: CompletedOp) => void,
+    private readonly settled: (op: CompletedOp, ring: Ring) => void,
+  ) {}
 
   /** The ring an async record names: addr is the aio context id or the io_uring ring's address (low 53 bits). */
   ring(aio: boolean, pid: number, addr: number): Ring {
@@ -154,6 +168,7 @@ export class AsyncTracker {
     p.ret = ret;
     p.end = end;
     p.done = true;
+    if (end !== 'none') this.settled(p, p.ring);
     const ring = p.ring;
     const q = ring.queue;
     while (ring.head < q.length && (q[ring.head]!.done || q[ring.head]!.written)) {

@@ -52,8 +52,14 @@ const EFFECTS: Record<string, Effect> = {
 /** Calls whose successful return value is a byte count of data moved. */
 const TRANSFERS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2', 'write', 'pwrite64', 'writev', 'pwritev', 'pwritev2', 'copy_file_range', 'sendfile64', 'getdents64']);
 
-/** enum ior_file_type: the fd argument was not open (or the row has none) */
+/** enum ior_file_type: the fd argument was not open (or the row has none); a regular file */
 const FT_NONE = 0;
+const FT_REGULAR = 1;
+
+/** io_uring requests that name paths (bpf/async.bpf.h), and what each does to the fd tables once it succeeded */
+const URING_PATH_OPS: Record<string, 'open' | 'close' | 'rename' | null> = {
+  uring_openat: 'open', uring_openat2: 'open', uring_close: 'close', uring_renameat: 'rename', uring_statx: null, uring_unlinkat: null, uring_mkdirat: null,
+};
 /** File types with no path (pipe 3, socket 4, anonymous inode 8), one bit each: never looked up in /proc, never unresolved. */
 const PATHLESS_FILE_TYPES = (1 << 3) | (1 << 4) | (1 << 8);
 
@@ -111,7 +117,10 @@ export class EventDecoder {
   lifecycleRecords = 0;
   readonly counters: DecodeCounters = { filteredOut: 0 };
   /** async operations in flight, by ring */
-  readonly async = new AsyncTracker((op) => this.asyncRow(op));
+  readonly async = new AsyncTracker(
+    (op) => this.asyncRow(op),
+    (op, ring) => this.asyncEffect(op, ring),
+  );
   /** each io_uring ring's registered files, by index */
   private readonly fixedFiles = new Map<Ring, Map<number, { fd: number; path: string | null; fileType: number }>>();
 
@@ -155,8 +164,10 @@ export class EventDecoder {
     while (off + EV.size <= payload.length) {
       const id = dv.getUint16(off + EV.syscall, true);
       if (id >= records.aio_submit && id <= records.uring_file && this.syscalls[id] === undefined) {
-        this.asyncRecord(id, payload, dv, off);
-        off += EV.size + ASYNC.size;
+        const pathLen = dv.getUint16(off + EV.path_len, true);
+        const path2Len = dv.getUint16(off + EV.path2_len, true);
+        this.asyncRecord(id, payload, dv, off, pathLen, path2Len);
+        off += (EV.size + ASYNC.size + pathLen + path2Len + 7) & ~7;
         continue;
       }
       const pathLen = dv.getUint16(off + EV.path_len, true);
@@ -258,7 +269,7 @@ export class EventDecoder {
    * is named (opcode, fd's path) now, while its fd is open; the row is
    * written when its completion comes (AsyncTracker).
    */
-  private asyncRecord(id: number, buf: Buffer, dv: DataView, off: number): void {
+  private asyncRecord(id: number, buf: Buffer, dv: DataView, off: number, pathLen: number, path2Len: number): void {
     const records = this.records;
     const aio = id === records.aio_submit || id === records.aio_reap;
     const pid = dv.getInt32(off + EV.pid, true);
@@ -285,18 +296,35 @@ export class EventDecoder {
     const opcode = dv.getUint32(off + EV.mode, true);
     const op = (aio ? AIO_OPS[opcode] : URING_OPS[opcode]) ?? unknownAsyncOp(aio ? 'aio' : 'uring', opcode);
     const fixed = (buf[off + EV.event_flags]! & EF_FIXED_FILE) !== 0;
-    // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table: the row names the fd registered there
-    const registered = op.takesFd && fixed ? this.fixedFiles.get(ring)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
-    const fd = !op.takesFd ? -1 : fixed ? (registered?.fd ?? -1) : dv.getInt32(off + EV.fd, true);
-    const path = registered ? registered.path : fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, Number(ts)) : null;
-    const offset = dv.getBigInt64(off + EV.offset, true);
-    const count = dv.getBigInt64(off + EV.count, true);
+    const pathOp = URING_PATH_OPS[op.name];
+    const at = Number(ts);
+    let fd: number, path: string | null, path2: string | null = null, type = fileType, mode: number | null = null;
+    let offset = dv.getBigInt64(off + EV.offset, true);
+    let count = dv.getBigInt64(off + EV.count, true);
+    const fileSlot = pathOp === undefined ? 0 : dv.getInt32(off + EV.fd2, true);
+    if (pathOp !== undefined) {
+      // openat, statx, unlinkat, mkdirat, renameat: the paths the request named, resolved as the syscalls' are; close: its fd
+      const textAt = ext + ASYNC.size;
+      fd = pathOp === 'close' && fileSlot === 0 ? dv.getInt32(off + EV.fd, true) : -1;
+      path = fd >= 0 ? this.resolver.fdPath(pid, fd, named, at) : pathLen > 0 ? this.resolver.resolve(pid, dv.getInt32(off + EV.dirfd, true), buf.toString('utf8', textAt, textAt + pathLen), at) : null;
+      if (path2Len > 0) path2 = this.resolver.resolve(pid, dv.getInt32(off + EV.dirfd2, true), buf.toString('utf8', textAt + pathLen, textAt + pathLen + path2Len), at);
+      if (pathOp === 'close' && fileSlot !== 0) path = this.fixedFiles.get(ring)?.get(fileSlot - 1)?.path ?? null;
+      // the kernel record's count carries the mode (openat, mkdirat) or mask (statx): the opcode has the mode field
+      if (count !== -1n) mode = Number(count);
+      count = -1n;
+    } else {
+      // a registered file (IOSQE_FIXED_FILE) is an index into the ring's table: the row names the fd registered there
+      const registered = op.takesFd && fixed ? this.fixedFiles.get(ring)?.get(dv.getInt32(off + EV.fd, true)) : undefined;
+      fd = !op.takesFd ? -1 : fixed ? (registered?.fd ?? -1) : dv.getInt32(off + EV.fd, true);
+      path = registered ? registered.path : fd >= 0 && fileType !== FT_NONE ? this.resolver.fdPath(pid, fd, named, at) : null;
+      if (registered) type = registered.fileType;
+    }
     const sub = {
-      ts, pid, tid: dv.getInt32(off + EV.tid, true), comm: this.comm.at(dv, buf, off + EV.comm), op, fd, path, fileType: registered ? registered.fileType : fileType,
-      flags: dv.getInt32(off + EV.flags, true), offset: offset === -1n ? null : offset, count: count === -1n ? null : count,
+      ts, pid, tid: dv.getInt32(off + EV.tid, true), comm: this.comm.at(dv, buf, off + EV.comm), op, fd, path, path2, fileType: type,
+      flags: dv.getInt32(off + EV.flags, true), mode, fileSlot, offset: offset === -1n ? null : offset, count: count === -1n ? null : count,
       data: dv.getBigInt64(ext + ASYNC.user_data, true),
     };
-    if (this.pathPrefixes.length > 0 && !this.keep(path, null)) {
+    if (this.pathPrefixes.length > 0 && !this.keep(path, path2)) {
       this.counters.filteredOut++;
       return;
     }
@@ -317,12 +345,13 @@ export class EventDecoder {
     b.tid[i] = sub.tid;
     b.comm[i] = sub.comm;
     b.syscall[i] = sub.op.name;
-    b.fd[i] = sub.fd;
+    // an openat's fd is the one it returned, as a syscall row's
+    b.fd[i] = URING_PATH_OPS[sub.op.name] === 'open' ? (sub.fileSlot === 0 && op.ret >= 0n ? Number(op.ret) : -1) : sub.fd;
     b.fd2[i] = -1;
     b.path[i] = sub.path;
-    b.path2[i] = null;
+    b.path2[i] = sub.path2;
     b.flags[i] = sub.flags;
-    b.mode[i] = null;
+    b.mode[i] = sub.mode;
     b.offset[i] = sub.offset;
     b.count[i] = sub.count;
     b.file_type[i] = sub.fileType === 0 ? null : (FILE_TYPES[sub.fileType] ?? 'other');
@@ -331,6 +360,30 @@ export class EventDecoder {
     b.async_depth[i] = op.depth;
     b.async_end[i] = op.end;
     if (++this.rows === this.batchRows) this.flush();
+  }
+
+  /**
+   * What a completed io_uring openat, close or renameat does to the fd
+   * tables, as its syscall would: a new fd (or direct descriptor, in the
+   * ring's registered files), one closed, paths renamed.
+   */
+  private asyncEffect(op: CompletedOp, ring: Ring): void {
+    const sub = op.sub;
+    const effect = URING_PATH_OPS[sub.op.name];
+    if (!effect || op.ret < 0n) return;
+    const done = Number(sub.ts + op.latency);
+    if (effect === 'open') {
+      if (sub.fileSlot === 0) return this.resolver.opened(sub.pid, Number(op.ret), sub.path, (sub.flags & O_CLOEXEC) !== 0, done);
+      const slot = sub.fileSlot === -1 ? Number(op.ret) : sub.fileSlot - 1;
+      let files = this.fixedFiles.get(ring);
+      if (!files) this.fixedFiles.set(ring, (files = new Map()));
+      files.set(slot, { fd: -1, path: sub.path, fileType: FT_REGULAR });
+    } else if (effect === 'close') {
+      if (sub.fileSlot === 0) this.resolver.closed(sub.pid, sub.fd, Number(sub.ts));
+      else this.fixedFiles.get(ring)?.delete(sub.fileSlot - 1);
+    } else if (effect === 'rename' && sub.path !== null && sub.path2 !== null && (sub.flags & RENAME_EXCHANGE) === 0) {
+      this.resolver.renamed(sub.path, sub.path2);
+    }
   }
 
   /** The capture ended: operations still in flight become rows too (async_end 'none'). */

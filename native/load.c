@@ -68,7 +68,6 @@ static void configure(struct loader *L)
 	for (int i = 0; i < L->nexcl; i++)
 		skel->rodata->exclude_tgids[i + 1] = L->excl[i];
 	skel->rodata->wakeup_bytes = L->ring_bytes / 4;
-	skel->rodata->has_bpf_loop = bpf_loop_available(L);
 }
 
 /* io_uring's operations (bpf/async.bpf.h) come with the io_uring_enter

@@ -158,7 +158,6 @@ void select_syscalls(struct loader *L);
 
 void host_checks(struct loader *L);
 bool find_vma_available(struct loader *L);
-bool bpf_loop_available(struct loader *L);
 bool rdonly_cast_available(struct loader *L);
 const char *build_name(bool find_vma, bool rdonly_cast);
 const char *uring_submit_tracepoint(struct loader *L);

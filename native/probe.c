@@ -133,14 +133,6 @@ bool find_vma_available(struct loader *L)
 	return helper_available(L, "find_vma");
 }
 
-/* Does the kernel have bpf_loop (Linux 5.17, as bpf_find_vma)? The async
- * batch loops use it (bpf/async.bpf.h). IOR_NO_FIND_VMA=1 takes it away
- * too, so that build runs as on the kernels before 5.17. */
-bool bpf_loop_available(struct loader *L)
-{
-	return find_vma_available(L) && helper_available(L, "loop");
-}
-
 /* Does the kernel have the bpf_rdonly_cast kfunc (Linux 6.2)? Then the
  * programs read files with plain BTF loads, else with CO-RE probe reads
  * (bpf/ior.bpf.c, fd_type). IOR_NO_RDONLY_CAST=1 (or IOR_NO_FIND_VMA=1:

@@ -84,6 +84,10 @@ export const ISSUED_AS: Record<string, string> = {
   uring_read: 'io_uring READ', uring_readv: 'io_uring READ (one buffer)', uring_read_fixed: 'io_uring READ (unregistered buffer)',
   uring_write: 'io_uring WRITE', uring_writev: 'io_uring WRITE (one buffer)', uring_write_fixed: 'io_uring WRITE (unregistered buffer)',
   uring_fsync: 'io_uring FSYNC',
+  // io_uring requests that name paths: synchronously, as their syscalls, in their ring's order
+  uring_openat: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order', uring_openat2: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order',
+  uring_close: 'close, in the ring\'s order', uring_statx: 'statx, in the ring\'s order', uring_unlinkat: 'unlinkat, in the ring\'s order',
+  uring_mkdirat: 'mkdirat, in the ring\'s order', uring_renameat: 'renameat2, in the ring\'s order',
 };
 
 /** Async operations the replay issues, by name: reads, writes and syncs. */
@@ -106,6 +110,8 @@ export interface Step {
   mode: number;
   offset: number;
   count: number;
+  /** a ring's request issued as its syscall: its traced depth; else 0 (replay/ops.ts) */
+  ringDepth: number;
   /** 'open_pre' step needed first: the fd was opened before the capture */
   preOpen: { slot: number; rel: string; flags: number; offset: number } | null;
 }
@@ -313,7 +319,7 @@ export class Interpreter {
   }
 
   private step(kind: OpKind, fields: Partial<Step>): Step {
-    return { kind: KIND[kind], slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: -1, count: 0, preOpen: null, ...fields };
+    return { kind: KIND[kind], slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: -1, count: 0, ringDepth: 0, preOpen: null, ...fields };
   }
 
   private open(e: Ev): Step[] | SkipReason {
@@ -432,14 +438,43 @@ export class Interpreter {
     }
   }
 
-  /** A read, write or sync of an async ring; the others are not replayed yet. */
+  /**
+   * An operation of an async ring: reads, writes and syncs asynchronously;
+   * io_uring's path requests as their syscalls, in the ring's lane; the
+   * others are not replayed yet.
+   */
   private asyncOp(e: Ev): Step[] | SkipReason {
+    const steps = this.uringPathOp(e);
+    if (steps !== null) {
+      if (typeof steps !== 'string') for (const s of steps) s.ringDepth = e.depth ?? 1;
+      return steps;
+    }
     let kind = ASYNC_KINDS[e.syscall];
     if (kind === undefined) return 'async operation not replayed (only reads, writes and syncs are)';
     if (e.syscall === 'uring_fsync' && (e.flags ?? 0) & IORING_FSYNC_DATASYNC) kind = 'afdatasync';
     // reads and writes keep their traced RWF_* flags (RWF_HIPRI, RWF_DSYNC, RWF_NOWAIT, ...)
     const rwFlags = kind === 'aread' || kind === 'awrite' ? (e.flags ?? 0) : 0;
     return this.onFd(e, kind, { offset: e.offset ?? 0, count: e.count ?? 0, mode: e.depth ?? 1, flags: rwFlags });
+  }
+
+  /** io_uring's requests that name paths, as their syscalls; null for the others */
+  private uringPathOp(e: Ev): Step[] | SkipReason | null {
+    switch (e.syscall) {
+      case 'uring_openat': case 'uring_openat2':
+        // a direct descriptor (into the ring's registered files) has no fd to replay on
+        return e.ret >= 0 && e.fd < 0 ? 'async operation not replayed (only reads, writes and syncs are)' : this.open(e);
+      case 'uring_close':
+        return this.close(e);
+      case 'uring_statx':
+        return this.pathOp(e, 'statx', (e.flags ?? 0) & AT_SYMLINK_NOFOLLOW);
+      case 'uring_unlinkat':
+        return this.pathOp(e, 'unlink', (e.flags ?? 0) & AT_REMOVEDIR);
+      case 'uring_mkdirat':
+        return this.pathOp(e, 'mkdir');
+      case 'uring_renameat':
+        return this.twoPaths(e, 'rename', e.flags ?? 0);
+    }
+    return null;
   }
 
   private dup(e: Ev): Step[] | SkipReason {

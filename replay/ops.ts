@@ -28,7 +28,7 @@ export const OP_MISALIGNED = 1 << 30;
 
 /** int32 words per op (the last 6 hold 3 doubles: offset, count, due). */
 export const OP_WORDS = 18;
-export const W = { kind: 0, slot: 1, slot2: 2, path: 3, path2: 4, flags: 5, mode: 6, dep1Lane: 7, dep1Index: 8, dep2Lane: 9, dep2Index: 10 } as const;
+export const W = { kind: 0, slot: 1, slot2: 2, path: 3, path2: 4, flags: 5, mode: 6, dep1Lane: 7, dep1Index: 8, dep2Lane: 9, dep2Index: 10, ringDepth: 11 } as const;
 export const F = { offset: 6, count: 7, due: 8 } as const;
 /** doubles per result: ret, issue time (ns after the replay clock started), latency ns */
 export const RESULT_DOUBLES = 3;
@@ -47,6 +47,8 @@ export interface Op {
   mode: number;
   offset: number;
   count: number;
+  /** a ring's request issued as its syscall: its traced depth (the ring is drained to one less first); else 0 */
+  ringDepth: number;
   /** ns after the first replayed event (unscaled) */
   due: number;
   deps: readonly (readonly [lane: number, count: number])[];
@@ -124,6 +126,7 @@ export class Segment {
     i32[w + W.dep1Index] = d1 ? d1[1] : 0;
     i32[w + W.dep2Lane] = d2 ? d2[0] : -1;
     i32[w + W.dep2Index] = d2 ? d2[1] : 0;
+    i32[w + W.ringDepth] = op.ringDepth;
     const f = (i * OP_WORDS) / 2;
     this.f64[f + F.offset] = op.offset;
     this.f64[f + F.count] = op.count;

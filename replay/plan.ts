@@ -421,7 +421,8 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     per.replayed++;
     plan.replayed++;
     interp.laneOf(e);
-    if (e.ring !== null) {
+    if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
+      // (an io_uring path request is replayed as its syscall, not as an async operation)
       plan.async.ops++;
       plan.async.depthSum += e.depth ?? 1;
     }

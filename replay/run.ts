@@ -129,7 +129,7 @@ export class Runner {
       traced.latency = e.latency;
       traced.direction = direction;
       for (const s of steps) {
-        if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, preOpen: null }, e.ts, null);
+        if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, ringDepth: 0, preOpen: null }, e.ts, null);
         this.push(lane, s, e.ts, traced);
       }
       if (++n % 4096 === 0) {
@@ -167,10 +167,10 @@ export class Runner {
     this.orderer.commit(lane.count + 1 + Math.max(0, Math.ceil((deps.length - 2) / 2)));
     // an op holds two dependencies; more go on wait ops in front of it
     while (deps.length > 2) {
-      this.append(lane, { kind: KIND.wait, slot: -1, slot2: -1, path: null, path2: null, flags: 0, mode: 0, offset: 0, count: 0, due, deps: deps.slice(0, 2), traced: null });
+      this.append(lane, { kind: KIND.wait, slot: -1, slot2: -1, path: null, path2: null, flags: 0, mode: 0, offset: 0, count: 0, ringDepth: 0, due, deps: deps.slice(0, 2), traced: null });
       deps = deps.slice(2);
     }
-    this.append(lane, { kind: s.kind, slot: s.slot, slot2: s.slot2, path: s.rel, path2: s.rel2, flags: s.flags, mode: s.mode, offset: s.offset, count: s.count, due, deps, traced });
+    this.append(lane, { kind: s.kind, slot: s.slot, slot2: s.slot2, path: s.rel, path2: s.rel2, flags: s.flags, mode: s.mode, offset: s.offset, count: s.count, ringDepth: s.ringDepth, due, deps, traced });
   }
 
   private append(lane: Lane, op: Op): void {

@@ -153,13 +153,13 @@ static void submit_queued(struct lane_async *a)
 	a->nqueued = 0;
 }
 
-void async_drain(int lane)
+void async_drain(int lane, int keep)
 {
 	struct lane_async *a = lane >= 0 && lane < g_nlanes_async ? g_lanes[lane] : NULL;
 	if (!a || a->state <= 0)
 		return;
 	submit_queued(a);
-	while (a->inflight > 0)
+	while (a->inflight > keep)
 		if (!reap(a, 1))
 			break;
 }
@@ -169,7 +169,7 @@ static char *lane_buffer(struct lane_async *a, int lane, size_t n)
 	if (n <= a->buflen && a->buf)
 		return a->buf;
 	/* in-flight ops point into the old one */
-	async_drain(lane);
+	async_drain(lane, 0);
 	free(a->buf);
 	a->buf = io_buffer_new(n, &a->buflen);
 	if (!a->buf)

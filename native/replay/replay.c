@@ -61,7 +61,7 @@ enum {
 };
 
 /* Op record layout: OP_WORDS int32 words, the last 6 overlaid by 3 doubles. */
-enum { W_KIND, W_SLOT, W_SLOT2, W_PATH, W_PATH2, W_FLAGS, W_MODE, W_DEP1L, W_DEP1I, W_DEP2L, W_DEP2I, W_PAD, OP_WORDS_INT };
+enum { W_KIND, W_SLOT, W_SLOT2, W_PATH, W_PATH2, W_FLAGS, W_MODE, W_DEP1L, W_DEP1I, W_DEP2L, W_DEP2I, W_RING_DEPTH, OP_WORDS_INT };
 #define OP_WORDS 18 /* 12 int32 + 3 doubles (offset, count, due) */
 #define F_OFFSET 6  /* double index within the op (word 12) */
 #define F_COUNT 7
@@ -901,6 +901,10 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 				    op[W_FLAGS], op[W_MODE], !batched_with_next(ops, opsf, i, to, now), res, now, g_t0 + g_start);
 			prev_end = 0;
 		} else {
+			/* a ring's request issued as its syscall (io_uring's openat, close, ...):
+			 * first the ring down to what was in flight beside it in the trace */
+			if (op[W_RING_DEPTH] > 0)
+				async_drain(lane, op[W_RING_DEPTH] - 1);
 			long r = issue(op, opf, strings);
 			int64_t end = mono_ns();
 			res[0] = (double)r;
@@ -913,7 +917,7 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	}
 	/* every async op of this range completes before its results are handed back */
-	async_drain(lane);
+	async_drain(lane, 0);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	atomic_fetch_add(&g_cpu_ns, (long long)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000LL + (cpu1.tv_nsec - cpu0.tv_nsec));
 	napi_value out;

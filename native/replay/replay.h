@@ -50,8 +50,8 @@ void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, 
 /* Ops issued and the sum of the depth each was submitted at (the lane's
  * ops in flight, itself included), over all lanes */
 void async_depths(double *ops, double *depth_sum);
-/* Wait for every op of lane in flight. */
-void async_drain(int lane);
+/* Wait until at most keep ops of lane are in flight (0: all done). */
+void async_drain(int lane, int keep);
 /* How async ops were issued: "io_uring", "synchronous (io_uring unavailable: ...)", or NULL (none yet) */
 const char *async_issued_as(void);
 
