@@ -74,8 +74,22 @@ struct {
 	__type(value, __u32);
 } traced_rings SEC(".maps");
 
-/* A zeroed async record in the ring (fields it has no value for at -1),
- * NULL (counted) if the ring is full. */
+/* An async record's event, zeroed (fields it has no value for at -1) */
+static __always_inline void async_event_init(struct ior_event *e, __u16 type, __u64 ts)
+{
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = ts;
+	e->offset = -1;
+	e->count = -1;
+	e->fd = -1;
+	e->fd2 = -1;
+	e->dirfd = -1;
+	e->dirfd2 = -1;
+	e->syscall = type;
+	e->cpu = bpf_get_smp_processor_id();
+}
+
+/* A zeroed async record in the ring, NULL (counted) if the ring is full. */
 static __always_inline struct async_record *async_reserve(__u16 type, __u64 ts)
 {
 	struct async_record *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -84,16 +98,8 @@ static __always_inline struct async_record *async_reserve(__u16 type, __u64 ts)
 		count(IOR_LOSS_RINGBUF);
 		return NULL;
 	}
-	__builtin_memset(r, 0, sizeof(*r));
-	r->e.ts_ns = ts;
-	r->e.offset = -1;
-	r->e.count = -1;
-	r->e.fd = -1;
-	r->e.fd2 = -1;
-	r->e.dirfd = -1;
-	r->e.dirfd2 = -1;
-	r->e.syscall = type;
-	r->e.cpu = bpf_get_smp_processor_id();
+	async_event_init(&r->e, type, ts);
+	__builtin_memset(&r->a, 0, sizeof(r->a));
 	return r;
 }
 
@@ -244,16 +250,7 @@ static __always_inline void uring_path_submitted(const bool btf, struct self *me
 	struct filename *f1 = NULL, *f2 = NULL;
 	__u8 ef = 0;
 
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->offset = -1;
-	e->count = -1;
-	e->fd = -1;
-	e->fd2 = -1;
-	e->dirfd = -1;
-	e->dirfd2 = -1;
-	e->syscall = IOR_REC_URING_SUBMIT;
-	e->cpu = bpf_get_smp_processor_id();
+	async_event_init(e, IOR_REC_URING_SUBMIT, bpf_ktime_get_boot_ns());
 	e->pid = me->tgid;
 	e->tid = me->tid;
 	e->mode = op;
