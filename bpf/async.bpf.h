@@ -357,8 +357,9 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 	self_get(btf, &me);
 	if (!trace_this(me.task, me.tgid))
 		return 0;
-	ring = (__u64)BPF_CORE_READ(req, ctx);
-	op = BPF_CORE_READ(req, opcode);
+	/* req is a tp_btf argument: plain loads (CO-RE relocated), no probe reads */
+	ring = (__u64)req->ctx;
+	op = req->opcode;
 
 	/* remember the ring for its completions (an update only when new) */
 	__u32 *owner = bpf_map_lookup_elem(&traced_rings, &ring);
@@ -388,10 +389,10 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 	/* the SQE's fd (an index into the registered files with
 	 * IOSQE_FIXED_FILE): meaningful for opcodes that take a file, which
 	 * the decoder knows */
-	r->e.fd = BPF_CORE_READ(req, cqe.fd);
-	if (BPF_CORE_READ(req, flags) & REQ_F_FIXED_FILE)
+	r->e.fd = req->cqe.fd;
+	if (req->flags & REQ_F_FIXED_FILE)
 		r->e.event_flags |= IOR_EF_FIXED_FILE;
-	if (BPF_CORE_READ(req, ctx, flags) & IORING_SETUP_SQPOLL)
+	if (req->ctx->flags & IORING_SETUP_SQPOLL)
 		r->e.event_flags |= IOR_EF_SQ_THREAD;
 	switch (op) {
 	case IORING_OP_READV:
@@ -400,14 +401,27 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 	case IORING_OP_WRITE_FIXED:
 	case IORING_OP_READ:
 	case IORING_OP_WRITE: {
-		/* the request's command area holds its struct io_rw */
-		struct io_rw *rw = (struct io_rw *)req;
-		__u64 len = BPF_CORE_READ(rw, len);
+		/* the request's command area holds its struct io_rw: with
+		 * bpf_rdonly_cast (btf build) plain loads, else probe reads */
+		__u64 len, addr;
 
-		r->e.offset = BPF_CORE_READ(rw, kiocb.ki_pos);
-		r->e.flags = BPF_CORE_READ(rw, flags);
+		if (btf) {
+			struct io_rw *rw = bpf_rdonly_cast(req, bpf_core_type_id_kernel(struct io_rw));
+
+			len = rw->len;
+			addr = rw->addr;
+			r->e.offset = rw->kiocb.ki_pos;
+			r->e.flags = rw->flags;
+		} else {
+			struct io_rw *rw = (struct io_rw *)req;
+
+			len = BPF_CORE_READ(rw, len);
+			addr = BPF_CORE_READ(rw, addr);
+			r->e.offset = BPF_CORE_READ(rw, kiocb.ki_pos);
+			r->e.flags = BPF_CORE_READ(rw, flags);
+		}
 		if (op == IORING_OP_READV || op == IORING_OP_WRITEV)
-			r->e.count = iov_bytes(BPF_CORE_READ(rw, addr), len, &r->e.event_flags);
+			r->e.count = iov_bytes(addr, len, &r->e.event_flags);
 		else
 			r->e.count = (__s64)len;
 		break;
@@ -429,7 +443,7 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 	async_comm(btf, &me, &r->e);
 	r->a.ring = ring;
 	r->a.key = (__u64)req;
-	r->a.user_data = BPF_CORE_READ(req, cqe.user_data);
+	r->a.user_data = req->cqe.user_data;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	count(IOR_ASYNC_SUBMITS);
 	return 0;
