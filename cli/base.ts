@@ -1,7 +1,9 @@
 /**
  * BaseCommand: what every ior command shares. Errors the user can act on
- * (IorError) print as one line `ior: ...` with the error's exit code; any
- * other error is a bug and keeps its stack.
+ * (IorError) and the environment's (a system call's ENOSPC, EIO, EACCES,
+ * ...) print as one line `ior: ...` on stderr with the error's exit code;
+ * any other error is a bug and keeps its stack, on stderr too: stdout is
+ * for results (`--json` consumers read it).
  *
  * Commands load their stage (capture/, stats/, replay/, sql/) when they
  * run, not when the CLI starts: `ior stats` does not pay for loading the
@@ -10,7 +12,7 @@
  * small options.ts.
  */
 import { Command, UsageError } from 'clipanion';
-import { IorError } from '../common/errors.js';
+import { errnoCode, IorError } from '../common/errors.js';
 
 export abstract class BaseCommand extends Command {
   override async catch(error: unknown): Promise<void> {
@@ -24,7 +26,14 @@ export abstract class BaseCommand extends Command {
       process.exitCode = 1;
       return;
     }
-    throw error;
+    process.exitCode = 1;
+    const code = errnoCode(error);
+    if (code !== undefined && /^E[A-Z0-9]+$/.test(code) && !process.env.IOR_DEBUG) {
+      // the system refused (a full disk, an I/O error, a permission): its message, one line
+      this.context.stderr.write(`ior: ${(error as Error).message.split('\n')[0]}\n`);
+      return;
+    }
+    this.context.stderr.write(`ior: internal error (a bug: please report it with this text)\n${error instanceof Error ? error.stack : String(error)}\n`);
   }
 }
 

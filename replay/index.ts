@@ -14,7 +14,7 @@ import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
-import { inspectTarget, prepareTarget } from './target.js';
+import { createTarget, inspectTarget, markTarget } from './target.js';
 import { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
@@ -89,13 +89,14 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   }
   if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
   const workers = o.workers ?? Math.max(1, Math.min(plan.lanes, DEFAULT_MAX_WORKERS));
-  prepareTarget(target, plan.trace);
+  createTarget(target);
   const addon = replayAddon();
   addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, false);
   let init: InitResult | null = null;
   if (!o.noInit) {
     init = applyInit(addon, plan.init, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`));
     progress(null);
+    markTarget(target, plan.trace);
   }
   if (o.initOnly) {
     addon.teardown();
@@ -131,5 +132,17 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   if (runner.failure) throw runner.failure;
   const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
-  return outcome.stopped ? 130 : 0;
+  if (outcome.stopped) return 130;
+  // the target failed calls the traced system did not (a full disk, a read-only or failing file system)
+  const regressions = report.failed.filter((f) => f.traced === 'success');
+  if (regressions.length > 0) {
+    const count = regressions.reduce((n, f) => n + f.count, 0);
+    const worst = regressions.sort((a, b) => b.count - a.count).slice(0, 3).map((f) => `${f.syscall} ${f.errno} x${f.count}`).join(', ');
+    o.stderr.write(`ior: ${count.toLocaleString('en-US')} replayed calls failed where the trace succeeded (${worst}${regressions.length > 3 ? ', ...' : ''})\n`);
+    return REPLAY_REGRESSED;
+  }
+  return 0;
 }
+
+/** Exit code of a replay that ran to its end but whose calls failed where the trace's succeeded. */
+export const REPLAY_REGRESSED = 3;

@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { IorError } from '../common/errors.js';
+import { errnoCode, IorError } from '../common/errors.js';
 import { shortPath } from '../common/format.js';
 import type { InitState } from './plan.js';
 import type { ReplayAddon } from './native.js';
@@ -79,6 +79,9 @@ export function applyInit(addon: ReplayAddon, init: InitState, onProgress?: (don
           onProgress?.(done, total, result.bytesWritten);
         }
       }
+    } catch (err) {
+      // a full or failing target file system: one line, as the other init steps
+      throw new IorError(`init: cannot write file ${shortPath(rel)} under the target: ${errnoCode(err) ?? String(err)}`);
     } finally {
       fs.closeSync(fd);
     }

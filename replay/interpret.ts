@@ -405,6 +405,7 @@ export class Interpreter {
   private onFd(e: Ev, kind: OpKind, fields: Partial<Step>): Step[] | SkipReason {
     const u = this.use(e);
     if (typeof u === 'string') return u;
+    if ((kind === 'fchmod' || kind === 'fchown') && u.slot.rel === '') return 'target root itself';
     const step = this.step(kind, { slot: u.slot.slot, rel: u.slot.rel, preOpen: u.preOpen, ...fields });
     // an O_DIRECT read or write that met EINVAL (a misaligned buffer, offset or size) meets it again
     if (u.slot.direct && e.ret === -EINVAL && (READ_KINDS.has(step.kind) || WRITE_KINDS.has(step.kind))) step.flags |= OP_MISALIGNED;
@@ -509,7 +510,8 @@ export class Interpreter {
   private pathOp(e: Ev, kind: OpKind, extraFlags = 0): Step[] | SkipReason {
     const rel = mapPath(e.path);
     if (typeof rel !== 'string') return rel.skip;
-    if (rel === '' && (kind === 'unlink' || kind === 'mkdir')) return 'target root itself';
+    // the target directory's own mode and owner are the replay's, not the trace's (a chmod of / would lock it out)
+    if (rel === '' && (kind === 'unlink' || kind === 'mkdir' || kind === 'chmod' || kind === 'chown')) return 'target root itself';
     let flags = 0;
     const sc = e.syscall;
     if (sc === 'newlstat' || sc === 'lchown') flags = AT_SYMLINK_NOFOLLOW;

@@ -61,8 +61,12 @@ export function inspectTarget(dir: string, force: boolean): Target {
   return { dir: real, exists: true, prepared, empty };
 }
 
-/** Create DIR if needed and mark it as ior's. */
-export function prepareTarget(t: Target, trace: string): void {
+/** Create DIR if needed. */
+export function createTarget(t: Target): void {
   fs.mkdirSync(t.dir, { recursive: true });
+}
+
+/** Mark DIR as ior's: only once init succeeded, so a failed init (of a --force'd directory) leaves no claim on it. */
+export function markTarget(t: Target, trace: string): void {
   fs.writeFileSync(path.join(t.dir, MARKER), JSON.stringify({ tool: 'ior replay', trace, prepared: new Date().toISOString() }) + '\n');
 }

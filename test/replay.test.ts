@@ -13,6 +13,8 @@ import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 import { exitOf, ior, iorSpawn } from './helpers/cli.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
+import { needRoot } from './helpers/bpf.js';
+import { spawnSync } from 'node:child_process';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 
@@ -452,4 +454,67 @@ test('a path of 10,000 components: planned without recursion, init fails with on
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a full target: an init that cannot write fails with one line and no marker; writes that meet ENOSPC exit 3 with one line, the report still on stdout', (t) => {
+  if (!needRoot(t, 'mounts a 1 MiB tmpfs as the target')) return;
+  const dir = fs.realpathSync(tempDir('replay-full'));
+  const target = path.join(dir, 'target');
+  fs.mkdirSync(target);
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', target], { encoding: 'utf8' });
+  assert.equal(mount.status, 0, mount.stderr);
+  try {
+    const MiB = 1n << 20n;
+    // init must create a 4 MiB file for the traced read
+    const reads = trace(dir, 'reads', [
+      { syscall: 'openat', path: '/data/in', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+      { syscall: 'read', path: '/data/in', fd: 3, count: 4n * MiB, ret: 4n * MiB, bytes: 4n * MiB, file_type: 'regular' },
+    ]);
+    for (const json of [[], ['--json']]) {
+      const r = ior(['replay', reads, '--target', target, '--speed', 'max', ...json]);
+      assertOneLineError(r, /^ior: init: cannot .*data\/in.*ENOSPC$/);
+      assert.equal(r.status, 1);
+      assert.ok(!fs.existsSync(path.join(target, '.ior-replay-target')), 'no marker after a failed init');
+      fs.rmSync(path.join(target, 'data'), { recursive: true, force: true });
+    }
+    // the trace writes 4 MiB where 1 MiB fits: the later writes fail where the traced ones succeeded
+    const writes = trace(dir, 'writes', [
+      { syscall: 'openat', path: '/out', flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+      ...Array.from({ length: 8 }, () => ({ syscall: 'write', path: '/out', fd: 3, count: MiB / 2n, ret: MiB / 2n, bytes: MiB / 2n, file_type: 'regular' as const })),
+      { syscall: 'close', path: '/out', fd: 3, file_type: 'regular' },
+    ]);
+    for (const json of [false, true]) {
+      const r = ior(['replay', writes, '--target', target, '--speed', 'max', '--force', ...(json ? ['--json'] : [])]);
+      assert.equal(r.status, 3, r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^ior: [1-8] replayed calls failed where the trace succeeded \(write ENOSPC x[1-8]\)$/);
+      if (json) {
+        const report = JSON.parse(r.stdout) as ReplayReport;
+        assert.deepEqual(report.failed.map((f) => [f.syscall, f.errno, f.traced]), [['write', 'ENOSPC', 'success']]);
+        assert.ok(report.bytes.written.replayed < report.bytes.written.traced);
+      } else assert.match(r.stdout, /failed/);
+    }
+  } finally {
+    spawnSync('umount', [target]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a chmod or chown of / (the target root) is skipped: the target keeps its own mode', () => {
+  const { dir, target, done } = setup('chmod-root');
+  const file = trace(dir, 'chmod-root', [
+    { syscall: 'chmod', path: '/', mode: 0o600 },
+    { syscall: 'fchmodat', path: '/', mode: 0o000, flags: 0 },
+    { syscall: 'chown', path: '/', mode: 65534, count: 65534n },
+    { syscall: 'openat', path: '/', flags: O_DIRECTORY, ret: 3n, fd: 3, file_type: 'directory' },
+    { syscall: 'fchmod', path: '/', fd: 3, mode: 0o600, file_type: 'directory' },
+    { syscall: 'close', path: '/', fd: 3, file_type: 'directory' },
+  ]);
+  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  assert.equal((report.skipped as Record<string, number>)['target root itself'], 4, JSON.stringify(report.skipped));
+  const st = fs.statSync(target);
+  assert.equal(st.mode & 0o777, 0o755, 'the target keeps its mode');
+  assert.equal(st.uid, process.getuid!());
+  done();
 });

@@ -22,3 +22,11 @@ export function needBpf(t: TestContext): boolean {
   t.skip(reason);
   return false;
 }
+
+/** For tests that need root for something else (mounting a small file system): skips locally, fails under CI. */
+export function needRoot(t: TestContext, why: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (process.env.CI === 'true') throw new Error(`this test must run in CI, but not root: ${why}`);
+  t.skip(`not root: ${why}`);
+  return false;
+}
