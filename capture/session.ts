@@ -48,6 +48,8 @@ export interface CaptureSummary {
   filtered_out: number;
   skipped_tracepoints: { name: string; reason: string }[];
   command_exit: Footer['command_exit'];
+  /** the loader ended without END (killed, crashed): its exit; null when it ended well */
+  loader_died: { code: number | null; signal: string | null } | null;
 }
 
 type StopReason = Footer['stop_reason'];
@@ -147,12 +149,24 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     ? new ProgressLine(stderr, () => ({ events: Number(decoder?.events ?? 0n), lost: lostOf(liveCounters), bytes: writer.bytesWritten }), durationNs === undefined ? undefined : Number(durationNs))
     : undefined;
 
-  // Ctrl-C: with a command, the terminal already signalled it and the capture ends when it exits;
-  // a second Ctrl-C (or any Ctrl-C without a command) stops the capture now.
+  // With a command, the first signal is the command's, as a shell's foreground job gets it: Ctrl-C
+  // reached it from the terminal already, SIGTERM and SIGHUP are forwarded; its exit ends the capture
+  // and is recorded. A second signal (or any signal without a command) stops the capture now.
   let interrupts = 0;
+  let endSignal: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (signal === 'SIGINT' && opts.command.length > 0 && interrupts === 1) return;
+    if (opts.command.length > 0 && interrupts === 1 && hello?.child_pid) {
+      if (signal !== 'SIGINT') {
+        try {
+          process.kill(hello.child_pid, signal);
+        } catch {
+          // it has exited already: its END is on the way
+        }
+      }
+      return;
+    }
+    endSignal ??= signal;
     stopReason ??= 'signal';
     loader.stop();
   };
@@ -189,6 +203,8 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   const counters = end?.counters ?? liveCounters;
   const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
   const child = end?.child ?? null;
+  // no END frame: the loader was killed or crashed, and the events it held went with it
+  const loaderDied = end === undefined && !failure ? { code: exit?.code ?? null, signal: exit?.signal ?? null } : null;
   const footer: Footer = {
     format: FORMAT_NAME,
     schema_version: SCHEMA_VERSION,
@@ -218,7 +234,8 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     filtered_out: decoder.counters.filteredOut,
     losses,
     stop_reason: reason,
-    command_exit: child ? { code: child.code, signal: child.signal === null ? null : String(child.signal) } : null,
+    command_exit: child ? { code: child.code, signal: child.signal === null ? null : signalName(child.signal) } : null,
+    loader_died: loaderDied,
   };
   try {
     writer.finish(footer);
@@ -240,6 +257,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     filtered_out: footer.filtered_out,
     skipped_tracepoints: hello.skipped,
     command_exit: footer.command_exit,
+    loader_died: loaderDied,
   };
   if (opts.json) {
     // a reader that closed the pipe early (| head) does not turn a complete capture into a crash
@@ -249,7 +267,28 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   else stderr.write(humanSummary(summary));
   if (failure) throw failure;
   if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);
-  return exitStatusOf(child, reason);
+  const running = opts.command.length > 0 && hello.child_pid && (!child || (child.code === null && child.signal === null)) ? hello.child_pid : null;
+  if (loaderDied) {
+    const how = loaderDied.signal ? `killed by ${loaderDied.signal}` : `exit ${loaderDied.code}`;
+    throw new IorError(`the loader died (${how}): the events it held are lost, their number unknown; the trace up to then is in ${output}${running ? `; the command (pid ${running}) runs on, untraced` : ''}`, 2);
+  }
+  if (running && isAlive(running)) stderr.write(`ior: the command (pid ${running}) still runs, untraced\n`);
+  return exitStatusOf(child, reason, endSignal, opts.command.length > 0);
+}
+
+/** SIGTERM for 15 (the loader reports numbers); a name as it is */
+function signalName(signal: string | number): string {
+  if (typeof signal !== 'number') return signal;
+  return Object.entries(os.constants.signals).find(([, n]) => n === signal)?.[0] ?? String(signal);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function lostOf(counters: Record<string, number>): number {
@@ -258,16 +297,18 @@ function lostOf(counters: Record<string, number>): number {
 
 /**
  * ior exits as the traced command did: its code, or 128 + signal number.
- * A capture stopped while the command still ran exits 130 after Ctrl-C
- * (as an interrupted command would), else 0.
+ * A capture a signal stopped exits 128 + that signal (130 Ctrl-C, 143
+ * SIGTERM, 129 SIGHUP), as an interrupted command would; except Ctrl-C of
+ * a capture with no command (--pid, the whole host): that is how such a
+ * capture is meant to end, 0.
  */
-function exitStatusOf(child: EndFrame['child'], reason: StopReason): number {
-  if (!child) return 0;
-  if (child.code !== null) return child.code;
-  if (child.signal === null) return reason === 'signal' ? 130 : 0;
-  const signal = child.signal;
-  const number = typeof signal === 'number' ? signal : signal ? (os.constants.signals[signal as NodeJS.Signals] ?? 0) : 0;
-  return 128 + number;
+function exitStatusOf(child: EndFrame['child'], reason: StopReason, endSignal: NodeJS.Signals | undefined, withCommand: boolean): number {
+  const signalNumber = (signal: string | number) => (typeof signal === 'number' ? signal : (os.constants.signals[signal as NodeJS.Signals] ?? 0));
+  if (child && child.code !== null) return child.code;
+  if (child && child.signal !== null) return 128 + signalNumber(child.signal);
+  if (reason !== 'signal' || endSignal === undefined) return 0;
+  if (endSignal === 'SIGINT' && !withCommand) return 0;
+  return 128 + signalNumber(endSignal);
 }
 
 function humanSummary(s: CaptureSummary): string {

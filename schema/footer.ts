@@ -76,6 +76,8 @@ export const FooterSchema = z.object({
   losses: LossCountersSchema,
   stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error']),
   command_exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
+  /** the loader ended without its END frame (killed, crashed): its exit; the events it held then are lost, their number unknown. Absent in older traces */
+  loader_died: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable().optional(),
 });
 export type Footer = z.infer<typeof FooterSchema>;
 

@@ -579,6 +579,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       duration_ns: Number(BigInt(footer.end_ts_ns) - BigInt(footer.start_ts_ns)),
       stop_reason: footer.stop_reason,
       command_exit: footer.command_exit,
+      loader_died: footer.loader_died ?? null,
     },
     filters: { pids: options.pids, comm: options.comm, path_prefix: options.pathPrefixes, since_ns: options.sinceNs, until_ns: options.untilNs },
     totals: {

@@ -94,6 +94,8 @@ export interface StatsReport {
     duration_ns: number;
     stop_reason: string;
     command_exit: { code: number | null; signal: string | null } | null;
+    /** the loader ended without END: its exit (the events it held are lost, their number unknown) */
+    loader_died: { code: number | null; signal: string | null } | null;
   };
   /** what this report was restricted to (ior stats options) */
   filters: { pids: number[]; comm: string | null; path_prefix: string[]; since_ns: number | null; until_ns: number | null };

@@ -1,0 +1,127 @@
+/**
+ * Faults during a capture, injected on the real kernel (issue #9): the
+ * loader killed, ior signalled with and without a command. Each asserts the
+ * exit code, the one line on stderr, and the events up to the fault
+ * readable by DuckDB (an independent reader), as many as the footer says.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { needBpf } from './helpers/bpf.js';
+import { ior, iorSpawn, waitForOutput, exitOf } from './helpers/cli.js';
+import { readTrace, tempDir } from './helpers/fixture.js';
+
+/** ior capture with its stderr collected whole. */
+function startCapture(args: string[]): { capture: ChildProcess; stderr: () => string } {
+  const capture = iorSpawn(['capture', ...args]);
+  let err = '';
+  capture.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return { capture, stderr: () => err };
+}
+
+/** The lines of ior's own on stderr (the command's are not ior's), the "capturing" line left out. */
+function iorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('ior: ') && !l.startsWith('ior: capturing'));
+}
+
+/** Rows of the trace as DuckDB counts them. */
+async function duckdbCount(file: string): Promise<number> {
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const rows = await (await con.run(`SELECT count(*) AS n FROM read_parquet('${file}')`)).getRowObjects();
+  con.closeSync();
+  return Number(rows[0]!.n);
+}
+
+function pidsOf(parent: number, name: string): number[] {
+  const r = spawnSync('pgrep', ['-P', String(parent), '-x', name], { encoding: 'utf8' });
+  return r.stdout.trim().split('\n').filter(Boolean).map(Number);
+}
+
+test('kill -9 of the loader: exit 2, one line naming the loss and the command left running, the trace up to then readable, stats shows it', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fault-loader'));
+  const trace = path.join(dir, 'k.parquet');
+  const marker = path.join(dir, 'done');
+  const { capture, stderr } = startCapture(['-o', trace, '--', 'sh', '-c', `cat /etc/hostname > /dev/null; sleep 2; touch ${marker}`]);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  await new Promise((r) => setTimeout(r, 300));
+  const loaders = pidsOf(capture.pid!, 'ior-loader');
+  assert.equal(loaders.length, 1, 'one loader, a child of ior');
+  process.kill(loaders[0]!, 'SIGKILL');
+  const exit = await exitOf(capture);
+  assert.deepEqual(exit, { code: 2, signal: null }, stderr());
+  const lines = iorLines(stderr());
+  assert.equal(lines.filter((l) => !l.startsWith('ior: wrote') && !l.startsWith('ior: no events lost') && !l.startsWith('ior: LOST')).length, 1, stderr());
+  assert.match(lines.at(-1)!, /^ior: the loader died \(killed by SIGKILL\): the events it held are lost, their number unknown; the trace up to then is in .*k\.parquet; the command \(pid \d+\) runs on, untraced$/);
+  const { rows, footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'loader-exited');
+  assert.deepEqual(footer.loader_died, { code: null, signal: 'SIGKILL' });
+  assert.ok(rows.some((r) => r.path === '/etc/hostname'), 'what happened before the kill is there');
+  assert.equal(await duckdbCount(trace), footer.events);
+  const stats = ior(['stats', trace]);
+  assert.equal(stats.status, 0, stats.stderr);
+  assert.match(stats.stdout, /the loader died \(killed by SIGKILL\): the events it held then are lost, their number unknown/);
+  // the command ran on, untraced, to its end
+  for (let i = 0; i < 50 && !fs.existsSync(marker); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(fs.existsSync(marker), 'the command finished on its own');
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('SIGTERM with -- CMD: forwarded to the command, its death recorded, ior exits 143', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('fault-term');
+  const trace = path.join(dir, 't.parquet');
+  const { capture, stderr } = startCapture(['-o', trace, '--', 'sleep', '20']);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  await new Promise((r) => setTimeout(r, 200));
+  capture.kill('SIGTERM');
+  assert.deepEqual(await exitOf(capture), { code: 143, signal: null }, stderr());
+  const { footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'command-exited');
+  assert.deepEqual(footer.command_exit, { code: null, signal: 'SIGTERM' });
+  assert.equal(await duckdbCount(trace), footer.events);
+  assert.deepEqual(fs.readdirSync(dir), ['t.parquet']);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('SIGTERM twice to a command that ignores it: the capture stops with a complete file, exit 143, the command named as still running', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('fault-term2');
+  const trace = path.join(dir, 't.parquet');
+  const { capture, stderr } = startCapture(['-o', trace, '--', 'sh', '-c', 'trap "" TERM; sleep 20']);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  await new Promise((r) => setTimeout(r, 300));
+  capture.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(capture.exitCode, null, 'still capturing: the command ignored the first');
+  capture.kill('SIGTERM');
+  assert.deepEqual(await exitOf(capture), { code: 143, signal: null }, stderr());
+  const running = /^ior: the command \(pid (\d+)\) still runs, untraced$/m.exec(stderr());
+  assert.ok(running, stderr());
+  process.kill(Number(running[1]), 'SIGKILL');
+  const { footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'signal');
+  assert.deepEqual(footer.command_exit, { code: null, signal: null });
+  assert.equal(await duckdbCount(trace), footer.events);
+  fs.rmSync(dir, { recursive: true });
+});
+
+for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 0]] as const)
+test(`${signal} of a capture with no command: a complete file, exit ${code}`, async (t) => {
+  if (!needBpf(t)) return;
+  const dir = tempDir('fault-sig');
+  const trace = path.join(dir, 's.parquet');
+  const { capture, stderr } = startCapture(['--comm', 'ior-no-such', '-o', trace]);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  capture.kill(signal);
+  assert.deepEqual(await exitOf(capture), { code, signal: null }, stderr());
+  const { footer } = await readTrace(trace);
+  assert.equal(footer.stop_reason, 'signal');
+  assert.equal(await duckdbCount(trace), 0);
+  assert.deepEqual(fs.readdirSync(dir), ['s.parquet']);
+  fs.rmSync(dir, { recursive: true });
+});
