@@ -12,7 +12,7 @@ import { IorError, errnoCode } from '../common/errors.js';
 import { parseDurationNs, formatDurationNs } from '../common/duration.js';
 import { IOR_VERSION } from '../common/version.js';
 import { eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
-import { TraceWriter } from '../trace/index.js';
+import { leftoverTemps, TraceWriter } from '../trace/index.js';
 import { EventDecoder } from './decode.js';
 import { PathResolver } from './fd-table.js';
 import { LoaderProcess } from './loader.js';
@@ -93,6 +93,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     throw new IorError(`--comm ${JSON.stringify(opts.comm)}: a task name is 1 to 15 bytes (as in /proc/PID/comm)`);
   }
   const stderr = opts.stderr as NodeJS.WriteStream;
+  for (const left of leftoverTemps(output)) stderr.write(`ior: warning: ${left} is left from a capture to ${path.basename(output)} that died: \`ior recover ${left}\` rebuilds its trace\n`);
   const writer = TraceWriter.create(output);
   const resolver = new PathResolver();
   const startWall = new Date();
@@ -104,6 +105,40 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   let stopReason: StopReason | undefined;
   const loaderErrors: string[] = [];
   let timer: NodeJS.Timeout | undefined;
+
+  /** The footer as of `endWall` (the final one, or a checkpoint's: trace/writer.ts) */
+  const footerOf = (hello: HelloFrame, decoder: EventDecoder, losses: LossCounters, reason: StopReason, commandExit: Footer['command_exit'], loaderDied: Footer['loader_died'], endWall: Date): Footer => ({
+    format: FORMAT_NAME,
+    schema_version: SCHEMA_VERSION,
+    ior_version: IOR_VERSION,
+    host: { hostname: os.hostname(), kernel_release: os.release(), arch: os.arch(), cpus: os.cpus().length },
+    boot_to_wall_ns: BigInt(hello.boot_to_wall_ns).toString(),
+    start_ts_ns: (BigInt(startWall.getTime()) * 1_000_000n - BigInt(hello.boot_to_wall_ns)).toString(),
+    end_ts_ns: (BigInt(endWall.getTime()) * 1_000_000n - BigInt(hello.boot_to_wall_ns)).toString(),
+    start_wall: startWall.toISOString(),
+    end_wall: endWall.toISOString(),
+    capture: {
+      argv: ['ior', ...opts.argv],
+      command: opts.command.length > 0 ? opts.command : null,
+      filters: { pids: opts.pids, comm: opts.comm ?? null, path_prefix: opts.pathPrefixes, syscalls: syscalls ?? null, follow: opts.pids.length > 0 || opts.command.length > 0 },
+      loader_version: hello.loader_version,
+      libbpf_version: hello.libbpf_version,
+      ring_bytes: hello.ring_bytes,
+      attached: hello.attached,
+      skipped: hello.skipped,
+      hooks: hello.hooks,
+      build: hello.build,
+      load_ms: hello.load_ms,
+      attach_ms: hello.attach_ms,
+      io_uring_tracepoint: hello.io_uring_tracepoint,
+    },
+    events: Number(decoder.events),
+    filtered_out: decoder.counters.filteredOut,
+    losses,
+    stop_reason: reason,
+    command_exit: commandExit,
+    loader_died: loaderDied,
+  });
 
   const loader = new LoaderProcess(
     { ringMb: opts.ringMb, pids: opts.pids, comm: opts.comm, syscalls, command: opts.command, hooks: opts.hooks },
@@ -134,6 +169,12 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       },
       stats(frame) {
         liveCounters = frame.counters;
+        // every second: what was decoded becomes a row group the journal names (a crash of ior loses at most this second)
+        if (hello && decoder) {
+          decoder.flush();
+          const losses = { ...lossesFrom(liveCounters, 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
+          writer.checkpoint(footerOf(hello, decoder, losses, 'recovered', null, null, new Date()));
+        }
       },
       log(frame) {
         if (frame.level === 'error') loaderErrors.push(frame.message);
@@ -198,45 +239,13 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
 
   decoder.finish();
   const endWall = new Date();
-  const bootToWall = BigInt(hello.boot_to_wall_ns);
   const reason: StopReason = failure ? 'error' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
   const counters = end?.counters ?? liveCounters;
   const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
   const child = end?.child ?? null;
   // no END frame: the loader was killed or crashed, and the events it held went with it
   const loaderDied = end === undefined && !failure ? { code: exit?.code ?? null, signal: exit?.signal ?? null } : null;
-  const footer: Footer = {
-    format: FORMAT_NAME,
-    schema_version: SCHEMA_VERSION,
-    ior_version: IOR_VERSION,
-    host: { hostname: os.hostname(), kernel_release: os.release(), arch: os.arch(), cpus: os.cpus().length },
-    boot_to_wall_ns: bootToWall.toString(),
-    start_ts_ns: (BigInt(startWall.getTime()) * 1_000_000n - bootToWall).toString(),
-    end_ts_ns: (BigInt(endWall.getTime()) * 1_000_000n - bootToWall).toString(),
-    start_wall: startWall.toISOString(),
-    end_wall: endWall.toISOString(),
-    capture: {
-      argv: ['ior', ...opts.argv],
-      command: opts.command.length > 0 ? opts.command : null,
-      filters: { pids: opts.pids, comm: opts.comm ?? null, path_prefix: opts.pathPrefixes, syscalls: syscalls ?? null, follow: opts.pids.length > 0 || opts.command.length > 0 },
-      loader_version: hello.loader_version,
-      libbpf_version: hello.libbpf_version,
-      ring_bytes: hello.ring_bytes,
-      attached: hello.attached,
-      skipped: hello.skipped,
-      hooks: hello.hooks,
-      build: hello.build,
-      load_ms: hello.load_ms,
-      attach_ms: hello.attach_ms,
-      io_uring_tracepoint: hello.io_uring_tracepoint,
-    },
-    events: Number(decoder.events),
-    filtered_out: decoder.counters.filteredOut,
-    losses,
-    stop_reason: reason,
-    command_exit: child ? { code: child.code, signal: child.signal === null ? null : signalName(child.signal) } : null,
-    loader_died: loaderDied,
-  };
+  const footer = footerOf(hello, decoder, losses, reason, child ? { code: child.code, signal: child.signal === null ? null : signalName(child.signal) } : null, loaderDied, endWall);
   try {
     writer.finish(footer);
   } catch (err) {

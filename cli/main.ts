@@ -11,6 +11,7 @@ import { SqlCommand } from './commands/sql.js';
 import { ReplayCommand } from './commands/replay.js';
 import { VersionCommand } from './commands/version.js';
 import { DoctorCommand } from './commands/doctor.js';
+import { RecoverCommand } from './commands/recover.js';
 import { useColour, usageErrorLine } from './base.js';
 
 export function normalizeArgv(argv: readonly string[]): string[] {
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   cli.register(SqlCommand);
   cli.register(ReplayCommand);
   cli.register(DoctorCommand);
+  cli.register(RecoverCommand);
   const args = normalizeArgv(argv);
   let command: Command;
   try {

@@ -74,7 +74,8 @@ export const FooterSchema = z.object({
   /** events the kernel recorded but the path-prefix filter left out (not a loss) */
   filtered_out: count,
   losses: LossCountersSchema,
-  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error']),
+  /** recovered: the writer died, `ior recover` rebuilt the trace up to its last checkpoint */
+  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error', 'recovered']),
   command_exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
   /** the loader ended without its END frame (killed, crashed): its exit; the events it held then are lost, their number unknown. Absent in older traces */
   loader_died: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable().optional(),

@@ -125,3 +125,55 @@ test(`${signal} of a capture with no command: a complete file, exit ${code}`, as
   assert.deepEqual(fs.readdirSync(dir), ['s.parquet']);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('kill -9 of ior: the temp file and its journal stay, the next capture to the name says so, `ior recover` rebuilds a trace DuckDB reads, with every row checkpointed before the kill', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fault-ior'));
+  const trace = path.join(dir, 'r.parquet');
+  const stop = path.join(dir, 'stop');
+  const { capture } = startCapture(['-o', trace, '--', 'sh', '-c', `while [ ! -e ${stop} ]; do cat /etc/hostname > /dev/null; sleep 0.01; done`]);
+  await waitForOutput(capture.stderr!, /ior: capturing/);
+  const temp = path.join(dir, `.r.parquet.${capture.pid}.tmp`);
+  const journal = `${temp}.journal`;
+  const checkpoints = () => (fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean).length : 0);
+  for (let i = 0; i < 100 && checkpoints() < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(checkpoints() >= 2, 'two checkpoints within 10 s');
+  const flushed = fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean)
+    .reduce((n, line) => n + (JSON.parse(line) as { row_groups: { num_rows: { $bigint: string } }[] }).row_groups.reduce((m, g) => m + Number(g.num_rows.$bigint), 0), 0);
+  capture.kill('SIGKILL');
+  await exitOf(capture);
+  fs.writeFileSync(stop, '');
+  try {
+    assert.ok(fs.existsSync(temp) && fs.existsSync(journal), 'the temp file and its journal are left');
+    assert.ok(!fs.existsSync(trace));
+    // a last journal line cut short by the kill is left out
+    fs.appendFileSync(journal, '{"row_groups":[{"colu');
+    const next = ior(['capture', '-o', path.join(dir, 'r.parquet'), '--', 'true']);
+    assert.equal(next.status, 0, next.stderr);
+    assert.equal(next.stderr.split('\n').filter((l) => l.includes('is left from a capture')).length, 1, next.stderr);
+    assert.match(next.stderr, new RegExp(`^ior: warning: ${temp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is left from a capture to r\\.parquet that died: \`ior recover .*\` rebuilds its trace$`, 'm'));
+    fs.rmSync(trace);
+
+    const r = ior(['recover', temp]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^ior: recovered .*r\.parquet: [\d,]+ events in \d+ row groups, up to the last checkpoint \(.*\); [\d,]+ bytes written after it dropped\n$/);
+    assert.ok(!fs.existsSync(temp) && !fs.existsSync(journal), 'temp file renamed, journal removed');
+    const { rows, footer } = await readTrace(trace);
+    assert.equal(footer.stop_reason, 'recovered');
+    assert.equal(footer.events, rows.length);
+    assert.ok(rows.length >= flushed && flushed > 0, `${rows.length} rows recovered, ${flushed} checkpointed before the kill`);
+    assert.ok(rows.some((x) => x.path === '/etc/hostname'));
+    assert.equal(await duckdbCount(trace), rows.length);
+    const stats = ior(['stats', trace]);
+    assert.equal(stats.status, 0, stats.stderr);
+    assert.match(stats.stdout, /stopped: recovered/);
+    // not a temp file, or one without a journal: one line
+    const again = ior(['recover', trace]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /^ior: cannot recover .*r\.parquet: it has no journal/);
+    assert.equal(again.stderr.split('\n').length, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,3 +5,4 @@
  */
 export { TraceWriter, DEFAULT_ROW_GROUP_ROWS, parquetSchema } from './writer.js';
 export { TraceReader } from './reader.js';
+export { recoverTrace, leftoverTemps, type Recovered } from './recover.js';
