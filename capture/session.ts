@@ -132,7 +132,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       attach_ms: hello.attach_ms,
       io_uring_tracepoint: hello.io_uring_tracepoint,
     },
-    events: Number(decoder.events),
+    events: Number(decoder.events) - writer.droppedRows,
     filtered_out: decoder.counters.filteredOut,
     losses,
     stop_reason: reason,
@@ -166,13 +166,19 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
       events(payload) {
         if (!decoder) throw new IorError('the loader sent events before its HELLO frame: rebuild loader and ior from one tree', 2);
         decoder.decode(payload);
+        // the trace's file system is full: what was written stays a trace; with a command, its end is
+        // still waited for (and recorded), the events meanwhile counted, not written
+        if (writer.full && opts.command.length === 0 && stopReason === undefined) {
+          stopReason = 'disk-full';
+          loader.stop();
+        }
       },
       stats(frame) {
         liveCounters = frame.counters;
         // every second: what was decoded becomes a row group the journal names (a crash of ior loses at most this second)
         if (hello && decoder) {
           decoder.flush();
-          const losses = { ...lossesFrom(liveCounters, 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
+          const losses = { ...lossesFrom(liveCounters, 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched, disk_full_dropped: writer.droppedRows };
           writer.checkpoint(footerOf(hello, decoder, losses, 'recovered', null, null, new Date()));
         }
       },
@@ -239,9 +245,9 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
 
   decoder.finish();
   const endWall = new Date();
-  const reason: StopReason = failure ? 'error' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
+  const reason: StopReason = failure ? 'error' : writer.full ? 'disk-full' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
   const counters = end?.counters ?? liveCounters;
-  const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched };
+  const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched, disk_full_dropped: writer.droppedRows };
   const child = end?.child ?? null;
   // no END frame: the loader was killed or crashed, and the events it held went with it
   const loaderDied = end === undefined && !failure ? { code: exit?.code ?? null, signal: exit?.signal ?? null } : null;
@@ -249,9 +255,11 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   try {
     writer.finish(footer);
   } catch (err) {
-    writer.abort();
     const code = errnoCode(err);
-    throw new IorError(code === 'ENOSPC' ? `disk full while writing ${output}: free space in ${path.dirname(output)} and capture again` : `cannot write ${output}: ${code ?? (err as Error).message}`);
+    // the row groups and the journal stay: once there is room, ior recover makes them a trace
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new IorError(`disk full (${code}) while writing the footer of ${output}: free space in ${path.dirname(output)}, then \`ior recover ${writer.tempPath}\``, 2);
+    writer.abort();
+    throw new IorError(`cannot write ${output}: ${code ?? (err as Error).message}`);
   }
   const bytes = fs.statSync(output).size;
   const summary: CaptureSummary = {
@@ -276,6 +284,9 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   else stderr.write(humanSummary(summary));
   if (failure) throw failure;
   if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);
+  if (writer.full) {
+    throw new IorError(`disk full (${writer.full}) writing ${output}: the trace holds the first ${footer.events.toLocaleString('en-US')} events, the ${writer.droppedRows.toLocaleString('en-US')} after them were not recorded${child ? ` (the command ran to its end: ${child.signal ? `killed by ${signalName(child.signal)}` : `exit ${child.code}`})` : ''}; free space in ${path.dirname(output)}`, 2);
+  }
   const running = opts.command.length > 0 && hello.child_pid && (!child || (child.code === null && child.signal === null)) ? hello.child_pid : null;
   if (loaderDied) {
     const how = loaderDied.signal ? `killed by ${loaderDied.signal}` : `exit ${loaderDied.code}`;

@@ -28,6 +28,7 @@ export const LossCountersSchema = z.object({
   async_unreaped: count.optional().describe('async operations whose completion was not seen before the capture ended (reaped outside a syscall, or still in flight)'),
   async_unmatched: count.optional().describe('async completions whose submission was not seen (submitted before the capture, or its record lost)'),
   async_batch: count.optional().describe('async operations not recorded: past the most read per io_submit/io_getevents call, or an unreadable iocb'),
+  disk_full_dropped: count.optional().describe('events decoded but not written: the trace file system was full (or over quota) from then on'),
 });
 export type LossCounters = z.infer<typeof LossCountersSchema>;
 
@@ -75,7 +76,7 @@ export const FooterSchema = z.object({
   filtered_out: count,
   losses: LossCountersSchema,
   /** recovered: the writer died, `ior recover` rebuilt the trace up to its last checkpoint */
-  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error', 'recovered']),
+  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error', 'recovered', 'disk-full']),
   command_exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
   /** the loader ended without its END frame (killed, crashed): its exit; the events it held then are lost, their number unknown. Absent in older traces */
   loader_died: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable().optional(),
@@ -83,10 +84,10 @@ export const FooterSchema = z.object({
 export type Footer = z.infer<typeof FooterSchema>;
 
 export function emptyLosses(): LossCounters {
-  return { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0, async_unreaped: 0, async_unmatched: 0, async_batch: 0 };
+  return { ringbuf_drops: 0, inflight_full: 0, loader_queue_dropped: 0, unpaired_exits: 0, unpaired_enters: 0, unresolved_fds: 0, path_truncated: 0, path_faults: 0, async_unreaped: 0, async_unmatched: 0, async_batch: 0, disk_full_dropped: 0 };
 }
 
 /** Sum of the counters that are real losses of events (not annotations). */
 export function eventsLost(losses: LossCounters): number {
-  return losses.ringbuf_drops + losses.inflight_full + losses.loader_queue_dropped + (losses.async_batch ?? 0);
+  return losses.ringbuf_drops + losses.inflight_full + losses.loader_queue_dropped + (losses.async_batch ?? 0) + (losses.disk_full_dropped ?? 0);
 }

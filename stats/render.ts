@@ -94,7 +94,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
   }
   const died = report.trace.loader_died;
   const diedLine = died ? [paint(`  the loader died (${died.signal ? `killed by ${died.signal}` : `exit ${died.code}`}): the events it held then are lost, their number unknown`, 'red')] : [];
-  const lostLine = losses.events_lost > 0 ? paint(`  ${formatCount(losses.events_lost)} events lost (ring buffer, in-flight table, loader queue)`, 'red') : died ? '  no other events lost' : '  no events lost';
+  const lostLine = losses.events_lost > 0 ? paint(`  ${formatCount(losses.events_lost)} events lost (the counters below)`, 'red') : died ? '  no other events lost' : '  no events lost';
   out.push(...section('Losses', [...diedLine, lostLine, ...lossLines]));
 
   out.push(...section(breakdownTitle(report.breakdown.by), breakdownTable(report, table, alert)));

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { needBpf } from './helpers/bpf.js';
-import { ior, iorSpawn, waitForOutput, exitOf } from './helpers/cli.js';
+import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD } from './helpers/cli.js';
 import { readTrace, tempDir } from './helpers/fixture.js';
 
 /** ior capture with its stderr collected whole. */
@@ -174,6 +174,42 @@ test('kill -9 of ior: the temp file and its journal stay, the next capture to th
     assert.match(again.stderr, /^ior: cannot recover .*r\.parquet: it has no journal/);
     assert.equal(again.stderr.split('\n').length, 2);
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('disk full during a capture: what was written stays a trace DuckDB reads, the footer says why, one line, exit 2, the command ran to its end', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fault-full'));
+  const small = path.join(dir, 'small');
+  fs.mkdirSync(small);
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', small], { encoding: 'utf8' });
+  assert.equal(mount.status, 0, mount.stderr);
+  try {
+    const data = path.join(dir, 'loop.dat');
+    fs.writeFileSync(data, 'x');
+    const trace = path.join(small, 't.parquet');
+    // ~2.4M events, ~7 MB of trace: the 3 MiB file system fills part way
+    const r = ior(['capture', '-o', trace, '--json', '--', path.join(NATIVE_BUILD, 'iowork-loop'), data, '300000']);
+    assert.equal(r.status, 2, r.stderr);
+    const loop = JSON.parse(r.stdout.split('\n')[0]!) as { total: number };
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { stop_reason: string; events: number; losses: { disk_full_dropped: number } };
+    const lines = iorLines(r.stderr);
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^ior: disk full \(ENOSPC\) writing .*t\.parquet: the trace holds the first [\d,]+ events, the [\d,]+ after them were not recorded \(the command ran to its end: exit 0\); free space in .*small$/);
+    assert.equal(loop.total, 2_400_000, 'the command ran to its end');
+    const { rows, footer } = await readTrace(trace);
+    assert.equal(footer.stop_reason, 'disk-full');
+    assert.deepEqual(footer.command_exit, { code: 0, signal: null });
+    assert.ok(footer.events > 100_000, `${footer.events} events kept`);
+    assert.equal(rows.length, footer.events);
+    assert.ok(footer.losses.disk_full_dropped! > 0);
+    assert.equal(summary.stop_reason, 'disk-full');
+    assert.equal(summary.losses.disk_full_dropped, footer.losses.disk_full_dropped);
+    assert.equal(await duckdbCount(trace), footer.events);
+    assert.deepEqual(fs.readdirSync(small), ['t.parquet'], 'no temp file, journal or reserve left');
+  } finally {
+    spawnSync('umount', [small]);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -28,6 +28,8 @@ export const DEFAULT_ROW_GROUP_ROWS = 131072;
 /** A checkpoint writes the rows waiting as a row group when there are this many, or when they have waited this long. */
 const CHECKPOINT_MIN_ROWS = 4096;
 const CHECKPOINT_MAX_WAIT_MS = 10_000;
+/** Bytes set aside beside the temp file, freed for the footer: a full disk still gets a readable trace. */
+const FOOTER_RESERVE = 1 << 20;
 
 export function parquetSchema(): SchemaElement[] {
   const root: SchemaElement = { name: 'schema', num_children: COLUMNS.length };
@@ -89,6 +91,10 @@ export class TraceWriter {
   private journalFd: number | null = null;
   private journaled = 0;
   private lastFlushMs = Date.now();
+  /** the file system refused a write (ENOSPC, EDQUOT, EFBIG): from then on rows are counted, not written */
+  full: string | null = null;
+  /** rows given to append that are not in the file: the row group cut short when it filled, and every one after */
+  droppedRows = 0;
 
   private constructor(
     readonly finalPath: string,
@@ -99,6 +105,12 @@ export class TraceWriter {
     this.out = new FdWriter(this.fd);
     this.chunks = new ChunkEncoder(this.out);
     this.out.appendUint32(PARQUET_MAGIC);
+    // room for the footer when the disk fills: released just before the footer is written
+    fs.writeFileSync(this.reservePath, Buffer.alloc(FOOTER_RESERVE));
+  }
+
+  private get reservePath(): string {
+    return `${this.tempPath}.reserve`;
   }
 
   /** Opens `<dir>/.<name>.<pid>.tmp` next to `finalPath` (same file system, so the rename is atomic). */
@@ -108,7 +120,9 @@ export class TraceWriter {
     try {
       return new TraceWriter(finalPath, tempPath, rowGroupRows);
     } catch (err) {
-      throw new IorError(`cannot create ${tempPath}: ${errnoCode(err) ?? String(err)} (is ${dir} writable?)`);
+      // (a temp file made before the reserve could not be: nothing of it is worth keeping)
+      if (errnoCode(err) !== 'EEXIST') for (const f of [tempPath, `${tempPath}.reserve`]) fs.rmSync(f, { force: true });
+      throw new IorError(`cannot create ${tempPath}: ${errnoCode(err) ?? String(err)} (is ${dir} writable and not full?)`);
     }
   }
 
@@ -129,13 +143,23 @@ export class TraceWriter {
    * 128k-row array per column and row group.
    */
   append(batch: EventBatch): void {
+    if (this.full) {
+      this.droppedRows += batch.length;
+      return;
+    }
     const group = (this.group ??= allocateBatch(this.rowGroupRows));
     for (let from = 0; from < batch.length; ) {
       const n = Math.min(batch.length - from, this.rowGroupRows - this.groupRows);
       for (const c of COLUMNS) copyRows(batch[c.name], from, group[c.name], this.groupRows, n);
       from += n;
       this.groupRows += n;
-      if (this.groupRows === this.rowGroupRows) this.flushRowGroup();
+      if (this.groupRows === this.rowGroupRows) {
+        this.flushRowGroup();
+        if (this.full) {
+          this.droppedRows += batch.length - from;
+          return;
+        }
+      }
     }
   }
 
@@ -148,14 +172,36 @@ export class TraceWriter {
     this.rowsWritten += rows;
     this.groupRows = 0;
     const start = this.out.offset;
-    const columns = COLUMNS.map((c) => this.chunks.write(c, group[c.name], rows));
-    this.rowGroups.push({
-      columns,
-      num_rows: BigInt(rows),
-      total_byte_size: columns.reduce((sum, c) => sum + c.meta_data!.total_uncompressed_size, 0n),
-      total_compressed_size: BigInt(this.out.offset - start),
-    });
-    this.out.flush();
+    try {
+      const columns = COLUMNS.map((c) => this.chunks.write(c, group[c.name], rows));
+      const compressed = BigInt(this.out.offset - start);
+      this.out.flush();
+      this.rowGroups.push({
+        columns,
+        num_rows: BigInt(rows),
+        total_byte_size: columns.reduce((sum, c) => sum + c.meta_data!.total_uncompressed_size, 0n),
+        total_compressed_size: compressed,
+      });
+    } catch (err) {
+      this.rowsWritten -= rows;
+      this.refused(err, start, rows);
+    }
+  }
+
+  /**
+   * A write failed. A full file system (or quota, or file size limit) cuts
+   * the file back to the row groups before this one and turns the writer
+   * into a counter of the rows it could not keep; the footer is still
+   * written (room for it is reserved). Any other error is thrown.
+   */
+  private refused(err: unknown, end: number, rows: number): void {
+    const code = errnoCode(err);
+    if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG') throw err;
+    this.full = code;
+    this.droppedRows += rows;
+    fs.ftruncateSync(this.fd, end);
+    this.out.index = 0;
+    this.out.offset = end;
   }
 
   /** The journal beside the temp file: what recovery rebuilds the footer from. */
@@ -174,17 +220,24 @@ export class TraceWriter {
    * times an hour.
    */
   checkpoint(footer: Footer, nowMs = Date.now()): void {
+    if (this.full) return;
     if (this.groupRows >= CHECKPOINT_MIN_ROWS || (this.groupRows > 0 && nowMs - this.lastFlushMs >= CHECKPOINT_MAX_WAIT_MS)) this.flushRowGroup();
-    if (this.journaled === this.rowGroups.length && this.journalFd !== null) return;
-    this.journalFd ??= fs.openSync(this.journalPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o644);
+    if (this.full || (this.journaled === this.rowGroups.length && this.journalFd !== null)) return;
     const line: JournalLine = { row_groups: this.rowGroups.slice(this.journaled), end: this.out.offset, footer };
-    fs.writeSync(this.journalFd, JSON.stringify(line, toJson) + '\n');
+    try {
+      this.journalFd ??= fs.openSync(this.journalPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o644);
+      fs.writeSync(this.journalFd, JSON.stringify(line, toJson) + '\n');
+    } catch (err) {
+      this.refused(err, this.out.offset, 0);
+      return;
+    }
     this.journaled = this.rowGroups.length;
   }
 
   /** Write the last row group and the footer, fsync, rename into place. */
   finish(footer: Footer): void {
     this.flushRowGroup();
+    fs.rmSync(this.reservePath, { force: true });
     writeFooter(this.out, this.rowGroups, footer);
     this.out.finish();
     fs.fsyncSync(this.fd);
@@ -199,6 +252,7 @@ export class TraceWriter {
     if (!this.closed) fs.closeSync(this.fd);
     this.closed = true;
     fs.rmSync(this.tempPath, { force: true });
+    fs.rmSync(this.reservePath, { force: true });
     this.dropJournal();
   }
 
