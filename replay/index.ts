@@ -133,8 +133,9 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
-  // the target failed calls the traced system did not (a full disk, a read-only or failing file system)
-  const regressions = report.failed.filter((f) => f.traced === 'success');
+  // the target refused calls the traced system did not: a full disk, a read-only or failing file system,
+  // permissions, limits (a state the init did not rebuild, such as ENOENT, is in the report, not the exit code)
+  const regressions = report.failed.filter((f) => f.traced === 'success' && REFUSALS.has(f.errno));
   if (regressions.length > 0) {
     const count = regressions.reduce((n, f) => n + f.count, 0);
     const worst = regressions.sort((a, b) => b.count - a.count).slice(0, 3).map((f) => `${f.syscall} ${f.errno} x${f.count}`).join(', ');
@@ -144,5 +145,6 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   return 0;
 }
 
-/** Exit code of a replay that ran to its end but whose calls failed where the trace's succeeded. */
+/** Exit code of a replay that ran to its end but whose calls the target refused where the trace's succeeded. */
 export const REPLAY_REGRESSED = 3;
+const REFUSALS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS', 'EACCES', 'EPERM', 'EMFILE', 'ENFILE', 'ENOMEM']);
