@@ -61,9 +61,10 @@ export function flattenFooter(footer: Footer): [string, number | bigint | string
     else if (Array.isArray(value)) out.push([key, JSON.stringify(value)]);
     else if (typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, key ? `${key}.${k}` : k);
     else if (typeof value === 'boolean') out.push([key, value ? 1 : 0]);
-    else if (typeof value === 'string' && key.endsWith('_ns') && /^-?\d+$/.test(value)) out.push([key, BigInt(value)]);
+    // (an integer past int64, in a damaged footer, stays text: SQLite could not bind it)
+    else if (typeof value === 'string' && key.endsWith('_ns') && /^-?\d+$/.test(value) && BigInt.asIntN(64, BigInt(value)) === BigInt(value)) out.push([key, BigInt(value)]);
     // a JS number binds as REAL: integers go in as INTEGER
-    else if (typeof value === 'number' && Number.isInteger(value)) out.push([key, BigInt(value)]);
+    else if (typeof value === 'number' && Number.isSafeInteger(value)) out.push([key, BigInt(value)]);
     else out.push([key, value as number | string]);
   };
   walk(footer, '');

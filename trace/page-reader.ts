@@ -22,10 +22,19 @@ interface Cursor {
   at: number;
 }
 
+/** No page of trace/pages.ts comes near this uncompressed (a row group's column is a few MB). */
+const MAX_PAGE_BYTES = 1 << 30;
+
+/** A page's bytes do not say what pages of trace/pages.ts say (a damaged file): the reader reports the row group. */
+function corrupt(what: string): never {
+  throw new Error(`corrupt page: ${what}`);
+}
+
 function varint(c: Cursor): number {
   let v = 0;
   let scale = 1;
   for (;;) {
+    if (c.at >= c.bytes.length || scale > 2 ** 63) corrupt('a varint runs past the end of the page');
     const b = c.bytes[c.at++]!;
     v += (b & 0x7f) * scale;
     if (b < 0x80) return v;
@@ -38,6 +47,7 @@ function zigzag64(c: Cursor, halves: Int32Array): void {
   let lo = 0;
   let hi = 0;
   for (let shift = 0; ; shift += 7) {
+    if (c.at >= c.bytes.length || shift > 63) corrupt('a zigzag varint runs past the end of the page');
     const b = c.bytes[c.at++]!;
     const bits = b & 0x7f;
     if (shift < 32) lo |= bits << shift;
@@ -93,6 +103,8 @@ function rleHybrid(c: Cursor, bitWidth: number, out: Int32Array | Uint8Array, n:
   let seen = 0;
   while (seen < n) {
     const header = varint(c);
+    // every run moves on (a run of 0 values would loop for ever), within the page
+    if (header >>> 1 === 0 || c.at > bytes.length) corrupt('an empty or overlong RLE/bit-packed run');
     if (header & 1) {
       // bit-packed groups of 8 values
       const count = (header >>> 1) * 8;
@@ -122,6 +134,8 @@ function deltaInt64(c: Cursor, words: Int32Array, from: number, n: number): void
   const total = varint(c);
   if (total !== n) throw new Error(`DELTA_BINARY_PACKED page holds ${total} values, expected ${n}`);
   const perMini = blockSize / miniblocks;
+  // each miniblock moves on by whole bytes (Parquet: blocks of a multiple of 128, miniblocks of 32)
+  if (!(blockSize > 0 && miniblocks > 0 && Number.isInteger(perMini) && perMini % 8 === 0)) corrupt(`DELTA_BINARY_PACKED block of ${blockSize} in ${miniblocks} miniblocks`);
   const halves = new Int32Array(2);
   zigzag64(c, halves);
   let lo = halves[0]! >>> 0;
@@ -139,8 +153,10 @@ function deltaInt64(c: Cursor, words: Int32Array, from: number, n: number): void
     const minHi = halves[1]!;
     const widthsAt = c.at;
     c.at += miniblocks;
+    if (c.at > bytes.length) corrupt('DELTA_BINARY_PACKED runs past the end of the page');
     for (let m = 0; m < miniblocks && out < end; m++) {
       const width = bytes[widthsAt + m]!;
+      if (width > 64) corrupt(`DELTA_BINARY_PACKED width ${width}`);
       bits.seek(c.at);
       const lowWidth = Math.min(width, 32);
       const highWidth = Math.max(width - 32, 0);
@@ -191,6 +207,9 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
   let value = 0; // non-null values decoded so far
   while (reader.offset < chunk.length) {
     const header = parquetHeader(reader);
+    // a page inside the chunk (a negative size would go back and loop), of a size a row group can have
+    if (!(header.compressed_page_size >= 0 && reader.offset + header.compressed_page_size <= chunk.length)) corrupt(`a page of ${header.compressed_page_size} bytes in a chunk of ${chunk.length}`);
+    if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) corrupt(`a page of ${header.uncompressed_page_size} bytes uncompressed`);
     const compressed = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
     reader.offset += header.compressed_page_size;
     if (header.type === 'DICTIONARY_PAGE') {
