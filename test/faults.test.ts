@@ -12,7 +12,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { needBpf } from './helpers/bpf.js';
 import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD } from './helpers/cli.js';
-import { readTrace, tempDir } from './helpers/fixture.js';
+import { readTrace, smallFs, tempDir } from './helpers/fixture.js';
 
 /** ior capture with its stderr collected whole. */
 function startCapture(args: string[]): { capture: ChildProcess; stderr: () => string } {
@@ -181,10 +181,7 @@ test('kill -9 of ior: the temp file and its journal stay, the next capture to th
 test('disk full during a capture: what was written stays a trace DuckDB reads, the footer says why, one line, exit 2, the command ran to its end', async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fault-full'));
-  const small = path.join(dir, 'small');
-  fs.mkdirSync(small);
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', small], { encoding: 'utf8' });
-  assert.equal(mount.status, 0, mount.stderr);
+  const { mount: small, unmount } = smallFs(dir, 'small', '3m');
   try {
     const data = path.join(dir, 'loop.dat');
     fs.writeFileSync(data, 'x');
@@ -209,7 +206,7 @@ test('disk full during a capture: what was written stays a trace DuckDB reads, t
     assert.equal(await duckdbCount(trace), footer.events);
     assert.deepEqual(fs.readdirSync(small), ['t.parquet'], 'no temp file, journal or reserve left');
   } finally {
-    spawnSync('umount', [small]);
+    unmount();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -9,12 +9,11 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
+import { event, smallFs, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 import { exitOf, ior, iorSpawn } from './helpers/cli.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
 import { needRoot } from './helpers/bpf.js';
-import { spawnSync } from 'node:child_process';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 
@@ -459,10 +458,7 @@ test('a path of 10,000 components: planned without recursion, init fails with on
 test('a full target: an init that cannot write fails with one line and no marker; writes that meet ENOSPC exit 3 with one line, the report still on stdout', (t) => {
   if (!needRoot(t, 'mounts a 1 MiB tmpfs as the target')) return;
   const dir = fs.realpathSync(tempDir('replay-full'));
-  const target = path.join(dir, 'target');
-  fs.mkdirSync(target);
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', target], { encoding: 'utf8' });
-  assert.equal(mount.status, 0, mount.stderr);
+  const { mount: target, unmount } = smallFs(dir, 'target', '1m');
   try {
     const MiB = 1n << 20n;
     // init must create a 4 MiB file for the traced read
@@ -496,7 +492,7 @@ test('a full target: an init that cannot write fails with one line and no marker
       } else assert.match(r.stdout, /failed/);
     }
   } finally {
-    spawnSync('umount', [target]);
+    unmount();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

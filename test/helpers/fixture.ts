@@ -112,3 +112,12 @@ export async function readTrace(file: string): Promise<{ rows: TraceEvent[]; foo
   for await (const b of reader.batches()) for (let i = 0; i < b.length; i++) rows.push(rowOf(b as never, i));
   return { rows, footer: reader.footer };
 }
+
+/** A new directory `name` under `dir` with a tmpfs of `size` (e.g. '1m') mounted on it (needs root): a file system that fills. Unmount with the function returned. */
+export function smallFs(dir: string, name: string, size: string): { mount: string; unmount: () => void } {
+  const mount = path.join(dir, name);
+  fs.mkdirSync(mount);
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mount], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mount -t tmpfs ${mount}: ${r.stderr}`);
+  return { mount, unmount: () => void spawnSync('umount', [mount]) };
+}
