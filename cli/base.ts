@@ -2,8 +2,8 @@
  * BaseCommand: what every ior command shares. Errors the user can act on
  * (IorError) and the environment's (a system call's ENOSPC, EIO, EACCES,
  * ...) print as one line `ior: ...` on stderr with the error's exit code;
- * any other error is a bug and keeps its stack, on stderr too: stdout is
- * for results (`--json` consumers read it).
+ * any other error is a bug: one line too, its stack with IOR_DEBUG=1, on
+ * stderr as well: stdout is for results (`--json` consumers read it).
  *
  * Commands load their stage (capture/, stats/, replay/, sql/) when they
  * run, not when the CLI starts: `ior stats` does not pay for loading the
@@ -33,7 +33,9 @@ export abstract class BaseCommand extends Command {
       this.context.stderr.write(`ior: ${(error as Error).message.split('\n')[0]}\n`);
       return;
     }
-    this.context.stderr.write(`ior: internal error (a bug: please report it with this text)\n${error instanceof Error ? error.stack : String(error)}\n`);
+    const message = error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
+    if (process.env.IOR_DEBUG) this.context.stderr.write(`ior: internal error (a bug: please report it with this text)\n${error instanceof Error ? error.stack : message}\n`);
+    else this.context.stderr.write(`ior: internal error (a bug: please report it): ${message}; IOR_DEBUG=1 shows where\n`);
   }
 }
 
