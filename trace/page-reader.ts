@@ -262,6 +262,44 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
 // another branch, and ran unoptimized for whole chunks.
 
 /** How many of levels[from, to) are 1. */
+/**
+ * Before a chunk of another layout goes to hyparquet's decoder: its version-1
+ * data pages' RLE/bit-packed streams (definition levels, dictionary indexes)
+ * walked with this file's decoder, which throws on a damaged one. hyparquet's
+ * loops for ever on a run of 0 values; a stream that passes here has none.
+ * Pages of other kinds are left to hyparquet (it reads what it knows).
+ */
+export function checkLevelStreams(chunk: Uint8Array, nullable: boolean, rows: number): void {
+  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
+  const scratch = new Int32Array(rows);
+  while (reader.offset < chunk.length) {
+    const header = parquetHeader(reader);
+    if (!(header.compressed_page_size >= 0 && reader.offset + header.compressed_page_size <= chunk.length)) corrupt(`a page of ${header.compressed_page_size} bytes in a chunk of ${chunk.length}`);
+    if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) corrupt(`a page of ${header.uncompressed_page_size} bytes uncompressed`);
+    const compressed = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
+    reader.offset += header.compressed_page_size;
+    const daph = header.data_page_header;
+    if (header.type !== 'DATA_PAGE' || daph === undefined) continue;
+    const n = daph.num_values;
+    if (!(n >= 0 && n <= rows)) corrupt(`a page of ${n} values in a row group of ${rows} rows`);
+    const body: Cursor = { bytes: zstdDecompressPage(compressed, header.uncompressed_page_size), at: 0 };
+    let nonNull = n;
+    if (nullable && daph.definition_level_encoding === 'RLE') {
+      const length = new DataView(body.bytes.buffer, body.bytes.byteOffset).getUint32(0, true);
+      body.at = 4;
+      rleHybrid(body, 1, scratch, n);
+      nonNull = 0;
+      for (let i = 0; i < n; i++) nonNull += scratch[i]!;
+      body.at = 4 + length;
+    }
+    if (daph.encoding === 'RLE_DICTIONARY' || daph.encoding === 'PLAIN_DICTIONARY') {
+      const bitWidth = body.bytes[body.at++]!;
+      if (bitWidth > 32) corrupt(`dictionary indexes of ${bitWidth} bits`);
+      rleHybrid(body, bitWidth, scratch, nonNull);
+    }
+  }
+}
+
 function countSet(levels: Uint8Array, from: number, to: number): number {
   let count = 0;
   for (let i = from; i < to; i++) count += levels[i]!;

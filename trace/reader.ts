@@ -8,7 +8,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffe
 import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
-import { decodeChunk, type ColumnScratch } from './page-reader.js';
+import { checkLevelStreams, decodeChunk, type ColumnScratch } from './page-reader.js';
 import { parquetSchema } from './writer.js';
 
 const PARQUET_MAGIC = 'PAR1';
@@ -159,6 +159,10 @@ export class TraceReader {
             else batch[name] = data;
           }
           if (others.length > 0) {
+            for (const name of others) {
+              const i = wanted.indexOf(name);
+              checkLevelStreams(chunks[i]!.bytes, COLUMN_BY_NAME.get(name)!.nullable, rows);
+            }
             const decoded = await this.readWithHyparquet(others, rowStart, rows);
             for (const name of others) batch[name] = coded && COLUMN_BY_NAME.get(name)!.kind === 'string' ? codeStrings(decoded[name] as (string | null)[]) : decoded[name];
           }
