@@ -179,6 +179,17 @@ function deltaInt64(c: Cursor, words: Int32Array, from: number, n: number): void
   }
 }
 
+/** The page header at reader.offset and its compressed bytes; the reader moves past them. */
+function nextPage(reader: { view: DataView; offset: number }, chunk: Uint8Array): { header: ReturnType<typeof parquetHeader>; compressed: Uint8Array } {
+  const header = parquetHeader(reader);
+  // a page inside the chunk (a negative size would go back and loop), of a size a row group can have
+  if (!(header.compressed_page_size >= 0 && reader.offset + header.compressed_page_size <= chunk.length)) corrupt(`a page of ${header.compressed_page_size} bytes in a chunk of ${chunk.length}`);
+  if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) corrupt(`a page of ${header.uncompressed_page_size} bytes uncompressed`);
+  const compressed = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
+  reader.offset += header.compressed_page_size;
+  return { header, compressed };
+}
+
 /** How the file's schema element must look for the fast path: as this ior writes it. */
 function sameElement(written: SchemaElement, expected: SchemaElement): boolean {
   return written.type === expected.type && written.repetition_type === expected.repetition_type;
@@ -206,12 +217,7 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
   let row = 0; // rows decoded so far
   let value = 0; // non-null values decoded so far
   while (reader.offset < chunk.length) {
-    const header = parquetHeader(reader);
-    // a page inside the chunk (a negative size would go back and loop), of a size a row group can have
-    if (!(header.compressed_page_size >= 0 && reader.offset + header.compressed_page_size <= chunk.length)) corrupt(`a page of ${header.compressed_page_size} bytes in a chunk of ${chunk.length}`);
-    if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) corrupt(`a page of ${header.uncompressed_page_size} bytes uncompressed`);
-    const compressed = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
-    reader.offset += header.compressed_page_size;
+    const { header, compressed } = nextPage(reader, chunk);
     if (header.type === 'DICTIONARY_PAGE') {
       if (!isString || dictionary !== null || header.dictionary_page_header?.encoding !== 'PLAIN') return null;
       dictionary = plainStrings(zstdDecompressPage(compressed, header.uncompressed_page_size), header.dictionary_page_header.num_values);
@@ -273,11 +279,7 @@ export function checkLevelStreams(chunk: Uint8Array, nullable: boolean, rows: nu
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   const scratch = new Int32Array(rows);
   while (reader.offset < chunk.length) {
-    const header = parquetHeader(reader);
-    if (!(header.compressed_page_size >= 0 && reader.offset + header.compressed_page_size <= chunk.length)) corrupt(`a page of ${header.compressed_page_size} bytes in a chunk of ${chunk.length}`);
-    if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) corrupt(`a page of ${header.uncompressed_page_size} bytes uncompressed`);
-    const compressed = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
-    reader.offset += header.compressed_page_size;
+    const { header, compressed } = nextPage(reader, chunk);
     const daph = header.data_page_header;
     if (header.type !== 'DATA_PAGE' || daph === undefined) continue;
     const n = daph.num_values;
