@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IorError, errnoCode } from '../common/errors.js';
+import { processRuns } from '../common/host.js';
 import { parseDurationNs, formatDurationNs } from '../common/duration.js';
 import { IOR_VERSION } from '../common/version.js';
 import { eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
@@ -106,6 +107,14 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   const loaderErrors: string[] = [];
   let timer: NodeJS.Timeout | undefined;
 
+  /** The footer's loss counters: the loader's, the decoder's and the writer's */
+  const lossesOf = (decoder: EventDecoder, counters: Record<string, number>, unpairedEnters: number): LossCounters => ({
+    ...lossesFrom(counters, unpairedEnters, resolver.unresolved),
+    async_unreaped: decoder.async.unreaped,
+    async_unmatched: decoder.async.unmatched,
+    disk_full_dropped: writer.droppedRows,
+  });
+
   /** The footer as of `endWall` (the final one, or a checkpoint's: trace/writer.ts) */
   const footerOf = (hello: HelloFrame, decoder: EventDecoder, losses: LossCounters, reason: StopReason, commandExit: Footer['command_exit'], loaderDied: Footer['loader_died'], endWall: Date): Footer => ({
     format: FORMAT_NAME,
@@ -178,8 +187,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
         // every second: what was decoded becomes a row group the journal names (a crash of ior loses at most this second)
         if (hello && decoder) {
           decoder.flush();
-          const losses = { ...lossesFrom(liveCounters, 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched, disk_full_dropped: writer.droppedRows };
-          writer.checkpoint(footerOf(hello, decoder, losses, 'recovered', null, null, new Date()));
+          writer.checkpoint(footerOf(hello, decoder, lossesOf(decoder, liveCounters, 0), 'recovered', null, null, new Date()));
         }
       },
       log(frame) {
@@ -247,7 +255,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   const endWall = new Date();
   const reason: StopReason = failure ? 'error' : writer.full ? 'disk-full' : end?.reason === 'child-exited' ? 'command-exited' : (stopReason ?? (end ? 'signal' : 'loader-exited'));
   const counters = end?.counters ?? liveCounters;
-  const losses = { ...lossesFrom(counters, end?.unpaired_enters ?? 0, resolver.unresolved), async_unreaped: decoder.async.unreaped, async_unmatched: decoder.async.unmatched, disk_full_dropped: writer.droppedRows };
+  const losses = lossesOf(decoder, counters, end?.unpaired_enters ?? 0);
   const child = end?.child ?? null;
   // no END frame: the loader was killed or crashed, and the events it held went with it
   const loaderDied = end === undefined && !failure ? { code: exit?.code ?? null, signal: exit?.signal ?? null } : null;
@@ -292,7 +300,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     const how = loaderDied.signal ? `killed by ${loaderDied.signal}` : `exit ${loaderDied.code}`;
     throw new IorError(`the loader died (${how}): the events it held are lost, their number unknown; the trace up to then is in ${output}${running ? `; the command (pid ${running}) runs on, untraced` : ''}`, 2);
   }
-  if (running && isAlive(running)) stderr.write(`ior: the command (pid ${running}) still runs, untraced\n`);
+  if (running && processRuns(running)) stderr.write(`ior: the command (pid ${running}) still runs, untraced\n`);
   return exitStatusOf(child, reason, endSignal, opts.command.length > 0);
 }
 
@@ -302,14 +310,6 @@ function signalName(signal: string | number): string {
   return Object.entries(os.constants.signals).find(([, n]) => n === signal)?.[0] ?? String(signal);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function lostOf(counters: Record<string, number>): number {
   return eventsLost(lossesFrom(counters, 0, 0));

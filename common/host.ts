@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { z } from 'zod';
 import { loaderPath } from './assets.js';
+import { errnoCode } from './errors.js';
 import { CaptureBuildSchema } from '../schema/wire.js';
 
 const Rlimit = z.union([z.number(), z.literal('unlimited')]);
@@ -249,4 +250,19 @@ export function diagnoseHost(result: ProbeResult, env: { capabilities?: bigint; 
     add({ name: 'lockdown', status: 'ok', detail: lockdown ? `lockdown=${lockdown}` : 'no lockdown (securityfs not mounted or not built in)' });
   }
   return checks;
+}
+
+/** Does process `pid` run? A zombie does not (it has ended, only its parent has not reaped it). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
 }

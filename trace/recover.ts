@@ -12,6 +12,7 @@ import path from 'node:path';
 import { ByteWriter } from 'hyparquet-writer';
 import type { RowGroup } from 'hyparquet';
 import { IorError, errnoCode } from '../common/errors.js';
+import { processRuns } from '../common/host.js';
 import { FooterSchema, type Footer } from '../schema/index.js';
 import { journalOf, journalValue, writeFooter, type JournalLine } from './writer.js';
 
@@ -41,24 +42,9 @@ export function leftoverTemps(finalPath: string): string[] {
   return names
     .filter((n) => {
       const m = TEMP_NAME.exec(n);
-      return m !== null && m[1] === base && !alive(Number(m[2]));
+      return m !== null && m[1] === base && !processRuns(Number(m[2]));
     })
     .map((n) => path.join(dir, n));
-}
-
-/** Does the process run (a zombie does not: its writer is gone, only its parent has not reaped it)? */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Rebuild `file` (a capture's temp file, or its journal) into `output` (default: the name the capture was writing). */
