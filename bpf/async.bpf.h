@@ -355,17 +355,31 @@ static __always_inline int uring_submitted(const bool btf, struct io_kiocb *req)
 	__u8 op;
 
 	self_get(btf, &me);
-	if (!trace_this(me.task, me.tgid))
+	/* the btf build's threads carry their process filter verdict and
+	 * last ring in their syscall slot (io_uring_enter made one); SQPOLL
+	 * threads and the CO-RE build ask the filter and the map each time */
+	struct inflight *slot = btf ? bpf_task_storage_get(&task_inflight, me.task, 0, 0) : NULL;
+
+	if (slot && slot->verdict != VERDICT_UNKNOWN) {
+		if (slot->verdict != VERDICT_TRACED || !comm_traced(me.task))
+			return 0;
+	} else if (!trace_this(me.task, me.tgid)) {
 		return 0;
+	}
 	/* req is a tp_btf argument: plain loads (CO-RE relocated), no probe reads */
 	ring = (__u64)req->ctx;
 	op = req->opcode;
 
-	/* remember the ring for its completions (an update only when new) */
-	__u32 *owner = bpf_map_lookup_elem(&traced_rings, &ring);
+	/* remember the ring for its completions (an update only when new;
+	 * the entry stays: each completion's lookup keeps it recent) */
+	if (!slot || slot->uring_ring != ring) {
+		__u32 *owner = bpf_map_lookup_elem(&traced_rings, &ring);
 
-	if (!owner || *owner != me.tgid)
-		bpf_map_update_elem(&traced_rings, &ring, &me.tgid, BPF_ANY);
+		if (!owner || *owner != me.tgid)
+			bpf_map_update_elem(&traced_rings, &ring, &me.tgid, BPF_ANY);
+		if (slot)
+			slot->uring_ring = ring;
+	}
 
 	switch (op) {
 	case IORING_OP_OPENAT:

@@ -49,6 +49,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PID_FS_MAGIC 0x50494446
 #define PAGE_SHIFT 12
 #define EBUSY 16
+#define IORING_ENTER_REGISTERED_RING (1U << 4)
 
 /* The tracepoint contexts (tracefs format of syscalls/sys_{enter,exit}_*).
  * Declared here rather than taken from vmlinux.h: vmlinux.h types are CO-RE
@@ -91,6 +92,7 @@ struct inflight {
 	__u16 sc;            /* enum ior_syscall_id, checked at exit */
 	__u16 event_flags;   /* IOR_EF_* decided at entry */
 	__u32 verdict;       /* task storage only: enum verdict of pid_traced() */
+	__u64 uring_ring;    /* task storage only: the io_uring ring this thread last submitted to, known to traced_rings */
 };
 
 /* pid_traced() for a thread, cached in its slot: a thread's tgid never
@@ -463,8 +465,10 @@ static __always_inline int do_enter(const bool raw, const bool find_vma, const b
 		v->file_type = c.file_type;
 		v->pos = c.off;
 	}
-	if (fd_arg >= 0 && pos != 2) {
-		/* file type (and position) of the fd argument, at entry */
+	if (fd_arg >= 0 && pos != 2 && sc != IOR_SC_io_uring_enter) {
+		/* file type (and position) of the fd argument, at entry (the
+		 * ring's of io_uring_enter is known at exit: a per-request
+		 * cost saved) */
 		v->file_type = fd_type(btf, me.task, (int)ARG(fd_arg), pos == 1 ? &v->pos : NULL);
 	}
 
@@ -641,6 +645,16 @@ static __always_inline int do_exit(const bool btf, const __s64 ret, const __u16 
 			e->flags = (__s32)how.flags;
 			e->mode = (__u32)how.mode;
 		}
+	}
+
+	if (sc == IOR_SC_io_uring_enter) {
+		/* only an io_uring file gets past io_uring_enter's checks;
+		 * with IORING_ENTER_REGISTERED_RING its fd is an index into
+		 * the ring fds the thread registered, no fd at all */
+		if (e->flags & IORING_ENTER_REGISTERED_RING)
+			e->file_type = IOR_FT_NONE;
+		else
+			e->file_type = ret >= 0 ? IOR_FT_OTHER : fd_type(btf, me.task, e->fd, NULL);
 	}
 
 	if (pos == 2 && ret >= 0) {

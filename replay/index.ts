@@ -15,7 +15,7 @@ import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
 import { createTarget, inspectTarget, markTarget } from './target.js';
-import { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
+import { CONFINE_MODES, DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
 export { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
@@ -91,7 +91,16 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const workers = o.workers ?? Math.max(1, Math.min(plan.lanes, DEFAULT_MAX_WORKERS));
   createTarget(target);
   const addon = replayAddon();
-  addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, false);
+  const confine = CONFINE_MODES.indexOf(o.confine ?? 'auto');
+  const setup = (symlinks: boolean) => {
+    try {
+      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ECHROOT') throw new IorError(`--confine chroot: ${(err as Error).message} (it needs root): use --confine openat2, or auto`);
+      throw err;
+    }
+  };
+  setup(false);
   let init: InitResult | null = null;
   if (!o.noInit) {
     init = applyInit(addon, plan.init, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`));
@@ -106,7 +115,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   }
   // symlinks already in the target (from init or an earlier run) turn off the fast path for calls that follow them
   const [symlinks] = addon.scan();
-  addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks > 0);
+  setup(symlinks > 0);
   const runner = new Runner(addon, plan, {
     speed,
     workers,
@@ -130,7 +139,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     addon.teardown();
   }
   if (runner.failure) throw runner.failure;
-  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths());
+  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), addon.confinement());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,

@@ -73,7 +73,7 @@ export const ISSUED_AS: Record<string, string> = {
   chmod: 'fchmodat', fchmod: 'fchmod', fchmodat: 'fchmodat', fchmodat2: 'fchmodat2',
   chown: 'fchownat', lchown: 'fchownat (AT_SYMLINK_NOFOLLOW)', fchown: 'fchown', fchownat: 'fchownat',
   utimensat: 'utimensat (times: now)', futimesat: 'utimensat (times: now)', utime: 'utimensat (times: now)', utimes: 'utimensat (times: now)',
-  dup: 'emulated: fcntl(F_DUPFD_CLOEXEC)', dup2: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)', dup3: 'emulated: fcntl(F_DUPFD_CLOEXEC) (+ close of the fd replaced)',
+  dup: 'emulated: fcntl(F_DUPFD_CLOEXEC)', dup2: 'dup3 onto the fd the replay holds for the traced number (else fcntl(F_DUPFD_CLOEXEC))', dup3: 'dup3 onto the fd the replay holds for the traced number (else fcntl(F_DUPFD_CLOEXEC))',
   fcntl: 'fcntl (F_GETFD/F_SETFD/F_GETFL/F_SETFL); F_DUPFD emulated with F_DUPFD_CLOEXEC',
   chdir: 'emulated: O_PATH|O_DIRECTORY openat2 + close (the replay keeps its own cwd)', fchdir: 'emulated: newfstat, checked to be a directory',
   copy_file_range: 'copy_file_range', sendfile64: 'sendfile64',
@@ -88,6 +88,17 @@ export const ISSUED_AS: Record<string, string> = {
   uring_openat: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order', uring_openat2: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order',
   uring_close: 'close, in the ring\'s order', uring_statx: 'statx, in the ring\'s order', uring_unlinkat: 'unlinkat, in the ring\'s order',
   uring_mkdirat: 'mkdirat, in the ring\'s order', uring_renameat: 'renameat2, in the ring\'s order',
+};
+
+/**
+ * Where the executor threads are chrooted into the target (the default as
+ * root), these are issued as themselves: relative to the target's fd, no
+ * openat2 walk and no helper syscalls; the rest as in ISSUED_AS.
+ */
+export const ISSUED_AS_CHROOT: Record<string, string> = {
+  open: 'openat', openat: 'openat', openat2: 'openat', creat: 'openat, O_CREAT|O_WRONLY|O_TRUNC',
+  truncate: 'truncate', chdir: 'chdir', fchdir: 'fchdir',
+  uring_openat: 'openat, in the ring\'s order', uring_openat2: 'openat, in the ring\'s order',
 };
 
 /** Async operations the replay issues, by name: reads, writes and syncs. */

@@ -11,7 +11,10 @@ export const RUN_DONE = 0, RUN_SLEEPING = 1, RUN_BLOCKED = 2;
 export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent directory closes', 'whole-path O_PATH opens (openat2)', 'whole-path O_PATH closes', 'closes of fds replaced by dup2/dup3', 'lseeks placing fds opened before the capture', 'closes of fds that opens failing in the trace got'] as const;
 
 export interface ReplayAddon {
-  setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean): void;
+  /** confine: index in CONFINE_MODES (auto, chroot, openat2); throws (code ECHROOT) when chroot is asked for and refused */
+  setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean, confine: number): void;
+  /** how paths are confined ('chroot', or 'openat2 (why not chroot)'), and executor threads that could not chroot (they walked) */
+  confinement(): [mode: string, threadsWalking: number];
   /** timer slack and priority of the calling thread, before its first op */
   prepareThread(): void;
   /** ns since setup, CLOCK_MONOTONIC */

@@ -11,10 +11,15 @@ export interface ReplayOptions {
   initOnly: boolean;
   noInit: boolean;
   force: boolean;
+  /** how paths are confined to the target: chroot per executor thread, openat2 walks, or chroot where allowed */
+  confine?: Confine;
   json: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
+
+export const CONFINE_MODES = ['auto', 'chroot', 'openat2'] as const;
+export type Confine = (typeof CONFINE_MODES)[number];
 
 /** Default pool size: a worker per traced thread, up to this many. */
 export const DEFAULT_MAX_WORKERS = 16;

@@ -4,7 +4,7 @@
  */
 import { formatDurationNs } from '../common/duration.js';
 import { formatBytes } from '../common/format.js';
-import { ISSUED_AS } from './interpret.js';
+import { ISSUED_AS, ISSUED_AS_CHROOT } from './interpret.js';
 import { asyncOpNamed } from '../schema/index.js';
 import { HELPER_NAMES } from './native.js';
 import type { InitResult } from './init.js';
@@ -17,6 +17,8 @@ export interface ReplayReport {
   speed: string;
   workers: number;
   lanes: number;
+  /** how paths were kept inside the target: 'chroot' (each executor thread), or 'openat2 (why not chroot)'; threads that could not chroot walked */
+  confinement: { mode: string; threads_walking: number };
   outcome: 'completed' | 'stopped';
   events: { total: number; replayed: number; skipped: number; failed: number; matched_failures: number; short_transfers: number };
   skipped: Record<string, number>;
@@ -42,9 +44,10 @@ const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
  * 'synchronous (io_uring unavailable: ...)' where it could not set up a
  * ring), null if it issued none.
  */
-export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null = null, asyncDepths: [ops: number, depthSum: number] = [0, 0]): ReplayReport {
+export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number]): ReplayReport {
   const t = outcome.tally;
-  const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : (ISSUED_AS[name] ?? name));
+  const chroot = confinement[0] === 'chroot';
+  const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : ((chroot ? ISSUED_AS_CHROOT[name] : undefined) ?? ISSUED_AS[name] ?? name));
   const syscalls = Object.entries(plan.bySyscall)
     .map(([name, counts]) => {
       const s = t.bySyscall.get(name);
@@ -69,6 +72,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     speed: speedLabel,
     workers,
     lanes: plan.lanes,
+    confinement: { mode: confinement[0], threads_walking: confinement[1] },
     outcome: outcome.stopped ? 'stopped' : 'completed',
     events: { total: plan.events, replayed: t.replayed, skipped: skippedTotal, failed: t.failed, matched_failures: t.matchedFailures, short_transfers: t.shortTransfers },
     skipped: Object.fromEntries(Object.entries(plan.skipped).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) as Record<string, number>,
@@ -107,6 +111,7 @@ const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000)
 
 export function renderReport(r: ReplayReport): string {
   let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}, ${r.workers} workers for ${r.lanes} traced threads: ${r.outcome}\n\n`;
+  out += `confined    ${r.confinement.mode}${r.confinement.threads_walking ? ` (${n(r.confinement.threads_walking)} executor threads could not chroot and walked)` : ''}\n`;
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
   out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;

@@ -182,7 +182,7 @@ test(`fuzz: ${CASES} mutated and hostile traces through stats, the reader, sql a
   assert.ok(outcomes.ok > 0 && outcomes.error > 0, 'both results and errors were met');
 });
 
-test('fuzz: hostile traces replayed for real change nothing outside the target', (t) => {
+test('fuzz: hostile traces replayed for real (chroot and openat2 confinement) change nothing outside the target', (t) => {
   const rand = seeded(SEED + 1);
   const dir = fs.realpathSync(tempDir('fuzz-replay'));
   const outside = path.join(dir, 'outside');
@@ -201,7 +201,8 @@ test('fuzz: hostile traces replayed for real change nothing outside the target',
       ]);
       const file = writeFixtureTrace(path.join(dir, `h${i}.parquet`), rows);
       const target = path.join(dir, `target${i}`);
-      const r = ior(['replay', file, '--target', target, '--speed', 'max', '--json']);
+      // both confinements: chrooted executor threads (the default as root) and the openat2 walk
+      const r = ior(['replay', file, '--target', target, '--speed', 'max', '--json', '--confine', i % 2 ? 'openat2' : 'chroot']);
       assert.ok(r.status === 0 || r.status === 3 || (r.status === 1 && r.stdout === '' && r.stderr.trim().split('\n').length === 1), `replay ${i}: exit ${r.status}: ${r.stderr}`);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
       if (r.status !== 1) JSON.parse(r.stdout);

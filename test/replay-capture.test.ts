@@ -15,7 +15,7 @@ import { diskDir, readTrace, tempDir } from './helpers/fixture.js';
 import type { TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 
-/** The kernel syscall the replay issues for each traced one (docs/replay.md, "issued as"). */
+/** The kernel syscall the replay issues for each traced one (docs/replay.md, "issued as"), confined by openat2 walks. */
 const ISSUED: Record<string, string> = {
   open: 'openat2', openat: 'openat2', openat2: 'openat2', creat: 'openat2', close: 'close',
   read: 'read', pread64: 'pread64', readv: 'readv', preadv: 'preadv', write: 'write', pwrite64: 'pwrite64', writev: 'writev', pwritev: 'pwritev',
@@ -24,9 +24,13 @@ const ISSUED: Record<string, string> = {
   access: 'faccessat2', faccessat: 'faccessat2', faccessat2: 'faccessat2', unlink: 'unlinkat', unlinkat: 'unlinkat', rmdir: 'unlinkat',
   rename: 'renameat2', renameat: 'renameat2', renameat2: 'renameat2', mkdir: 'mkdirat', mkdirat: 'mkdirat', getdents64: 'getdents64',
   readlink: 'readlinkat', readlinkat: 'readlinkat', fchmod: 'fchmod', fchmodat: 'fchmodat', chmod: 'fchmodat', utimensat: 'utimensat',
-  dup: 'fcntl', dup2: 'fcntl', dup3: 'fcntl', fcntl: 'fcntl', copy_file_range: 'copy_file_range', sendfile64: 'sendfile64', fchdir: 'newfstat',
+  dup: 'dup/fcntl', dup2: 'dup/fcntl', dup3: 'dup/fcntl', fcntl: 'dup/fcntl', copy_file_range: 'copy_file_range', sendfile64: 'sendfile64', fchdir: 'newfstat',
   symlink: 'symlinkat', symlinkat: 'symlinkat', link: 'linkat', linkat: 'linkat',
 };
+/** ... and where each executor thread is chrooted into the target: as themselves */
+const ISSUED_CHROOT: Record<string, string> = { ...ISSUED, open: 'openat', openat: 'openat', openat2: 'openat', creat: 'openat', chdir: 'chdir', fchdir: 'fchdir' };
+/** dups are issued as dup3 onto the fd held for the traced number, or fcntl(F_DUPFD_CLOEXEC): counted with fcntl */
+const DUPS = new Set(['dup', 'dup2', 'dup3', 'fcntl']);
 const READS = new Set(['read', 'pread64', 'readv', 'preadv', 'preadv2']);
 const WRITES = new Set(['write', 'pwrite64', 'writev', 'pwritev', 'pwritev2']);
 
@@ -49,13 +53,14 @@ function bytesPerFile(rows: TraceEvent[], root: string): Record<string, { read: 
   return out;
 }
 
-test('end to end: capture a workload, replay it, capture the replay: same calls and bytes per file', async (t) => {
-  if (!needBpf(t)) return;
-  const dir = fs.realpathSync(tempDir('replay-e2e'));
-  const work = path.join(dir, 'work');
-  const target = path.join(dir, 'target');
-  const script = path.join(dir, 'workload.sh');
-  fs.writeFileSync(script, `set -eu
+for (const confine of ['chroot', 'openat2'] as const) {
+  test(`end to end (--confine ${confine}): capture a workload, replay it, capture the replay: same calls and bytes per file${confine === 'chroot' ? ', no syscall of ior\'s own' : ''}`, async (t) => {
+    if (!needBpf(t)) return;
+    const dir = fs.realpathSync(tempDir('replay-e2e'));
+    const work = path.join(dir, 'work');
+    const target = path.join(dir, 'target');
+    const script = path.join(dir, 'workload.sh');
+    fs.writeFileSync(script, `set -eu
 mkdir -p "$1/data/sub"
 cd "$1"
 i=0
@@ -65,54 +70,80 @@ for n in 1 2 3 4; do head -c $((n * 20000)) /dev/urandom > data/sub/f$n.tmp; mv 
 cat data/sub/f1.bin data/sub/f2.bin data/blob > /dev/null
 cp data/sub/f3.bin data/copy.bin
 dd if=data/blob of=data/part bs=1000 skip=3 count=7 status=none
+truncate -s 100 data/copy.bin
 rm data/sub/f4.bin
 ls -l data data/sub > data/listing
 `);
-  const t1 = path.join(dir, 'workload.parquet');
-  const cap = ior(['capture', '-o', t1, '--', 'sh', script, work]);
-  assert.equal(cap.status, 0, cap.stderr);
+    const t1 = path.join(dir, 'traced.parquet'); // not under --path-prefix work (a string prefix)
+    const cap = ior(['capture', '-o', t1, '--', 'sh', script, work]);
+    assert.equal(cap.status, 0, cap.stderr);
 
-  // the replay's own calls, captured: only what it does under the target
-  const t2 = path.join(dir, 'replay.parquet');
-  const report = captureReplay(t1, target, t2) as ReplayReport;
-  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    // the replay's own calls, captured: only what it does under the target (chrooted threads name
+    // the paths of chdir and truncate, which have no *at form, from their root: as traced)
+    const t2 = path.join(dir, 'replay.parquet');
+    const report = captureReplay(t1, target, t2, { replayArgs: ['--confine', confine], pathPrefixes: confine === 'chroot' ? [work] : [] }) as ReplayReport;
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.equal(report.confinement.mode, confine === 'chroot' ? 'chroot' : 'openat2 (asked for)');
+    assert.equal(report.confinement.threads_walking, 0);
 
-  const replayRows = (await readTrace(t2)).rows;
-  const replayPid = replayRows.find((x) => x.comm === 'node' || x.comm.startsWith('ior'))?.pid;
-  // worker threads issue the replayed calls; the main thread only checks the target (scan, marker) before the clock
-  const issued = replayRows.filter((x) => x.pid === replayPid && x.tid !== x.pid);
-  const counts: Record<string, number> = {};
-  for (const x of issued) counts[x.syscall] = (counts[x.syscall] ?? 0) + 1;
-
-  const expected: Record<string, number> = {};
-  const add = (name: string, n: number) => {
-    if (n > 0) expected[name] = (expected[name] ?? 0) + n;
-  };
-  for (const s of report.syscalls) {
-    if (s.replayed === 0) continue;
-    if (s.syscall === 'chdir') {
-      // emulated: an O_PATH open of the directory, closed again
-      add('openat2', s.replayed);
-      add('close', s.replayed);
-      continue;
+    const replayRows = (await readTrace(t2)).rows;
+    const replayPid = replayRows.find((x) => x.comm === 'node' || x.comm.startsWith('ior'))?.pid;
+    // worker threads issue the replayed calls; the main thread only checks the target (scan, marker) before the clock
+    const issued = replayRows.filter((x) => x.pid === replayPid && x.tid !== x.pid);
+    const counts: Record<string, number> = {};
+    for (const x of issued) {
+      const name = DUPS.has(x.syscall) ? 'dup/fcntl' : x.syscall;
+      counts[name] = (counts[name] ?? 0) + 1;
     }
-    assert.ok(ISSUED[s.syscall], `the test knows how ${s.syscall} is issued`);
-    add(ISSUED[s.syscall]!, s.replayed);
-  }
-  const h = report.added.helper_syscalls;
-  add('openat2', report.added.pre_capture_opens + h['parent directory opens (openat2 O_PATH)']! + h['whole-path O_PATH opens (openat2)']!);
-  add('close', h['parent directory closes']! + h['whole-path O_PATH closes']! + h['closes of fds replaced by dup2/dup3']! + h['closes of fds that opens failing in the trace got']!);
-  add('lseek', h['lseeks placing fds opened before the capture']!);
-  assert.deepEqual(counts, expected, 'syscall counts of the replay, as captured, match the report (replayed per type + the helpers it names)');
 
-  // bytes per file: the trace's under work/, the replay's under target/work/
-  const traced = bytesPerFile((await readTrace(t1)).rows, work);
-  const replayed = bytesPerFile(issued, path.join(target, work.slice(1)));
-  assert.ok(Object.keys(traced).length >= 8, `files: ${Object.keys(traced).join(' ')}`);
-  assert.deepEqual(replayed, traced, 'same bytes read and written per file');
-  assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/part')).size, 7000);
-  fs.rmSync(dir, { recursive: true });
-});
+    const expected: Record<string, number> = {};
+    const add = (name: string, n: number) => {
+      if (n > 0) expected[name] = (expected[name] ?? 0) + n;
+    };
+    const issuedAs = confine === 'chroot' ? ISSUED_CHROOT : ISSUED;
+    for (const s of report.syscalls) {
+      if (s.replayed === 0) continue;
+      if (s.syscall === 'chdir' && confine === 'openat2') {
+        // emulated: an O_PATH open of the directory, closed again
+        add('openat2', s.replayed);
+        add('close', s.replayed);
+        continue;
+      }
+      if (s.syscall === 'truncate' && confine === 'openat2') {
+        // through the confined parent (/proc/self/fd/N/leaf): the parent's open is a counted helper
+        add('truncate', s.replayed);
+        continue;
+      }
+      if (s.syscall === 'chdir' && confine === 'chroot') {
+        // issued on the traced path itself, which only --path-prefix work keeps (the shell's cd "$1")
+        assert.equal(counts.chdir, issued.filter((x) => x.syscall === 'chdir' && x.path === work).length);
+        assert.ok(counts.chdir! >= 1 && counts.chdir! <= s.replayed);
+        add('chdir', counts.chdir!);
+        continue;
+      }
+      assert.ok(issuedAs[s.syscall], `the test knows how ${s.syscall} is issued`);
+      add(issuedAs[s.syscall]!, s.replayed);
+    }
+    const h = report.added.helper_syscalls;
+    add(confine === 'chroot' ? 'openat' : 'openat2', report.added.pre_capture_opens);
+    add('openat2', h['parent directory opens (openat2 O_PATH)']! + h['whole-path O_PATH opens (openat2)']!);
+    add('close', h['parent directory closes']! + h['whole-path O_PATH closes']! + h['closes of fds replaced by dup2/dup3']! + h['closes of fds that opens failing in the trace got']!);
+    add('lseek', h['lseeks placing fds opened before the capture']!);
+    assert.deepEqual(counts, expected, 'syscall counts of the replay, as captured, match the report (replayed per type + the helpers it names)');
+    const helpers = Object.values(h).reduce((a, b) => a + b, 0);
+    if (confine === 'chroot') assert.equal(helpers, 0, `no helper syscalls when chrooted: ${JSON.stringify(h)}`);
+    else assert.ok(helpers > 0, 'the openat2 walk opens parent directories');
+
+    // bytes per file: the trace's under work/, the replay's under target/work/
+    const traced = bytesPerFile((await readTrace(t1)).rows, work);
+    const replayed = bytesPerFile(issued, path.join(target, work.slice(1)));
+    assert.ok(Object.keys(traced).length >= 8, `files: ${Object.keys(traced).join(' ')}`);
+    assert.deepEqual(replayed, traced, 'same bytes read and written per file');
+    assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/part')).size, 7000);
+    assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/copy.bin')).size, 100, 'truncate replayed on the mapped path');
+    fs.rmSync(dir, { recursive: true });
+  });
+}
 
 test('threads racing for fd numbers: every write and close is named by its own thread\'s file, and the replay writes each file whole', async (t) => {
   if (!needBpf(t)) return;

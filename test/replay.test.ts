@@ -55,6 +55,9 @@ function etcSnapshot(): Record<string, string> {
   return out;
 }
 
+/** Both ways of confining paths: every hostile trace runs in each. */
+const CONFINES = ['chroot', 'openat2'] as const;
+
 function setup(name: string) {
   const dir = fs.realpathSync(tempDir(`replay-${name}`));
   const target = path.join(dir, 'target');
@@ -106,7 +109,7 @@ test('a small workload: files, sizes, renames and removals on disk, report count
   const by = Object.fromEntries(report.syscalls.map((s) => [s.syscall, s]));
   assert.equal(by.openat!.replayed, 3);
   assert.equal(by.openat!.skipped, 1);
-  assert.equal(by.openat!.issued_as, 'openat2 (RESOLVE_IN_ROOT)');
+  assert.equal(by.openat!.issued_as, 'openat', 'chrooted executor threads (root): the traced call itself');
   assert.equal(by.mmap!.issued_as, 'skipped');
   assert.equal(report.outcome, 'completed');
   assert.equal(report.lag_ms, null, 'no schedule at --speed max');
@@ -118,7 +121,8 @@ test('a small workload: files, sizes, renames and removals on disk, report count
   done();
 });
 
-test('`..` in traced paths cannot climb out of the target', () => {
+for (const confine of CONFINES) {
+test(`\`..\` in traced paths cannot climb out of the target (--confine ${confine})`, () => {
   const { dir, target, outside, done } = setup('dotdot');
   const before = snapshot(outside);
   const etc = etcSnapshot();
@@ -132,9 +136,10 @@ test('`..` in traced paths cannot climb out of the target', () => {
     { syscall: 'close', fd: 4, path: '/../../etc/ior-dotdot-test', file_type: 'regular' },
     { syscall: 'unlinkat', path: `/../../${rel}/victim.txt`, flags: 0 },
   ]);
-  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  const { report } = replay([file, '--target', target, '--speed', 'max', '--confine', confine]);
   assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
   assert.deepEqual(etcSnapshot(), etc);
+  assert.match(report.confinement.mode, new RegExp(`^${confine}`));
   // the paths landed inside the target, `..` folded at its root
   assert.ok(fs.existsSync(path.join(target, 'etc/ior-dotdot-test')));
   assert.ok(!fs.existsSync(path.join(target, rel, 'victim.txt')), 'the mapped victim was written, then unlinked, inside the target');
@@ -142,7 +147,7 @@ test('`..` in traced paths cannot climb out of the target', () => {
   done();
 });
 
-test('symlinks to /etc and out of the target (absolute, relative, created by the trace) stay inside', () => {
+test(`symlinks to /etc and out of the target (absolute, relative, created by the trace) stay inside (--confine ${confine})`, () => {
   const { dir, target, outside, done } = setup('symlink');
   const before = snapshot(outside);
   const etc = etcSnapshot();
@@ -194,7 +199,7 @@ test('symlinks to /etc and out of the target (absolute, relative, created by the
     { syscall: 'unlinkat', path: '/d/etc/hostname', flags: 0 },
   );
   const file = trace(dir, 'symlink', rows);
-  const { report } = replay([file, '--target', target, '--speed', 'max']);
+  const { report } = replay([file, '--target', target, '--speed', 'max', '--confine', confine]);
   assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
   assert.deepEqual(etcSnapshot(), etc, '/etc unchanged');
   for (const f of ['/etc/passwd', '/etc/hostname']) assert.equal(fs.statSync(f).nlink, 1);
@@ -208,6 +213,61 @@ test('symlinks to /etc and out of the target (absolute, relative, created by the
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
   done();
 });
+
+test(`a symlink to / made by the trace, /proc magic links, and renames and removals of the target root stay inside (--confine ${confine})`, () => {
+  const { dir, target, outside, done } = setup('root-link');
+  const before = snapshot(outside);
+  const etc = etcSnapshot();
+  const victim = path.join(outside, 'victim.txt');
+  const viaRoot = `/d/root${victim}`;
+  const AT_REMOVEDIR = 0x200;
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'mkdir', path: '/d', mode: 0o755 },
+    // a link to the host's / made during the replay, then every kind of call through it
+    { syscall: 'symlinkat', path: '/d/root', path2: '/' },
+    { syscall: 'openat', path: viaRoot, flags: O_RDWR | O_TRUNC, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'write', fd: 3, path: viaRoot, offset: 0n, count: 5n, ret: 5n, bytes: 5n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: viaRoot, file_type: 'regular' },
+    { syscall: 'truncate', path: viaRoot, count: 1n },
+    { syscall: 'fchmodat', path: viaRoot, mode: 0o777 },
+    { syscall: 'fchownat', path: viaRoot, mode: 12345, count: 12345n, flags: 0 },
+    { syscall: 'utimensat', path: viaRoot, flags: 0 },
+    { syscall: 'renameat2', path: viaRoot, path2: `/d/root${outside}/renamed.txt`, flags: 0 },
+    { syscall: 'renameat2', path: `/d/root${outside}/renamed.txt`, path2: viaRoot, flags: 0 },
+    { syscall: 'openat', path: '/d/root/etc/passwd', flags: O_WRONLY | O_TRUNC, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'close', fd: 4, path: '/d/root/etc/passwd', file_type: 'regular' },
+    { syscall: 'unlinkat', path: viaRoot, flags: 0 },
+    { syscall: 'mkdir', path: '/d/root/etc/ior-root-link-test', mode: 0o755 },
+    // /proc magic links, reached through links the trace makes (the paths themselves are skipped as /proc)
+    { syscall: 'symlinkat', path: '/d/self-root', path2: '/proc/self/root' },
+    { syscall: 'symlinkat', path: '/d/self-cwd', path2: '/proc/self/cwd' },
+    { syscall: 'openat', path: `/d/self-root${victim}`, flags: O_WRONLY | O_TRUNC, ret: 5n, fd: 5, file_type: 'regular' },
+    { syscall: 'close', fd: 5, path: `/d/self-root${victim}`, file_type: 'regular' },
+    { syscall: 'unlinkat', path: `/d/self-cwd/etc/hostname`, flags: 0 },
+    { syscall: 'truncate', path: '/d/self-root/etc/hosts', count: 0n },
+    // the target root itself: renamed, removed, moved under itself
+    { syscall: 'renameat2', path: '/', path2: '/moved-root', flags: 0 },
+    { syscall: 'renameat2', path: '/d', path2: '/', flags: 0 },
+    { syscall: 'unlinkat', path: '/', flags: AT_REMOVEDIR },
+    { syscall: 'unlinkat', path: '/d/root/', flags: AT_REMOVEDIR },
+  ];
+  const file = trace(dir, 'root-link', rows);
+  const { report } = replay([file, '--target', target, '--speed', 'max', '--confine', confine]);
+  assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+  assert.deepEqual(etcSnapshot(), etc, '/etc unchanged');
+  assert.ok(!fs.existsSync('/etc/ior-root-link-test'));
+  assert.ok(fs.statSync(target).isDirectory(), 'the target is still there');
+  assert.equal(fs.readlinkSync(path.join(target, 'd/root')), '/');
+  // what went through the link landed at the mapped paths inside the target
+  assert.ok(fs.existsSync(path.join(target, 'etc/ior-root-link-test')));
+  assert.equal(fs.readFileSync(path.join(target, 'etc/passwd')).length, 0, 'the truncating open through the link hit the target\'s etc/passwd');
+  assert.ok(!fs.existsSync(path.join(target, victim.slice(1))), 'the mapped victim was written, moved back and forth, then unlinked');
+  // every call was issued but those on the target root itself, which the planner refuses
+  assert.deepEqual(report.skipped, { 'target root itself': 3 });
+  assert.equal(report.events.replayed, rows.length - 3);
+  done();
+});
+}
 
 test('fds opened before the capture are opened on first use at the traced position', () => {
   const { dir, target, done } = setup('precapture');

@@ -10,7 +10,7 @@ export class ReplayCommand extends BaseCommand {
     details: `
       Re-issues the file-system syscalls of a trace (opens, reads, writes, fsyncs, renames, stats, ...) on regular files and directories, every traced path mapped under \`--target\`, with each traced thread's order and the traced pace: event i is due at start + (ts_i - ts_0) / speed. Async reads, writes and syncs (libaio, io_uring) are issued asynchronously through io_uring with each ring's traced depth, O_DIRECT and RWF_* flags as traced. Sockets, pipes, devices, /proc, /sys and /dev, memory mappings and other async operations are skipped and counted by reason.
 
-      Before the clock starts, init creates the files and directories the trace expects (with at least the sizes it reads, incompressible content) and removes what the trace creates. Nothing outside the target is ever created, read, written or removed: the kernel confines every path (openat2 RESOLVE_IN_ROOT), whatever \`..\` or symlinks the trace holds. The target must not be / or a system directory; a non-empty directory ior did not prepare needs \`--force\`.
+      Before the clock starts, init creates the files and directories the trace expects (with at least the sizes it reads, incompressible content) and removes what the trace creates. Nothing outside the target is ever created, read, written or removed: the kernel confines every path, whatever \`..\` or symlinks the trace holds: each thread issuing the calls is chrooted into the target (as root; each traced call is then issued as itself, no syscall of ior's own), else every path goes through openat2 RESOLVE_IN_ROOT (\`--confine\`). The target must not be / or a system directory; a non-empty directory ior did not prepare needs \`--force\`.
 
       The report compares the replay with the trace: events replayed, skipped and failed (a call that fails as it failed in the trace is a match), achieved vs intended duration, schedule lag, latency per syscall and bytes moved. Ctrl-C stops and still reports. See docs/replay.md.
     `,
@@ -30,6 +30,7 @@ export class ReplayCommand extends BaseCommand {
   dryRun = Option.Boolean('--dry-run', false, { description: 'print the plan (counts by syscall, files to create, bytes to write) and touch nothing' });
   initOnly = Option.Boolean('--init-only', false, { description: 'only create the initial state under the target, do not replay' });
   noInit = Option.Boolean('--no-init', false, { description: 'replay into a target prepared before (--init-only), without init' });
+  confine = Option.String('--confine', 'auto', { description: 'how paths are kept inside the target: chroot (each executor thread chrooted into it; needs root), openat2 (RESOLVE_IN_ROOT walks, with helper syscalls) or auto (chroot where allowed, the default)', validator: t.isEnum(['auto', 'chroot', 'openat2'] as const) });
   force = Option.Boolean('--force', false, { description: 'use a non-empty target that ior did not prepare' });
   json = Option.Boolean('--json', false, { description: 'no progress; print the report (or plan) as JSON' });
 
@@ -44,6 +45,7 @@ export class ReplayCommand extends BaseCommand {
       initOnly: this.initOnly,
       noInit: this.noInit,
       force: this.force,
+      confine: this.confine,
       json: this.json,
       stdout: this.context.stdout,
       stderr: this.context.stderr,

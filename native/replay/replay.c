@@ -11,12 +11,9 @@
  * loaded once per process): the target root fd, the fd slot table (traced
  * (pid, fd) -> replay fd), per-lane completion counters, flags.
  *
- * Containment: every path is relative to the target root. Opens always use
- * openat2(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): the kernel
- * keeps `..` and symlinks (absolute or relative) inside the target. Other
- * path calls act on a single name inside a parent directory that was itself
- * opened that way; calls that would follow a final symlink go through an
- * O_PATH openat2 of the whole path whenever the target may hold symlinks.
+ * Containment: every path is relative to the target root, and confined by
+ * the kernel: each executor thread chrooted into the target, or the
+ * openat2(RESOLVE_IN_ROOT) walk where chroot is not allowed (confine.c).
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -41,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "replay.h"
 
 #ifndef SYS_fchmodat2
@@ -79,64 +77,23 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* helper syscalls ior issued on its own behalf (not in the trace) */
-enum { H_PARENT_OPEN, H_PARENT_CLOSE, H_PATH_OPEN, H_PATH_CLOSE, H_DUP_CLOSE, H_PRE_SEEK, H_STRAY_CLOSE, H_COUNT };
-
-static int g_root = -1;
 static _Atomic int32_t *g_lane_done;
 static int g_nlanes;
 static _Atomic int32_t *g_slots;
 static int g_nslots;
 static atomic_int g_stop;
-static atomic_int g_symlinks;   /* the target may hold symlinks: no fast path for following calls */
-static atomic_uint g_dirgen;    /* bumped when directories may have moved: parent caches go stale */
 static atomic_int g_waiters;
-static atomic_llong g_helpers[H_COUNT];
 static atomic_llong g_cpu_ns; /* CPU time the executor threads spent in run() */
 static double g_inv_speed;      /* 0: --speed max */
 static int64_t g_t0;            /* CLOCK_MONOTONIC ns at setup: times passed to JS are relative to it */
 static int64_t g_start;         /* replay clock start, relative to g_t0 */
 
 
-static int sys_openat2(int dirfd, const char *path, int flags, int mode, uint64_t resolve)
-{
-	struct open_how how = { .flags = (uint64_t)(unsigned)flags, .mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)(mode & 07777) : 0, .resolve = resolve };
-	int r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return r < 0 ? -errno : r;
-}
+/* ---- per-thread state: I/O buffer ---- */
 
-#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-
-/* A path inside the target, confined: "" is the root itself. */
-static int open_confined(const char *rel, int flags, int mode)
-{
-	return sys_openat2(g_root, rel[0] ? rel : ".", flags | O_CLOEXEC, mode, IN_ROOT);
-}
-
-/* ---- per-thread state: I/O buffer, parent directory cache ---- */
-
-#define PCACHE 64
-struct pentry { unsigned gen; int fd; char *path; };
-static __thread struct pentry *t_pcache; /* heap: outlives the thread, so teardown can close it */
 static __thread char *t_buf;
 static __thread size_t t_buflen;
 static __thread int t_ready;
-
-/* every worker thread's parent cache, so teardown can close their fds */
-#define MAX_THREADS 1024
-static struct pentry *g_caches[MAX_THREADS];
-static atomic_int g_ncaches;
-
-static struct pentry *thread_cache(void)
-{
-	if (!t_pcache) {
-		t_pcache = calloc(PCACHE, sizeof(*t_pcache));
-		int n = atomic_fetch_add(&g_ncaches, 1);
-		if (n < MAX_THREADS)
-			g_caches[n] = t_pcache;
-	}
-	return t_pcache;
-}
 
 static void thread_ready(void)
 {
@@ -194,118 +151,12 @@ static char *rw_buffer(size_t n, size_t skew)
 	return b ? b + skew : NULL;
 }
 
-static uint32_t hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
-
-/*
- * The directory holding `rel` (opened confined, cached per thread) and the
- * last component of `rel` in *leaf. Returns a negative errno on failure.
- * For the root itself, the root fd and leaf ".".
- */
-static int parent_of(const char *rel, const char **leaf)
-{
-	const char *slash = strrchr(rel, '/');
-	if (!slash) {
-		*leaf = rel[0] ? rel : ".";
-		return g_root;
-	}
-	*leaf = slash + 1;
-	size_t n = (size_t)(slash - rel);
-	unsigned gen = atomic_load_explicit(&g_dirgen, memory_order_acquire);
-	struct pentry *cache = thread_cache();
-	if (!cache)
-		return -ENOMEM;
-	struct pentry *e = &cache[hash(rel, n) % PCACHE];
-	if (e->path && e->gen == gen && strlen(e->path) == n && memcmp(e->path, rel, n) == 0)
-		return e->fd;
-	if (e->path) {
-		close(e->fd);
-		atomic_fetch_add(&g_helpers[H_PARENT_CLOSE], 1);
-		free(e->path);
-		e->path = NULL;
-	}
-	char *dir = strndup(rel, n);
-	if (!dir)
-		return -ENOMEM;
-	int fd = open_confined(dir, O_PATH | O_DIRECTORY, 0);
-	atomic_fetch_add(&g_helpers[H_PARENT_OPEN], 1);
-	if (fd < 0) {
-		free(dir);
-		return fd;
-	}
-	e->path = dir;
-	e->fd = fd;
-	e->gen = gen;
-	return fd;
-}
-
-static void drop_cache(struct pentry *cache)
-{
-	if (!cache)
-		return;
-	for (int i = 0; i < PCACHE; i++) {
-		if (cache[i].path) {
-			close(cache[i].fd);
-			free(cache[i].path);
-			cache[i].path = NULL;
-		}
-	}
-}
-
-static void drop_parent_cache(void)
-{
-	drop_cache(t_pcache);
-}
-
 /* a syscall wrapper result as the kernel returns it: negative errno on failure */
 static inline long ret_of(long r)
 {
 	return r < 0 ? -errno : r;
 }
 #define RET(x) ret_of((long)(x))
-
-/* Open the whole path O_PATH, following symlinks inside the target only. */
-static int opath_follow(const char *rel)
-{
-	int fd = open_confined(rel, O_PATH, 0);
-	atomic_fetch_add(&g_helpers[H_PATH_OPEN], 1);
-	return fd;
-}
-
-static void opath_close(int fd)
-{
-	close(fd);
-	atomic_fetch_add(&g_helpers[H_PATH_CLOSE], 1);
-}
-
-/*
- * A path call that follows a final symlink: on (parent, leaf) when the
- * target holds no symlinks, else on an O_PATH fd of the confined path with
- * AT_EMPTY_PATH. `call` gets (dirfd, name, extra at-flags).
- */
-typedef long (*at_call)(int dirfd, const char *name, int atflags, const int32_t *op, const double *opf);
-
-static long follow_call(const char *rel, int atflags, at_call call, const int32_t *op, const double *opf)
-{
-	if ((atflags & AT_SYMLINK_NOFOLLOW) || !atomic_load(&g_symlinks)) {
-		const char *leaf;
-		int dir = parent_of(rel, &leaf);
-		if (dir < 0)
-			return dir;
-		return call(dir, leaf, atflags, op, opf);
-	}
-	int fd = opath_follow(rel);
-	if (fd < 0)
-		return fd;
-	long r = call(fd, "", atflags | AT_EMPTY_PATH, op, opf);
-	opath_close(fd);
-	return r;
-}
 
 static long c_statat(int d, const char *n, int f, const int32_t *op, const double *opf)
 {
@@ -521,7 +372,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	case K_LINK:
 		atomic_store(&g_symlinks, 1); /* a hard link to a symlink is a symlink */
 		if ((dir2 = parent_of(path2, &leaf2)) < 0) return dir2;
-		if (flags & AT_SYMLINK_FOLLOW) {
+		if ((flags & AT_SYMLINK_FOLLOW) && !confined_by_chroot()) {
 			int src = opath_follow(path);
 			if (src < 0) return src;
 			r = RET(linkat(src, "", dir2, leaf2, AT_EMPTY_PATH));
@@ -529,7 +380,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 			return r;
 		}
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
-		return RET(linkat(dir, leaf, dir2, leaf2, 0));
+		return RET(linkat(dir, leaf, dir2, leaf2, flags & AT_SYMLINK_FOLLOW));
 	case K_SYMLINK:
 		/* set before the link exists, so no thread takes the fast path past it */
 		atomic_store(&g_symlinks, 1);
@@ -554,7 +405,12 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	case K_UTIMENS_FD:
 		return RET(syscall(SYS_utimensat, fd, NULL, NULL, 0));
 	case K_TRUNCATE:
-		if (!atomic_load(&g_symlinks)) {
+		if (confined_by_chroot()) {
+			/* truncate(2) has no *at form: the path from the thread's root, the target */
+			char p[2 + PATH_MAX];
+			if ((size_t)snprintf(p, sizeof(p), "/%s", path) >= sizeof(p)) return -ENAMETOOLONG;
+			return RET(truncate(p, (off_t)cnt));
+		} else if (!atomic_load(&g_symlinks)) {
 			/* truncate(2) has no *at form: name the file through the confined parent */
 			char p[64 + PATH_MAX];
 			if ((dir = parent_of(path, &leaf)) < 0) return dir;
@@ -568,20 +424,34 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 			opath_close(wfd);
 			return r;
 		}
-	case K_DUP:
-		r = RET(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+	case K_DUP: {
+		/* dup2/dup3 onto a number the replay holds open: dup3 onto its fd,
+		 * which the kernel closes as it did in the trace; else a new number */
+		int target = slot_fd(op[W_SLOT2]);
+		if (target >= 0 && target == fd)
+			return fd; /* dup2(a, a) */
+		r = target >= 0 && fd >= 0 ? RET(dup3(fd, target, O_CLOEXEC)) : RET(fcntl(fd, F_DUPFD_CLOEXEC, 0));
 		if (r >= 0)
 			slot_set(op[W_SLOT2], (int)r);
 		return r;
+	}
 	case K_FCNTL:
 		return RET(fcntl(fd, flags, (long)opf[F_COUNT]));
 	case K_CHDIR:
+		if (confined_by_chroot()) {
+			/* the thread's own cwd (no op depends on it: every path is relative to the target's fd) */
+			char p[2 + PATH_MAX];
+			if ((size_t)snprintf(p, sizeof(p), "/%s", path) >= sizeof(p)) return -ENAMETOOLONG;
+			return RET(chdir(p));
+		}
 		/* the replay never changes its own cwd: check the directory instead */
 		r = open_confined(path, O_PATH | O_DIRECTORY, 0);
 		if (r >= 0)
 			close((int)r);
 		return r < 0 ? r : 0;
 	case K_FCHDIR: {
+		if (confined_by_chroot())
+			return RET(fchdir(fd));
 		struct stat st;
 		r = RET(syscall(SYS_fstat, fd, &st));
 		return r < 0 ? r : S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
@@ -650,8 +520,8 @@ static napi_value num(napi_env env, double x)
 /* setup(rootPath, lanes, slots, speed (0 = max), symlinksPossible) */
 static napi_value js_setup(napi_env env, napi_callback_info info)
 {
-	size_t argc = 5;
-	napi_value argv[5];
+	size_t argc = 6;
+	napi_value argv[6];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *root = arg_str(env, argv[0]);
 	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -660,9 +530,11 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		napi_throw_error(env, NULL, strerror(errno));
 		return NULL;
 	}
-	if (g_root >= 0)
-		close(g_root);
-	g_root = fd;
+	char why[200];
+	if (confine_setup(fd, (enum confine_want)arg_i32(env, argv[5]), why, sizeof(why)) < 0) {
+		napi_throw_error(env, "ECHROOT", why);
+		return NULL;
+	}
 	/* the main thread wakes lanes up on time: it gets the CPU first too */
 	thread_ready();
 	g_nlanes = arg_i32(env, argv[1]);
@@ -694,12 +566,25 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* prepareThread(): timer slack and priority for the calling (worker) thread, before its first op */
+/* prepareThread(): timer slack, priority and root (chroot mode) of the calling worker thread, before its first op */
 static napi_value js_prepare_thread(napi_env env, napi_callback_info info)
 {
 	(void)env; (void)info;
 	thread_ready();
+	confine_thread();
 	return NULL;
+}
+
+/* confinement(): [mode ("chroot" or "openat2 (why)"), executor threads that could not chroot] */
+static napi_value js_confinement(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value arr, mode;
+	napi_create_array_with_length(env, 2, &arr);
+	napi_create_string_utf8(env, confine_mode(), NAPI_AUTO_LENGTH, &mode);
+	napi_set_element(env, arr, 0, mode);
+	napi_set_element(env, arr, 1, num(env, confine_thread_failures()));
+	return arr;
 }
 
 /* now(): ns since setup (CLOCK_MONOTONIC) */
@@ -756,11 +641,8 @@ static napi_value js_helpers(napi_env env, napi_callback_info info)
 static napi_value js_teardown(napi_env env, napi_callback_info info)
 {
 	(void)env; (void)info;
-	int n = atomic_load(&g_ncaches);
-	for (int i = 0; i < n && i < MAX_THREADS; i++)
-		drop_cache(g_caches[i]);
+	confine_teardown();
 	async_teardown();
-	drop_parent_cache();
 	for (int i = 0; i < g_nslots; i++) {
 		int fd = atomic_exchange(&g_slots[i], -1);
 		if (fd >= 0)
@@ -861,6 +743,7 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	thread_ready();
+	confine_thread();
 	struct timespec cpu0, cpu1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
 	int status = 0;
@@ -1187,6 +1070,7 @@ NAPI_MODULE_INIT()
 		{ "cpuNs", NULL, js_cpu_ns, NULL, NULL, NULL, napi_default, NULL },
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncIssuedAs", NULL, js_async_issued_as, NULL, NULL, NULL, napi_default, NULL },
+		{ "confinement", NULL, js_confinement, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncDepths", NULL, js_async_depths, NULL, NULL, NULL, napi_default, NULL },
 		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
 		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },
