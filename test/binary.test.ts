@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../common/assets.js';
 import { IOR_VERSION } from '../common/version.js';
 import { needBpf } from './helpers/bpf.js';
 import { tempDir } from './helpers/fixture.js';
+import type { ReplayReport } from '../replay/index.js';
 
 const isRoot = process.getuid?.() === 0;
 /** Hidden while dist/ior runs (as root): the checkout, npm's global modules, the system's Node. */
@@ -163,4 +164,29 @@ test('doctor as an unprivileged user: privileges FAIL with a fix, exit 1; the bi
   const st = fs.lstatSync('/var/tmp/ior-65534');
   assert.equal(st.uid, 65534);
   assert.equal(st.mode & 0o777, 0o700);
+});
+
+test('replay as an unprivileged user: chroot is refused, so the openat2 walk confines (named in the report); --confine chroot fails with one line', (t) => {
+  if (!isRoot) return t.skip('not root: cannot switch to another user');
+  fs.chmodSync(dir, 0o755);
+  const traceFile = path.join(dir, 'nobody-trace.parquet');
+  fs.copyFileSync(path.join(REPO_ROOT, 'fixtures', 'replay', 'shell-workload.parquet'), traceFile);
+  fs.chmodSync(traceFile, 0o644);
+  const home = fs.mkdtempSync('/var/tmp/ior-nobody-');
+  fs.chownSync(home, 65534, 65534);
+  try {
+    const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', 'env', '-i', bin, ...args], { cwd: '/', encoding: 'utf8', timeout: 120_000 });
+    const r = asNobody(['replay', traceFile, '--target', path.join(home, 'auto'), '--speed', 'max', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as ReplayReport;
+    assert.equal(report.confinement.mode, 'openat2 (chroot refused: Operation not permitted)');
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.ok(report.added.helper_syscalls['parent directory opens (openat2 O_PATH)']! > 0);
+    const refused = asNobody(['replay', traceFile, '--target', path.join(home, 'chroot'), '--speed', 'max', '--confine', 'chroot']);
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stdout, '');
+    assert.equal(refused.stderr, 'ior: --confine chroot: chroot refused: Operation not permitted (it needs root): use --confine openat2, or auto\n');
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

@@ -57,7 +57,7 @@ int confine_setup(int root_fd, enum confine_want want, char *why, size_t whylen)
 	if (g_root >= 0 && g_root != root_fd)
 		close(g_root);
 	g_root = root_fd;
-	g_main_tid = gettid();
+	g_main_tid = (pid_t)syscall(SYS_gettid);
 	g_chroot = 0;
 	g_why[0] = 0;
 	atomic_store(&g_thread_failures, 0);
@@ -92,7 +92,7 @@ const char *confine_mode(void)
 
 void confine_thread(void)
 {
-	if (t_tried || !g_chroot || gettid() == g_main_tid)
+	if (t_tried || !g_chroot || (pid_t)syscall(SYS_gettid) == g_main_tid)
 		return;
 	t_tried = 1;
 	if (chroot_self() == 0)
