@@ -13,12 +13,13 @@ import { applyInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
-import { Runner } from './run.js';
+import { HOLD_AHEAD_NS, Runner } from './run.js';
+import { peakOverlap } from './concurrency.js';
 import { createTarget, inspectTarget, markTarget } from './target.js';
-import { CONFINE_MODES, DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
+import { CONFINE_MODES, MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
-export { DEFAULT_MAX_WORKERS, type ReplayOptions } from './options.js';
+export { MAX_WORKERS, type ReplayOptions } from './options.js';
 export { type ReplayReport } from './report.js';
 
 /** "1x", "2x", "0.5x", "2", "max" -> factor, 0 for max. */
@@ -28,6 +29,17 @@ export function parseSpeed(text: string): number {
   const v = m ? Number(m[1]) : NaN;
   if (!(v > 0) || !Number.isFinite(v) || v > 1e6) throw new IorError(`--speed ${JSON.stringify(text)} is not a speed: use 1x, 2x, 0.5x, 2 or max`);
   return v;
+}
+
+/**
+ * The pool's size: a worker for every traced thread alive at once, counted
+ * from when the runner hands a lane over (HOLD_AHEAD_NS of wall time before
+ * its first call is due), so no lane ever waits for a worker another lane
+ * holds. At --speed max, the threads alive at once in the trace.
+ */
+function lanesAtOnce(plan: Plan, speed: number): number {
+  const ahead = HOLD_AHEAD_NS * speed;
+  return peakOverlap(plan.laneLife.first.map((t) => t - ahead), plan.laneLife.last);
 }
 
 /** Progress on a terminal only, never with --json. */
@@ -78,7 +90,7 @@ export function renderPlan(plan: Plan, target: string): string {
 export async function runReplay(o: ReplayOptions): Promise<number> {
   const speed = parseSpeed(o.speed);
   if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= 1024)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to 1024`);
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to ${MAX_WORKERS}`);
   const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
   const plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
@@ -88,7 +100,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     return 0;
   }
   if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
-  const workers = o.workers ?? Math.max(1, Math.min(plan.lanes, DEFAULT_MAX_WORKERS));
+  const workers = o.workers ?? Math.max(1, Math.min(lanesAtOnce(plan, speed), MAX_WORKERS));
   createTarget(target);
   const addon = replayAddon();
   const confine = CONFINE_MODES.indexOf(o.confine ?? 'auto');
@@ -139,7 +151,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     addon.teardown();
   }
   if (runner.failure) throw runner.failure;
-  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), addon.confinement());
+  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), addon.confinement(), addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,

@@ -15,6 +15,8 @@ export interface ReplayAddon {
   setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean, confine: number): void;
   /** how paths are confined ('chroot', or 'openat2 (why not chroot)'), and executor threads that could not chroot (they walked) */
   confinement(): [mode: string, threadsWalking: number];
+  /** calls in flight across the executor threads, time-weighted since setup: [mean, p99, max] */
+  inflight(): [mean: number, p99: number, max: number];
   /** timer slack and priority of the calling thread, before its first op */
   prepareThread(): void;
   /** ns since setup, CLOCK_MONOTONIC */

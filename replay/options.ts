@@ -21,5 +21,8 @@ export interface ReplayOptions {
 export const CONFINE_MODES = ['auto', 'chroot', 'openat2'] as const;
 export type Confine = (typeof CONFINE_MODES)[number];
 
-/** Default pool size: a worker per traced thread, up to this many. */
-export const DEFAULT_MAX_WORKERS = 16;
+/**
+ * The pool's size is the most traced threads alive at once (plan.peakLanes),
+ * up to this many worker threads (each a Node worker: a few MB).
+ */
+export const MAX_WORKERS = 4096;

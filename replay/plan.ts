@@ -6,6 +6,7 @@
  * with the sizes it reads, directories, paths that must not exist yet).
  */
 import path from 'node:path';
+import { InFlightSweep, type InFlight } from './concurrency.js';
 import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
@@ -42,6 +43,10 @@ export interface Plan {
   skipped: Partial<Record<SkipReason | 'no effect', number>>;
   bySyscall: Record<string, { replayed: number; skipped: number }>;
   lanes: number;
+  /** each lane's first call and last call's end (ns after the first event): when its traced thread was alive */
+  laneLife: { first: Float64Array; last: Float64Array };
+  /** traced calls in flight (replayed ones only), time-weighted */
+  tracedInFlight: InFlight;
   slots: number;
   /** ts_ns of the first replayed event: the replay's time zero */
   firstTs: bigint;
@@ -402,10 +407,12 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   const interp = new Interpreter();
   const model = new InitModel();
   const plan: Plan = {
-    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, slots: 0,
+    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, laneLife: { first: new Float64Array(0), last: new Float64Array(0) }, tracedInFlight: { mean: 0, p99: 0, max: 0 }, slots: 0,
     firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
   let first: number | null = null, last = 0;
+  const inFlight = new InFlightSweep();
+  const laneFirst: number[] = [], laneLast: number[] = [];
   for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
     const e = batch.load(row);
     plan.events++;
@@ -420,7 +427,11 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     }
     per.replayed++;
     plan.replayed++;
-    interp.laneOf(e);
+    const lane = interp.laneOf(e);
+    const end = e.ts + Math.max(0, e.latency);
+    inFlight.add(e.ts, end);
+    laneFirst[lane] ??= e.ts;
+    laneLast[lane] = Math.max(laneLast[lane] ?? end, end);
     if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
       // (an io_uring path request is replayed as its syscall, not as an async operation)
       plan.async.ops++;
@@ -443,6 +454,8 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   if (plan.events === 0) throw new IorError(`${tracePath} holds no events: nothing to replay`);
   onProgress?.(plan.events, reader.rowCount);
   plan.lanes = interp.laneCount;
+  plan.laneLife = { first: Float64Array.from(laneFirst), last: Float64Array.from(laneLast) };
+  plan.tracedInFlight = inFlight.result();
   plan.slots = interp.slotCount;
   plan.spanNs = first === null ? 0 : last - first;
   plan.firstTs = await firstTsOf(reader, first);

@@ -9,6 +9,7 @@ import { asyncOpNamed } from '../schema/index.js';
 import { HELPER_NAMES } from './native.js';
 import type { InitResult } from './init.js';
 import type { Plan } from './plan.js';
+import type { InFlight } from './concurrency.js';
 import type { RunOutcome } from './run.js';
 
 export interface ReplayReport {
@@ -31,11 +32,14 @@ export interface ReplayReport {
   lag_ms: { p50: number; p99: number; max: number } | null;
   syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
   bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
+  /** calls in flight at once, time-weighted over the span of the calls (traced: the replayed ones only) */
+  concurrency: { traced: InFlight; replayed: InFlight };
   /** async operations (libaio, io_uring): how they were issued, and the queue depth each was submitted at, mean over them */
   async: { issued_as: string | null; ops: number; traced_mean_depth: number; replayed_mean_depth: number | null } | null;
   init: InitResult | null;
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
 const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
 const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
 
@@ -44,7 +48,7 @@ const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
  * 'synchronous (io_uring unavailable: ...)' where it could not set up a
  * ring), null if it issued none.
  */
-export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number]): ReplayReport {
+export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number], inflight: [mean: number, p99: number, max: number]): ReplayReport {
   const t = outcome.tally;
   const chroot = confinement[0] === 'chroot';
   const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : ((chroot ? ISSUED_AS_CHROOT[name] : undefined) ?? ISSUED_AS[name] ?? name));
@@ -90,6 +94,10 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     executor_cpu_s: cpuNs / 1e9,
     lag_ms: t.lag.count === 0 ? null : { p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max) },
     syscalls,
+    concurrency: {
+      traced: { mean: round2(plan.tracedInFlight.mean), p99: plan.tracedInFlight.p99, max: plan.tracedInFlight.max },
+      replayed: { mean: round2(inflight[0]), p99: inflight[1], max: inflight[2] },
+    },
     bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
     async: plan.async.ops === 0 ? null : {
       issued_as: asyncIssuedAs,
@@ -118,6 +126,7 @@ export function renderReport(r: ReplayReport): string {
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (${r.speed === 'max' ? '--speed max: no schedule' : 'nothing replayed'})\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
+  out += `in flight   mean ${r.concurrency.replayed.mean} / p99 ${r.concurrency.replayed.p99} / max ${r.concurrency.replayed.max} calls replayed, ${r.concurrency.traced.mean} / ${r.concurrency.traced.p99} / ${r.concurrency.traced.max} traced (time-weighted)\n`;
   if (r.async) out += `async       ${n(r.async.ops)} operations issued as ${r.async.issued_as ?? '-'}, mean depth ${r.async.replayed_mean_depth ?? '-'} replayed, ${r.async.traced_mean_depth} traced\n`;
   const helpers = Object.entries(r.added.helper_syscalls).filter(([, v]) => v > 0);
   out += `added       ${n(r.added.pre_capture_opens)} opens of fds open before the capture${helpers.length ? ', ' + helpers.map(([k, v]) => `${n(v)} ${k}`).join(', ') : ''}\n`;

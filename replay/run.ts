@@ -44,6 +44,8 @@ const MAX_TASK_SEGMENTS = 64;
 const START_LEAD_NS = 20e6;
 /** A lane whose next op is due later than this gives its worker back (ns)... */
 const SHARED_HORIZON_NS = 60e6;
+/** The longest a lane holds a worker before its next op is due (ns of wall time): the wake lead or the horizon */
+export const HOLD_AHEAD_NS = 60e6;
 /** ...unless every lane has a worker of its own: then it sleeps in native, precisely. */
 const OWN_HORIZON_NS = 250e6;
 /**

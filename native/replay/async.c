@@ -118,8 +118,10 @@ static int reap(struct lane_async *a, int wait)
 		return 0;
 	int slot = (int)cqe->user_data;
 	struct pending *p = &a->slots[slot];
+	int64_t now = mono_ns();
 	p->res[0] = cqe->res;
-	p->res[2] = (double)(mono_ns() - p->issued);
+	p->res[2] = (double)(now - p->issued);
+	inflight_change(-1, now);
 	uring_seen(&a->ring);
 	a->inflight--;
 	a->free_slots[a->nfree++] = slot;
@@ -143,6 +145,7 @@ static void submit_queued(struct lane_async *a)
 			struct pending *p = &a->slots[a->queued[i]];
 			p->res[0] = r;
 			p->res[2] = 0;
+			inflight_change(-1, p->issued);
 			a->free_slots[a->nfree++] = a->queued[i];
 			a->inflight--;
 		}
@@ -208,8 +211,11 @@ void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, 
 		return;
 	}
 	if (a->state < 0) {
+		inflight_change(1, issued);
 		res[0] = (double)issue_sync(op, fd, buf, off, count, rw_flags);
-		res[2] = (double)(mono_ns() - issued);
+		int64_t end = mono_ns();
+		res[2] = (double)(end - issued);
+		inflight_change(-1, end);
 		atomic_fetch_add(&g_ops, 1);
 		atomic_fetch_add(&g_depth_sum, 1);
 		return;
@@ -248,6 +254,7 @@ void async_issue(int lane, enum async_op op, int fd, int64_t off, size_t count, 
 	res[1] = (double)(a->slots[slot].issued - base);
 	a->queued[a->nqueued++] = slot;
 	a->inflight++;
+	inflight_change(1, a->slots[slot].issued);
 	atomic_fetch_add(&g_ops, 1);
 	atomic_fetch_add(&g_depth_sum, a->inflight);
 	if (flush || a->nqueued == ASYNC_ENTRIES)

@@ -553,6 +553,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
+	inflight_reset();
 	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);
 	g_t0 = mono_ns();
@@ -661,6 +662,20 @@ static napi_value js_async_depths(napi_env env, napi_callback_info info)
 	napi_create_array_with_length(env, 2, &arr);
 	napi_set_element(env, arr, 0, num(env, ops));
 	napi_set_element(env, arr, 1, num(env, sum));
+	return arr;
+}
+
+/* inflight(): [time-weighted mean, p99, max] of the calls in flight across executor threads */
+static napi_value js_inflight(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	double mean, p99, max;
+	napi_value arr;
+	inflight_stats(&mean, &p99, &max);
+	napi_create_array_with_length(env, 3, &arr);
+	napi_set_element(env, arr, 0, num(env, mean));
+	napi_set_element(env, arr, 1, num(env, p99));
+	napi_set_element(env, arr, 2, num(env, max));
 	return arr;
 }
 
@@ -788,8 +803,13 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 			 * first the ring down to what was in flight beside it in the trace */
 			if (op[W_RING_DEPTH] > 0)
 				async_drain(lane, op[W_RING_DEPTH] - 1);
+			int counted = op[W_KIND] != K_WAIT && op[W_KIND] != K_OPEN_PRE; /* traced calls only */
+			if (counted)
+				inflight_change(1, now);
 			long r = issue(op, opf, strings);
 			int64_t end = mono_ns();
+			if (counted)
+				inflight_change(-1, end);
 			res[0] = (double)r;
 			res[1] = (double)(now - g_t0 - g_start);
 			res[2] = (double)(end - now);
@@ -1071,6 +1091,7 @@ NAPI_MODULE_INIT()
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncIssuedAs", NULL, js_async_issued_as, NULL, NULL, NULL, napi_default, NULL },
 		{ "confinement", NULL, js_confinement, NULL, NULL, NULL, napi_default, NULL },
+		{ "inflight", NULL, js_inflight, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncDepths", NULL, js_async_depths, NULL, NULL, NULL, napi_default, NULL },
 		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
 		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },

@@ -55,4 +55,11 @@ void async_drain(int lane, int keep);
 /* How async ops were issued: "io_uring", "synchronous (io_uring unavailable: ...)", or NULL (none yet) */
 const char *async_issued_as(void);
 
+/* Calls in flight across the executor threads (inflight.c): +1 when one is
+ * issued, -1 when it is done, with mono_ns() of the moment; the
+ * time-weighted mean, p99 and the max of the level since the reset. */
+void inflight_reset(void);
+void inflight_change(int delta, int64_t now);
+void inflight_stats(double *mean, double *p99, double *max);
+
 #endif
