@@ -1,8 +1,7 @@
 /**
  * Concurrency of a trace: calls in flight over time (time-weighted), and how
  * many traced threads are alive at once (which sizes the replay's pool).
- * Both are sweeps over intervals given in start order, the trace's order,
- * holding only what is open at a time (a heap of end times).
+ * Both are sweeps over the intervals' sorted starts and ends.
  */
 
 /** Time-weighted calls in flight: mean, p99 and max of the level. */
@@ -12,100 +11,64 @@ export interface InFlight {
   max: number;
 }
 
-/** A min-heap of numbers. */
-class MinHeap {
-  private readonly a: number[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): number {
-    return this.a[0]!;
-  }
-  push(x: number): void {
-    const a = this.a;
-    let i = a.length;
-    a.push(x);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]! <= x) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = x;
-  }
-  pop(): number {
-    const a = this.a;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i, v = last;
-        if (l < a.length && a[l]! < v) (m = l), (v = a[l]!);
-        if (r < a.length && a[r]! < v) m = r;
-        if (m === i) break;
-        a[i] = a[m]!;
-        i = m;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-}
-
-/** Sweeps intervals [start, end) added in start order (a start earlier than the one before counts from it). */
+/**
+ * Intervals [start, end) in any order (a trace is in order of the calls'
+ * ends, not their starts): kept as two growing arrays, sorted and swept
+ * once all are in. 16 bytes per interval.
+ */
 export class InFlightSweep {
-  private readonly ends = new MinHeap();
-  /** ns spent at each level */
-  private readonly timeAt: number[] = [];
-  private level = 0;
-  private last = NaN;
-  private max = 0;
+  private starts = new Float64Array(1024);
+  private ends = new Float64Array(1024);
+  private n = 0;
 
   add(start: number, end: number): void {
-    if (start < this.last) start = this.last;
-    this.closeUntil(start);
-    this.advance(start);
-    this.level++;
-    if (this.level > this.max) this.max = this.level;
-    this.ends.push(Math.max(start, end));
+    if (this.n === this.starts.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+    }
+    this.starts[this.n] = start;
+    this.ends[this.n] = Math.max(start, end);
+    this.n++;
   }
 
-  /** Level over time so far, every interval closed. */
+  /** Level over time from the first start to the last end. */
   result(): InFlight {
-    this.closeUntil(Infinity);
+    const s = this.starts.subarray(0, this.n).sort(), e = this.ends.subarray(0, this.n).sort();
+    const timeAt: number[] = [];
+    let level = 0, max = 0, last = NaN;
+    const at = (t: number) => {
+      if (!Number.isNaN(last) && t > last) timeAt[level] = (timeAt[level] ?? 0) + (t - last);
+      last = t;
+    };
+    for (let i = 0, j = 0; i < s.length || j < e.length; ) {
+      // an end before a start at the same instant: back-to-back calls do not overlap
+      if (j < e.length && (i >= s.length || e[j]! <= s[i]!)) {
+        at(e[j++]!);
+        level--;
+      } else {
+        at(s[i++]!);
+        if (++level > max) max = level;
+      }
+    }
     let total = 0, weighted = 0;
-    for (let l = 0; l < this.timeAt.length; l++) {
-      total += this.timeAt[l] ?? 0;
-      weighted += (this.timeAt[l] ?? 0) * l;
+    for (let l = 0; l < timeAt.length; l++) {
+      total += timeAt[l] ?? 0;
+      weighted += (timeAt[l] ?? 0) * l;
     }
     let p99 = 0;
-    for (let l = 0, seen = 0; l < this.timeAt.length && total > 0; l++) {
-      seen += this.timeAt[l] ?? 0;
+    for (let l = 0, seen = 0; l < timeAt.length && total > 0; l++) {
+      seen += timeAt[l] ?? 0;
       if (seen >= 0.99 * total) {
         p99 = l;
         break;
       }
     }
-    return { mean: total > 0 ? weighted / total : 0, p99, max: this.max };
-  }
-
-  /** The most intervals open at once. */
-  get peak(): number {
-    return this.max;
-  }
-
-  private closeUntil(t: number): void {
-    while (this.ends.size > 0 && this.ends.peek() <= t) {
-      this.advance(this.ends.pop());
-      this.level--;
-    }
-  }
-
-  private advance(t: number): void {
-    if (!Number.isNaN(this.last) && t > this.last) this.timeAt[this.level] = (this.timeAt[this.level] ?? 0) + (t - this.last);
-    this.last = t;
+    return { mean: total > 0 ? weighted / total : 0, p99, max };
   }
 }
 

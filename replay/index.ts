@@ -106,7 +106,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const confine = CONFINE_MODES.indexOf(o.confine ?? 'auto');
   const setup = (symlinks: boolean) => {
     try {
-      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine);
+      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine, workers);
     } catch (err) {
       if ((err as { code?: string }).code === 'ECHROOT') throw new IorError(`--confine chroot: ${(err as Error).message} (it needs root): use --confine openat2, or auto`);
       throw err;
