@@ -9,6 +9,15 @@
  * the last writer), so creation comes before use, writes before reads of
  * the same file, renames and unlinks before later use, and no fd is used
  * before its open or after its close.
+ *
+ * File data is ordered by byte range where the call names its offset
+ * (pread, pwrite, their vectored forms, async reads and writes): such a
+ * write waits only for the reads and writes of other lanes that overlap its
+ * range, such a read for the overlapping writes, and fsync/fdatasync for
+ * every write before it. Threads writing disjoint pages of one file (any
+ * database) run concurrently, as traced. Calls at the file position (read,
+ * write) and calls on the whole file (truncate, open O_TRUNC, fallocate)
+ * order against every range.
  */
 import { KIND } from './ops.js';
 import { parentOf } from './plan.js';
@@ -24,8 +33,34 @@ interface Resource {
   readers: Map<number, number> | null;
 }
 
+/** reads and writes at an offset the call names: ordered by byte range */
+const RANGED = new Set([KIND.pread, KIND.preadv, KIND.preadv2, KIND.pwrite, KIND.pwritev, KIND.pwritev2, KIND.aread, KIND.awrite]);
+const SYNCS = new Set([KIND.fsync, KIND.fdatasync, KIND.sync_file_range, KIND.afsync, KIND.afdatasync]);
+/** ranges kept per file before they are folded into one per lane (bounds the scan of each call) */
+const MAX_RANGES = 256;
+
+interface Range {
+  start: number;
+  end: number;
+  lane: number;
+  count: number;
+  write: boolean;
+}
+
 const NODE_WRITERS = new Set([...WRITE_KINDS, KIND.ftruncate, KIND.fallocate, KIND.truncate, KIND.chmod, KIND.fchmod, KIND.chown, KIND.fchown, KIND.utimens, KIND.utimens_fd]);
 const NAMESPACE_CHANGES = new Set([KIND.unlink, KIND.mkdir, KIND.symlink]);
+
+/** Too many ranges on one file: one per lane and kind over the whole file, in place (later calls wait for them all: conservative). */
+function fold(list: Range[]): void {
+  const last = new Map<string, Range>();
+  for (const r of list) {
+    const key = `${r.lane}:${r.write}`;
+    const f = last.get(key);
+    if (!f || f.count < r.count) last.set(key, { start: 0, end: Infinity, lane: r.lane, count: r.count, write: r.write });
+  }
+  list.length = 0;
+  list.push(...last.values());
+}
 
 export class Orderer {
   /** resources by kind: a path's node, a directory's listing, an fd slot */
@@ -34,6 +69,10 @@ export class Orderer {
   private readonly slots = new Map<number, Resource>();
   /** paths the trace mkdirs, rmdirs or renames: ops under them also wait on them */
   private readonly movedDirs = new Set<string>();
+  /** byte ranges read and written at named offsets, per file */
+  private readonly ranges = new Map<string, Range[]>();
+  /** the range the op being planned adds (until `commit`) */
+  private pendingRange: { rel: string; start: number; end: number; write: boolean } | null = null;
   private readonly deps = new Map<number, number>();
   private lane = 0;
   /** resources the op being planned touches (until `commit`) */
@@ -47,6 +86,7 @@ export class Orderer {
     this.deps.clear();
     this.lane = lane;
     this.touched.length = 0;
+    this.pendingRange = null;
     const k = step.kind;
     const rel = step.rel;
     if (step.slot >= 0) {
@@ -79,10 +119,20 @@ export class Orderer {
       } else if (k === KIND.getdents) {
         // a listing sees every entry made or removed before it, and none after
         this.write(this.listings, rel);
+      } else if (RANGED.has(k) && step.offset >= 0 && step.count > 0) {
+        this.ranged(rel, step.offset, step.offset + step.count, WRITE_KINDS.has(k));
+      } else if (SYNCS.has(k)) {
+        // after every write of the file before it; writes after it need not wait for it
+        this.read(this.nodes, rel);
+        this.rangesOf(rel, false);
       } else if (NODE_WRITERS.has(k)) {
         this.write(this.nodes, rel);
+        this.rangesOf(rel, true);
+        this.ranges.delete(rel); // ordered after them all: later calls wait for this one instead
       } else {
+        // (stat, reads at the file position, ...: after the writes at named offsets too)
         this.read(this.nodes, rel);
+        this.rangesOf(rel, false);
       }
     }
     if (this.deps.size === 0) return NO_DEPS;
@@ -100,6 +150,20 @@ export class Orderer {
    */
   private entry(dir: string): void {
     this.read(this.listings, dir);
+  }
+
+  /** A read or write of [start, end): after whole-file changes and the overlapping calls of other lanes it conflicts with. */
+  private ranged(rel: string, start: number, end: number, write: boolean): void {
+    this.read(this.nodes, rel);
+    const list = this.ranges.get(rel);
+    if (list) for (const r of list) if ((write || r.write) && r.start < end && start < r.end) this.need(r.lane, r.count);
+    this.pendingRange = { rel, start, end, write };
+  }
+
+  /** Every range of rel (or only its writes): a call on the whole file. */
+  private rangesOf(rel: string, reads: boolean): void {
+    const list = this.ranges.get(rel);
+    if (list) for (const r of list) if (reads || r.write) this.need(r.lane, r.count);
   }
 
   private ancestors(rel: string): void {
@@ -142,10 +206,29 @@ export class Orderer {
       } else (r.readers ??= new Map()).set(this.lane, count);
     }
     this.touched.length = 0;
+    const p = this.pendingRange;
+    if (p) {
+      let list = this.ranges.get(p.rel);
+      if (!list) this.ranges.set(p.rel, (list = []));
+      // this lane's earlier calls within the range are covered by this one (it comes after them in its lane)
+      let kept = 0;
+      for (const r of list) if (!(r.lane === this.lane && p.start <= r.start && r.end <= p.end && (p.write || !r.write))) list[kept++] = r;
+      list.length = kept;
+      if (list.length >= MAX_RANGES) fold(list);
+      list.push({ start: p.start, end: p.end, lane: this.lane, count, write: p.write });
+      this.pendingRange = null;
+    }
   }
+
+
 
   /** Forget resources whose every recorded op has completed (`done(lane)`): memory stays bounded. */
   prune(done: (lane: number) => number): void {
+    for (const [rel, list] of this.ranges) {
+      const live = list.filter((r) => done(r.lane) < r.count);
+      if (live.length === 0) this.ranges.delete(rel);
+      else if (live.length < list.length) this.ranges.set(rel, live);
+    }
     for (const map of [this.nodes, this.listings, this.slots] as Map<unknown, Resource>[]) {
       for (const [key, r] of map) {
         if (r.writerLane >= 0 && done(r.writerLane) < r.writerCount) continue;

@@ -554,10 +554,10 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
-	inflight_reset();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	/* as many executor threads as CPUs: a spinning thread takes a CPU from due calls */
 	int workers = arg_i32(env, argv[6]);
+	inflight_reset(workers);
+	/* as many executor threads as CPUs: a spinning thread takes a CPU from due calls */
 	g_spinners = workers >= ncpu ? 0 : ncpu > 2 ? (int)ncpu - 1 : 1;
 	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);

@@ -57,8 +57,9 @@ const char *async_issued_as(void);
 
 /* Calls in flight across the executor threads (inflight.c): +1 when one is
  * issued, -1 when it is done, with mono_ns() of the moment; the
- * time-weighted mean, p99 and the max of the level since the reset. */
-void inflight_reset(void);
+ * time-weighted mean, p99 and the max of the level since the reset.
+ * writers: executor threads that will change it (1: no locked instructions). */
+void inflight_reset(int writers);
 void inflight_change(int delta, int64_t now);
 void inflight_stats(double *mean, double *p99, double *max);
 
