@@ -14,6 +14,7 @@ import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { HOLD_AHEAD_NS, Runner } from './run.js';
+import { OpsOut } from './ops-out.js';
 import { peakOverlap } from './concurrency.js';
 import { createTarget, inspectTarget, markTarget } from './target.js';
 import { CONFINE_MODES, MAX_WORKERS, type ReplayOptions } from './options.js';
@@ -90,6 +91,7 @@ export function renderPlan(plan: Plan, target: string): string {
 export async function runReplay(o: ReplayOptions): Promise<number> {
   const speed = parseSpeed(o.speed);
   if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
+  if (o.opsOut !== undefined && (o.dryRun || o.initOnly)) throw new IorError(`--ops-out records the calls a replay issues: ${o.dryRun ? '--dry-run' : '--init-only'} issues none`);
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to ${MAX_WORKERS}`);
   const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
@@ -128,9 +130,11 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   // symlinks already in the target (from init or an earlier run) turn off the fast path for calls that follow them
   const [symlinks] = addon.scan();
   setup(symlinks > 0);
+  const opsOut = o.opsOut === undefined ? undefined : new OpsOut(o.opsOut, plan.firstTs, speed > 0 ? 1 / speed : 0);
   const runner = new Runner(addon, plan, {
     speed,
     workers,
+    opsOut,
     onProgress: (done, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ops, ${formatDurationNs(Math.max(0, elapsed))}`),
   });
   let interrupts = 0;
@@ -144,13 +148,21 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   let outcome;
   try {
     outcome = await runner.run();
+  } catch (err) {
+    opsOut?.abort();
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress(null);
     addon.teardown();
   }
-  if (runner.failure) throw runner.failure;
+  if (runner.failure) {
+    opsOut?.abort();
+    throw runner.failure;
+  }
+  const [confinement] = addon.confinement();
+  opsOut?.finish({ trace: plan.trace, target: target.dir, speed: speed === 0 ? 'max' : `${speed}x`, confinement, workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
   const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), addon.confinement(), addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;

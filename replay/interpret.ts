@@ -14,6 +14,8 @@ export const REPLAY_COLUMNS = ['ts_ns', 'latency_ns', 'pid', 'tid', 'syscall', '
 
 /** One traced event, numbers as doubles (ts relative to the trace's first event). */
 export interface Ev {
+  /** the row's seq (its index in the trace) */
+  seq: number;
   ts: number;
   latency: number;
   pid: number;

@@ -70,6 +70,10 @@ function syscallId(name: string): number {
 }
 
 export interface TracedInfo {
+  /** the traced event's seq, process and thread (for --ops-out) */
+  seq: number;
+  pid: number;
+  tid: number;
   syscall: string;
   ret: number;
   latency: number;
@@ -78,6 +82,15 @@ export interface TracedInfo {
 }
 
 const encoder = new TextEncoder();
+
+/** The op's path string (strings hold them NUL-terminated), null if none. */
+export function segmentString(seg: Segment, at: number): string | null {
+  if (at < 0) return null;
+  let end = at;
+  while (seg.strings[end] !== 0) end++;
+  return decoder.decode(seg.strings.slice(at, end));
+}
+const decoder = new TextDecoder();
 
 export class Segment {
   readonly i32: Int32Array;
@@ -89,6 +102,9 @@ export class Segment {
   readonly tracedRet = new Float64Array(SEGMENT_OPS);
   readonly tracedLatency = new Float64Array(SEGMENT_OPS);
   readonly tracedDirection = new Uint8Array(SEGMENT_OPS);
+  readonly tracedSeq = new Float64Array(SEGMENT_OPS);
+  readonly tracedPid = new Int32Array(SEGMENT_OPS);
+  readonly tracedTid = new Int32Array(SEGMENT_OPS);
   length = 0;
   private stringEnd = 0;
 
@@ -137,6 +153,9 @@ export class Segment {
       this.tracedRet[i] = t.ret;
       this.tracedLatency[i] = t.latency;
       this.tracedDirection[i] = t.direction;
+      this.tracedSeq[i] = t.seq;
+      this.tracedPid[i] = t.pid;
+      this.tracedTid[i] = t.tid;
     }
   }
 

@@ -13,6 +13,8 @@ export interface ReplayOptions {
   force: boolean;
   /** how paths are confined to the target: chroot per executor thread, openat2 walks, or chroot where allowed */
   confine?: Confine;
+  /** write one row per replayed op to this file (a trace, schema 3) */
+  opsOut?: string;
   json: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;

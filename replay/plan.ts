@@ -90,7 +90,7 @@ export interface EventBatch {
 const UNREAD: Record<string, unknown> = { ...Object.fromEntries(COLUMNS.filter((c) => c.nullable).map((c) => [c.name, null])), comm: '' };
 
 export async function* eventBatches(reader: TraceReader, zero: bigint | null): AsyncGenerator<EventBatch> {
-  const e: Ev = { ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null, ring: null, depth: null };
+  const e: Ev = { seq: 0, ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null, ring: null, depth: null };
   let base: number | null = zero === null ? null : Number(zero);
   let row = 0;
   for await (const b of reader.batches(REPLAY_COLUMNS)) {
@@ -112,6 +112,7 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
         if (typeof syscall !== 'string' || syscall === '') throw badRow(reader, first + i, 'no syscall name');
         const fileType = b.file_type[i] ?? null;
         if (!FILE_TYPE_NAMES.has(fileType)) throw badRow(reader, first + i, `file_type ${JSON.stringify(fileType)}`);
+        e.seq = first + i;
         e.ts = ts(i) - zeroTs;
         e.latency = latency(i);
         e.pid = b.pid[i]!;

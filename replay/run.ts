@@ -17,6 +17,7 @@ import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
 import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon } from './native.js';
 import { Tally } from './tally.js';
+import type { OpsOut } from './ops-out.js';
 import type { RunTask, SegmentRange, TaskResult, WarmupTask } from './worker.js';
 
 export interface RunOptions {
@@ -24,6 +25,8 @@ export interface RunOptions {
   speed: number;
   workers: number;
   onProgress?: (opsDone: number, opsTotal: number, elapsedNs: number) => void;
+  /** --ops-out: every op's row as results come back */
+  opsOut?: OpsOut;
 }
 
 export interface RunOutcome {
@@ -31,6 +34,8 @@ export interface RunOutcome {
   stopped: boolean;
   /** ns from the replay clock's start to the last op's completion */
   wallNs: number;
+  /** Unix ms at which the replay clock started */
+  startWallMs: number;
 }
 
 /**
@@ -84,11 +89,12 @@ export class Runner {
   private clockStarted = false;
   /** native clock (ns since setup) at which the replay's time zero is */
   private startAt = 0;
+  private startWallMs = 0;
   /** an error a worker threw: the run stops and it is rethrown */
   failure: unknown = null;
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
-  private readonly traced: TracedInfo = { syscall: '', ret: 0, latency: 0, direction: 0 };
+  private readonly traced: TracedInfo = { seq: 0, pid: 0, tid: 0, syscall: '', ret: 0, latency: 0, direction: 0 };
 
   constructor(
     private readonly addon: ReplayAddon,
@@ -126,6 +132,9 @@ export class Runner {
       const lane = this.lanes[interp.laneOf(e)]!;
       const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
       const traced = this.traced;
+      traced.seq = e.seq;
+      traced.pid = e.pid;
+      traced.tid = e.tid;
       traced.syscall = e.syscall;
       traced.ret = e.ret;
       traced.latency = e.latency;
@@ -154,12 +163,13 @@ export class Runner {
     const wallNs = Math.max(0, this.addon.now() - this.startAt);
     if (this.blockedPoll) clearInterval(this.blockedPoll);
     await this.pool.destroy();
-    return { tally: this.tally, stopped: this.stopping, wallNs };
+    return { tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
   }
 
   private startClock(): void {
     this.clockStarted = true;
     this.startAt = this.addon.now() + START_LEAD_NS;
+    this.startWallMs = Date.now() + START_LEAD_NS / 1e6;
     this.addon.start(this.startAt);
     this.dispatchAll();
   }
@@ -242,6 +252,7 @@ export class Runner {
     for (let i = 0; i <= stoppedIn; i++) {
       const end = i === stoppedIn ? next : ranges[i]!.to;
       this.tally.add(segs[i]!, ranges[i]!.from, end);
+      this.opts.opsOut?.add(segs[i]!, ranges[i]!.from, end);
       ran += end - ranges[i]!.from;
     }
     this.done += ran;

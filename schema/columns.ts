@@ -43,6 +43,11 @@ export const COLUMNS = [
   { name: 'async_data', kind: 'int64', nullable: true, since: 2, description: "async operations: the submitter's aio_data / SQE user_data (its 64 bits as a signed integer)" },
   { name: 'async_depth', kind: 'int32', nullable: true, since: 2, description: "async operations: operations in flight on the ring when this one was submitted, itself included" },
   { name: 'async_end', kind: 'string', nullable: true, since: 2, description: "async operations: how the completion was seen: io_getevents, io_pgetevents, cqe (io_uring), none (not before the capture ended: ret and latency_ns are 0)" },
+  // version 3: the ops a replay issued (`ior replay --ops-out`), one row each; null in captures
+  { name: 'replay_of', kind: 'int64', nullable: true, since: 3, description: "a replay's op: the seq of the traced event it replays (join with the trace on it)" },
+  { name: 'due_ns', kind: 'int64', nullable: true, since: 3, description: "a replay's op: when it was due, on ts_ns's clock (the lag is ts_ns - due_ns; at 1x due_ns is the traced ts_ns)" },
+  { name: 'traced_latency_ns', kind: 'int64', nullable: true, since: 3, description: "a replay's op: the traced call's latency_ns (latency_ns is the replay's)" },
+  { name: 'traced_ret', kind: 'int64', nullable: true, since: 3, description: "a replay's op: the traced call's ret (ret is the replay's)" },
 ] as const satisfies readonly ColumnDef[];
 
 export type ColumnName = (typeof COLUMNS)[number]['name'];

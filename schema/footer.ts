@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { CaptureBuildSchema } from './wire.js';
 
 /** Bumped when columns are appended or the footer changes incompatibly. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const FOOTER_KEY = 'ior.footer';
 export const FORMAT_NAME = 'ior-trace';
 
@@ -76,10 +76,15 @@ export const FooterSchema = z.object({
   filtered_out: count,
   losses: LossCountersSchema,
   /** recovered: the writer died, `ior recover` rebuilt the trace up to its last checkpoint */
-  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error', 'recovered', 'disk-full']),
+  stop_reason: z.enum(['duration', 'signal', 'command-exited', 'loader-exited', 'error', 'recovered', 'disk-full', 'replay-completed', 'replay-stopped']),
   command_exit: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable(),
   /** the loader ended without its END frame (killed, crashed): its exit; the events it held then are lost, their number unknown. Absent in older traces */
   loader_died: z.object({ code: z.number().int().nullable(), signal: z.string().nullable() }).nullable().optional(),
+  /**
+   * Present in the ops file of a replay (`ior replay --ops-out`, schema 3): its rows are the calls the
+   * replay issued, not a capture's (capture.argv is the replay's command line, the rest of capture empty)
+   */
+  replay: z.object({ trace: z.string(), target: z.string(), speed: z.string(), confinement: z.string(), workers: count }).optional(),
 });
 export type Footer = z.infer<typeof FooterSchema>;
 

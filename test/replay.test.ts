@@ -5,6 +5,7 @@
  * trace holds.
  */
 import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -573,4 +574,49 @@ test('a chmod or chown of / (the target root) is skipped: the target keeps its o
   assert.equal(st.mode & 0o777, 0o755, 'the target keeps its mode');
   assert.equal(st.uid, process.getuid!());
   done();
+});
+
+test('--ops-out: one row per replayed call, joined to the trace by replay_of (DuckDB), read by ior stats and ior sql', async () => {
+  const dir = fs.realpathSync(tempDir('replay-ops-out'));
+  const trace = path.join(REPO_ROOT, 'fixtures', 'replay', 'shell-workload.parquet');
+  const ops = path.join(dir, 'ops.parquet');
+  const { report } = replay([trace, '--target', path.join(dir, 'target'), '--speed', '1x', '--ops-out', ops]);
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  const q = async (sql: string) => (await con.run(sql)).getRowObjects();
+  // (copy_file_range and sendfile move their bytes in and out: the report counts them as read and as written)
+  const [counts] = await q(`SELECT count(*) AS n, count(DISTINCT replay_of) AS distinct_of,
+      sum(CASE WHEN syscall IN ('copy_file_range', 'sendfile64') THEN 2 * bytes ELSE bytes END)::BIGINT AS bytes FROM read_parquet('${ops}')`);
+  assert.equal(Number(counts!.n), report.events.replayed, 'a row per replayed call');
+  assert.equal(Number(counts!.distinct_of), report.events.replayed, 'each traced event once');
+  assert.equal(Number(counts!.bytes), report.bytes.read.replayed + report.bytes.written.replayed);
+  // the traced side of each row is the traced event's (at 1x, due at its traced time)
+  const [join] = await q(`SELECT count(*) AS n,
+      count(*) FILTER (WHERE o.syscall = t.syscall AND o.pid = t.pid AND o.tid = t.tid AND o.traced_ret = t.ret AND o.traced_latency_ns = t.latency_ns AND o.due_ns = t.ts_ns) AS same,
+      count(*) FILTER (WHERE o.ts_ns < o.due_ns) AS early,
+      max(o.ts_ns - o.due_ns) AS max_lag
+    FROM read_parquet('${ops}') o JOIN read_parquet('${trace}') t ON o.replay_of = t.seq`);
+  assert.equal(Number(join!.n), report.events.replayed);
+  assert.equal(Number(join!.same), report.events.replayed, 'syscall, pid, tid, traced result and latency, due time');
+  assert.equal(Number(join!.early), 0, 'none issued before it was due');
+  assert.ok(Math.abs(Number(join!.max_lag) / 1e6 - report.lag_ms!.max) < 0.01, `max lag ${join!.max_lag} ns vs the report's ${report.lag_ms!.max} ms`);
+  // results as the report counts them: failed = a different outcome than traced
+  const [failed] = await q(`SELECT count(*) AS n FROM read_parquet('${ops}') WHERE (ret < 0 OR traced_ret < 0) AND ret <> traced_ret`);
+  assert.equal(Number(failed!.n), report.events.failed);
+  con.closeSync();
+  // ior's own readers
+  const stats = ior(['stats', ops, '--json']);
+  assert.equal(stats.status, 0, stats.stderr);
+  const summary = JSON.parse(stats.stdout) as { totals: { events: number }; trace: { schema_version: number; stop_reason: string } };
+  assert.equal(summary.totals.events, report.events.replayed);
+  assert.equal(summary.trace.schema_version, 3);
+  assert.equal(summary.trace.stop_reason, 'replay-completed');
+  const sql = ior(['sql', ops, 'SELECT count(*) AS n FROM events WHERE replay_of IS NOT NULL AND due_ns IS NOT NULL', '--json']);
+  assert.equal(sql.status, 0, sql.stderr);
+  assert.match(sql.stdout, new RegExp(`${report.events.replayed}`));
+  // nothing to record without a replay
+  const dry = ior(['replay', trace, '--target', path.join(dir, 'target'), '--dry-run', '--ops-out', ops]);
+  assert.equal(dry.status, 1);
+  assert.equal(dry.stderr, 'ior: --ops-out records the calls a replay issues: --dry-run issues none\n');
+  fs.rmSync(dir, { recursive: true });
 });

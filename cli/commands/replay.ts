@@ -31,6 +31,7 @@ export class ReplayCommand extends BaseCommand {
   initOnly = Option.Boolean('--init-only', false, { description: 'only create the initial state under the target, do not replay' });
   noInit = Option.Boolean('--no-init', false, { description: 'replay into a target prepared before (--init-only), without init' });
   confine = Option.String('--confine', 'auto', { description: 'how paths are kept inside the target: chroot (each executor thread chrooted into it; needs root), openat2 (RESOLVE_IN_ROOT walks, with helper syscalls) or auto (chroot where allowed, the default)', validator: t.isEnum(['auto', 'chroot', 'openat2'] as const) });
+  opsOut = Option.String('--ops-out', { description: 'write one row per replayed call to this Parquet file: traced seq, due and issue time, traced and replayed latency and result (a trace: ior stats, ior sql and DuckDB read it)' });
   force = Option.Boolean('--force', false, { description: 'use a non-empty target that ior did not prepare' });
   json = Option.Boolean('--json', false, { description: 'no progress; print the report (or plan) as JSON' });
 
@@ -46,6 +47,7 @@ export class ReplayCommand extends BaseCommand {
       noInit: this.noInit,
       force: this.force,
       confine: this.confine,
+      opsOut: this.opsOut,
       json: this.json,
       stdout: this.context.stdout,
       stderr: this.context.stderr,

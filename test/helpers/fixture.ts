@@ -75,6 +75,10 @@ export function event(fields: Partial<TraceEvent> & Pick<TraceEvent, 'syscall'>,
     async_data: null,
     async_depth: null,
     async_end: null,
+    replay_of: null,
+    due_ns: null,
+    traced_latency_ns: null,
+    traced_ret: null,
     ...fields,
   };
 }
