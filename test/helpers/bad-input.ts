@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { REPO_ROOT } from '../../common/assets.js';
-import { COLUMNS, FOOTER_KEY } from '../../schema/index.js';
+import { COLUMNS, FOOTER_KEY, SCHEMA_VERSION } from '../../schema/index.js';
 import { event, fixtureFooter, writeFixtureTrace } from './fixture.js';
 
 /** One line on stderr, `ior: ...`, non-zero exit, nothing on stdout, no stack. */
@@ -46,7 +46,7 @@ export function badTraces(dir: string): { what: string; file: string; error: Reg
     { what: 'not Parquet', file: text, error: /not a Parquet file/ },
     { what: 'a column of the wrong type', file: wrongType, error: /not an ior trace: column path is INT64, expected a string \(BYTE_ARRAY\)$/ },
     { what: 'Parquet, not an ior trace', file: plain, error: /not an ior trace/ },
-    { what: 'a newer schema', file: newer, error: /schema version 99, newer than this ior reads \(2\): upgrade ior/ },
+    { what: 'a newer schema', file: newer, error: new RegExp(`schema version 99, newer than this ior reads \\(${SCHEMA_VERSION}\\): upgrade ior`) },
     { what: 'truncated', file: truncated, error: /truncated/ },
     { what: 'missing', file: path.join(dir, 'nope.parquet'), error: /no such file/ },
     { what: 'a directory', file: dir, error: /not a regular file/ },
