@@ -29,7 +29,12 @@ export interface ReplayReport {
   duration: { intended_s: number; achieved_s: number; wall_s: number };
   /** CPU time of the threads issuing the calls while they ran ops (not while sleeping until due) */
   executor_cpu_s: number;
-  lag_ms: { p50: number; p99: number; max: number } | null;
+  /**
+   * issue time minus due time, every call; `free`: the calls free to start when due (not held by
+   * their thread's previous call, still running in the replay: the target's doing), the executor's
+   * own lag; `held`: how many were held
+   */
+  lag_ms: { p50: number; p99: number; max: number; free: { p50: number; p99: number; max: number } | null; held: number } | null;
   syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
   bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
   /** calls in flight at once, time-weighted over the span of the calls (traced: the replayed ones only) */
@@ -92,7 +97,11 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     },
     duration: { intended_s: t.lastDueNs / 1e9, achieved_s: t.lastIssueNs / 1e9, wall_s: outcome.wallNs / 1e9 },
     executor_cpu_s: cpuNs / 1e9,
-    lag_ms: t.lag.count === 0 ? null : { p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max) },
+    lag_ms: t.lag.count === 0 ? null : {
+      p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max),
+      free: t.freeLag.count === 0 ? null : { p50: ms(t.freeLag.quantile(0.5)), p99: ms(t.freeLag.quantile(0.99)), max: ms(t.freeLag.max) },
+      held: t.held,
+    },
     syscalls,
     concurrency: {
       traced: { mean: round2(plan.tracedInFlight.mean), p99: plan.tracedInFlight.p99, max: plan.tracedInFlight.max },
@@ -124,6 +133,7 @@ export function renderReport(r: ReplayReport): string {
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
   out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (${r.speed === 'max' ? '--speed max: no schedule' : 'nothing replayed'})\n`;
+  if (r.lag_ms?.held) out += `            ${n(r.lag_ms.held)} calls held by their thread's previous call (slower than traced); the others: p99 ${r.lag_ms.free?.p99 ?? '-'} ms, max ${r.lag_ms.free?.max ?? '-'} ms\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
   out += `in flight   mean ${r.concurrency.replayed.mean} / p99 ${r.concurrency.replayed.p99} / max ${r.concurrency.replayed.max} calls replayed, ${r.concurrency.traced.mean} / ${r.concurrency.traced.p99} / ${r.concurrency.traced.max} traced (time-weighted)\n`;

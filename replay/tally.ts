@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { LogHistogram } from '../stats/index.js';
-import { F, OP_WORDS, RESULT_DOUBLES, SYSCALL_NAMES, type Segment } from './ops.js';
+import { F, KIND, OP_WORDS, RESULT_DOUBLES, SYSCALL_NAMES, W, type Segment } from './ops.js';
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
 
@@ -29,6 +29,16 @@ export class Tally {
   /** "syscall\terrno\ttraced result" -> count */
   readonly failures = new Map<string, number>();
   readonly lag = new LogHistogram();
+  /**
+   * The lag of the calls free to start when due: a call due while its
+   * thread's previous (synchronous) call still runs in the replay starts
+   * late whatever the executor does (the target was slower there than the
+   * traced system); those are counted in `held` instead.
+   */
+  readonly freeLag = new LogHistogram();
+  held = 0;
+  /** per lane: when its last synchronous op ended (ns after the start), across the ranges tallied */
+  private readonly laneEnd = new Map<number, number>();
   replayed = 0;
   failed = 0;
   matchedFailures = 0;
@@ -47,11 +57,15 @@ export class Tally {
 
   add(seg: Segment, from: number, to: number): void {
     const res = seg.results, f64 = seg.f64;
+    let prevEnd = this.laneEnd.get(seg.lane) ?? -Infinity;
     for (let i = from; i < to; i++) {
       const ret = res[i * RESULT_DOUBLES]!;
       const issue = res[i * RESULT_DOUBLES + 1]!;
       const latency = res[i * RESULT_DOUBLES + 2]!;
       const due = f64[(i * OP_WORDS) / 2 + F.due]! * this.invSpeed;
+      const heldBack = prevEnd > due;
+      // an async op's submission returns at once: the next op is not held by its completion
+      prevEnd = seg.i32[i * OP_WORDS + W.kind]! >= KIND.aread ? issue : issue + latency;
       if (issue > this.lastIssueNs) this.lastIssueNs = issue;
       if (due > this.lastDueNs) this.lastDueNs = due;
       const sys = seg.tracedSyscall[i]!;
@@ -62,7 +76,12 @@ export class Tally {
       }
       const tracedRet = seg.tracedRet[i]!;
       const direction = seg.tracedDirection[i]!;
-      if (this.invSpeed > 0) this.lag.record(Math.max(0, Math.round(issue - due)));
+      if (this.invSpeed > 0) {
+        const lag = Math.max(0, Math.round(issue - due));
+        this.lag.record(lag);
+        if (heldBack) this.held++;
+        else this.freeLag.record(lag);
+      }
       let s = this.bySyscallId[sys];
       if (!s) {
         s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() };
@@ -93,5 +112,6 @@ export class Tally {
         if (ret > 0) this.bytes.replayWritten += ret;
       }
     }
+    this.laneEnd.set(seg.lane, prevEnd);
   }
 }
