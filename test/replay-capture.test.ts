@@ -54,6 +54,16 @@ function bytesPerFile(rows: TraceEvent[], root: string): Record<string, { read: 
   return out;
 }
 
+/** p99 of the host's own lateness waking for deadlines, ms (test/workloads/sleep-jitter.c with these arguments). */
+function hostTimerLateness(args: string[]): number {
+  const r = spawnSync(path.join(NATIVE_BUILD, 'sleep-jitter'), args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return Number(/^p99 ([0-9.]+) /.exec(r.stdout)![1]) / 1e3;
+}
+
+/** A replay's lag p99 passes under 1 ms, or within 0.5 ms of the host's own timer lateness measured just before it. */
+const passes = (p: { lag: number; floor: number }) => p.lag < Math.max(1, p.floor + 0.5);
+
 for (const confine of ['chroot', 'openat2'] as const) {
   test(`end to end (--confine ${confine}): capture a workload, replay it, capture the replay: same calls and bytes per file${confine === 'chroot' ? ', no syscall of ior\'s own' : ''}`, async (t) => {
     if (!needBpf(t)) return;
@@ -219,13 +229,8 @@ test('pace: a paced workload replays at 1x in its duration and at 2x in half, la
   // with a baseline run just before it: a bare C loop waiting for deadlines as the executor does
   // (test/workloads/sleep-jitter.c). A run passes when its lag p99 is under 1 ms, or within 0.5 ms of
   // the baseline's p99 (the executor adds no lateness of its own); best of five pairs.
-  const jitter = (): number => {
-    const r = spawnSync(path.join(NATIVE_BUILD, 'sleep-jitter'), ['50', '50000'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    return Number(/^p99 ([0-9.]+) /.exec(r.stdout)![1]) / 1e3;
-  };
+  const jitter = () => hostTimerLateness(['50', '50000']);
   const pairs: { lag: number; floor: number }[] = [];
-  const passes = (p: { lag: number; floor: number }) => p.lag < Math.max(1, p.floor + 0.5);
   for (let i = 0; i < 5 && !pairs.some(passes); i++) {
     const floor = jitter();
     const one = run('1x');
@@ -270,14 +275,9 @@ test('64 paced threads (pwrite + fdatasync on ext4): a worker each, every thread
              count(*) FILTER (WHERE prev_end > due_ns) AS held FROM o`)).getRowObjects();
     return { p99: Number(row!.p99) / 1e6, held: Number(row!.held) };
   };
-  const jitter = (): number => {
-    // the same waits in C: 64 threads, 40 deadlines 25 ms apart, spread over the period
-    const r = spawnSync(path.join(NATIVE_BUILD, 'sleep-jitter'), ['40', '25000', '64'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    return Number(/^p99 ([0-9.]+) /.exec(r.stdout)![1]) / 1e3;
-  };
+  // the same waits in C: 64 threads, 40 deadlines 25 ms apart, spread over the period
+  const jitter = () => hostTimerLateness(['40', '25000', '64']);
   const pairs: { lag: number; floor: number; all: number; held: number }[] = [];
-  const passes = (p: { lag: number; floor: number }) => p.lag < Math.max(1, p.floor + 0.5);
   let report: ReplayReport | null = null;
   for (let i = 0; i < 5 && !pairs.some(passes); i++) {
     // what earlier tests (or runs) left dirty is written back first: the disk's backlog is not the executor's lag
@@ -286,7 +286,8 @@ test('64 paced threads (pwrite + fdatasync on ext4): a worker each, every thread
     report = run('1x');
     const { p99, held } = await executorLag();
     assert.equal(report.lag_ms!.held, held, 'held calls: the report and the ops file agree');
-    assert.ok(Math.abs(report.lag_ms!.free!.p99 - p99) <= 0.05 * p99 + 0.01, `free p99: report ${report.lag_ms!.free!.p99} ms, ops file ${p99} ms`);
+    // (the report keeps a log histogram: its quantiles are within one bucket, ~9%)
+    assert.ok(Math.abs(report.lag_ms!.free!.p99 - p99) <= 0.2 * p99 + 0.01, `free p99: report ${report.lag_ms!.free!.p99} ms, ops file ${p99} ms`);
     pairs.push({ lag: report.lag_ms!.free!.p99, floor, all: report.lag_ms!.p99, held });
   }
   con.closeSync();
