@@ -59,10 +59,10 @@ const START_LEAD_NS = 20e6;
 const HAND_OVER_NS_PER_WORKER = 2e6;
 /** A lane whose next op is due later than this gives its worker back (ns)... */
 const SHARED_HORIZON_NS = 60e6;
-/** The longest a lane holds a worker before its next op is due (ns of wall time): the wake lead or the horizon */
-export const HOLD_AHEAD_NS = 60e6;
 /** ...unless every lane has a worker of its own: then it sleeps in native, precisely. */
 const OWN_HORIZON_NS = 250e6;
+/** The longest a lane holds a worker before its next op is due when workers are shared (ns of wall time): the wake lead or the horizon */
+export const HOLD_AHEAD_NS = 60e6;
 /**
  * Hand a lane to a worker this long before its next op is due; the worker
  * sleeps the rest precisely. Main-thread timers run late on a busy host (GC,
