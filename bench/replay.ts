@@ -10,12 +10,17 @@
  *    which a busy host skews much less than wall-clock rates.
  * 2. Pace: captures a paced shell workload (an append every 20 ms, ~2 s) and
  *    replays it at 1x and 2x: achieved vs intended duration, schedule lag.
+ * 3. Start and memory (issue #11): the loop captured at 1.6M events (16M
+ *    with --big) and replayed at --speed max: from ior's start to the first
+ *    call's time, peak RSS, and the end-to-end wall time (command start to
+ *    exit) against the native loop's.
  *
  * Needs root and BPF (the traces are real captures). Everything lives in a
  * temp dir removed at the end.
  *
  *   node build/bench/replay.js            # 50k loop iterations (400k syscalls), 5 rounds
  *   node build/bench/replay.js --quick    # 20k iterations, 1 round
+ *   node build/bench/replay.js --big      # also 16M events in part 3 (minutes)
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,6 +34,8 @@ const LOOP = path.join(REPO_ROOT, 'native', 'build', 'iowork-loop');
 const quick = process.argv.includes('--quick');
 const ITERATIONS = quick ? 20_000 : 50_000;
 const ROUNDS = quick ? 1 : 5;
+/** part 3: loop iterations (8 syscalls each) */
+const SIZES = process.argv.includes('--big') ? [200_000, 2_000_000] : [200_000];
 
 function ior(args: string[]): string {
   const r = spawnSync(process.execPath, [IOR_BIN, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -90,6 +97,26 @@ try {
   const one = paced('1x');
   const two = paced('2x');
 
+  // 3. start and memory
+  const starts = SIZES.map((iterations) => {
+    const trace = path.join(dir, `big-${iterations}.parquet`);
+    const file = path.join(dir, `big-${iterations}.dat`);
+    ior(['capture', '-o', trace, '--', LOOP, file, String(iterations)]);
+    const bigTarget = path.join(dir, `big-target-${iterations}`);
+    ior(['replay', trace, '--target', bigTarget, '--init-only', '--json']);
+    settle();
+    const t0 = process.hrtime.bigint();
+    const nat = spawnSync('nice', ['-n', '-10', LOOP, file, String(iterations)], { encoding: 'utf8' });
+    const nativeWall = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (nat.status !== 0) throw new Error(`iowork-loop failed: ${nat.stderr}`);
+    settle();
+    const t1 = process.hrtime.bigint();
+    const r = JSON.parse(ior(['replay', trace, '--target', bigTarget, '--no-init', '--speed', 'max', '--json'])) as ReplayReport;
+    const replayWall = Number(process.hrtime.bigint() - t1) / 1e9;
+    fs.rmSync(bigTarget, { recursive: true, force: true });
+    return { events: r.events.total, startup_s: r.startup_s, peak_rss_mib: r.peak_rss_mib, replay_wall_s: Number(replayWall.toFixed(3)), native_wall_s: Number(nativeWall.toFixed(3)), wall_ratio: Number((nativeWall / replayWall).toFixed(3)) };
+  });
+
   const result = {
     iterations: ITERATIONS,
     rounds: ROUNDS,
@@ -101,11 +128,15 @@ try {
     target_ratio: 0.8,
     workers: last!.workers,
     pace: [one, two].map((r) => ({ speed: r.speed, events: r.events.replayed, intended_s: r.duration.intended_s, achieved_s: r.duration.achieved_s, lag_ms: r.lag_ms })),
+    start: starts,
     host: { cpus: os.cpus().length, load1: Number(os.loadavg()[0]!.toFixed(2)) },
   };
   console.log(`\nthroughput: replay --speed max ${(result.replay_syscalls_per_s / 1e3).toFixed(0)}k syscalls/s vs native loop ${(result.native_syscalls_per_s / 1e3).toFixed(0)}k: ratio ${result.ratio} (target >= 0.8; median of ${ROUNDS}); CPU time per call ratio ${result.cpu_ratio}`);
   for (const p of result.pace) {
     console.log(`pace ${p.speed}: ${p.achieved_s.toFixed(3)} s achieved for ${p.intended_s.toFixed(3)} s intended (${((p.achieved_s / p.intended_s - 1) * 100).toFixed(2)}%), lag p50 ${p.lag_ms!.p50} ms, p99 ${p.lag_ms!.p99} ms, max ${p.lag_ms!.max} ms`);
+  }
+  for (const st of result.start) {
+    console.log(`start, ${(st.events / 1e6).toFixed(1)}M events at --speed max: first call's time ${st.startup_s} s after ior's start (target: within 1 s), peak RSS ${st.peak_rss_mib} MiB; end to end ${st.replay_wall_s} s vs the native loop's ${st.native_wall_s} s: ratio ${st.wall_ratio} (target >= 0.6)`);
   }
   console.log(`host load average ${result.host.load1} on ${result.host.cpus} CPUs`);
   console.log(JSON.stringify(result));

@@ -29,6 +29,10 @@ export interface ReplayReport {
   duration: { intended_s: number; achieved_s: number; wall_s: number };
   /** CPU time of the threads issuing the calls while they ran ops (not while sleeping until due) */
   executor_cpu_s: number;
+  /** from ior's start to the replay clock's start (planning, init, the pool): when the first call could go */
+  startup_s: number;
+  /** the ior process's peak resident memory (MiB) */
+  peak_rss_mib: number;
   /**
    * issue time minus due time, every call; `free`: the calls free to start when due (not held by
    * their thread's previous call, still running in the replay: the target's doing), the executor's
@@ -97,6 +101,8 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     },
     duration: { intended_s: t.lastDueNs / 1e9, achieved_s: t.lastIssueNs / 1e9, wall_s: outcome.wallNs / 1e9 },
     executor_cpu_s: cpuNs / 1e9,
+    startup_s: Math.round(outcome.startWallMs - performance.timeOrigin) / 1e3,
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
     lag_ms: t.lag.count === 0 ? null : {
       p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max),
       free: t.freeLag.count === 0 ? null : { p50: ms(t.freeLag.quantile(0.5)), p99: ms(t.freeLag.quantile(0.99)), max: ms(t.freeLag.max) },
@@ -132,6 +138,7 @@ export function renderReport(r: ReplayReport): string {
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
   out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;
+  out += `start       ${formatDurationNs(r.startup_s * 1e9)} from ior's start to the first call's time, ${n(r.peak_rss_mib)} MiB peak memory\n`;
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (${r.speed === 'max' ? '--speed max: no schedule' : 'nothing replayed'})\n`;
   if (r.lag_ms?.held) out += `            ${n(r.lag_ms.held)} calls held by their thread's previous call (slower than traced); the others: p99 ${r.lag_ms.free?.p99 ?? '-'} ms, max ${r.lag_ms.free?.max ?? '-'} ms\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
