@@ -161,9 +161,10 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     opsOut?.abort();
     throw runner.failure;
   }
-  const [confinement] = addon.confinement();
-  opsOut?.finish({ trace: plan.trace, target: target.dir, speed: speed === 0 ? 'max' : `${speed}x`, confinement, workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
-  const report: ReplayReport = buildReport(plan, target.dir, speed === 0 ? 'max' : `${speed}x`, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), addon.confinement(), addon.inflight());
+  const speedLabel = speed === 0 ? 'max' : `${speed}x`;
+  const confinement = addon.confinement();
+  opsOut?.finish({ trace: plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
+  const report: ReplayReport = buildReport(plan, target.dir, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,

@@ -10,6 +10,7 @@ import { HELPER_NAMES } from './native.js';
 import type { InitResult } from './init.js';
 import type { Plan } from './plan.js';
 import type { InFlight } from './concurrency.js';
+import type { LogHistogram } from '../stats/index.js';
 import type { RunOutcome } from './run.js';
 
 export interface ReplayReport {
@@ -51,6 +52,8 @@ export interface ReplayReport {
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
 const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
+/** p50, p99 and max of a lag histogram, ms; null if it is empty */
+const lagOf = (h: LogHistogram) => (h.count === 0 ? null : { p50: ms(h.quantile(0.5)), p99: ms(h.quantile(0.99)), max: ms(h.max) });
 
 /**
  * asyncIssuedAs: how the executor issued async operations ('io_uring', or
@@ -103,11 +106,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     executor_cpu_s: cpuNs / 1e9,
     startup_s: Math.round(outcome.startWallMs - performance.timeOrigin) / 1e3,
     peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
-    lag_ms: t.lag.count === 0 ? null : {
-      p50: ms(t.lag.quantile(0.5)), p99: ms(t.lag.quantile(0.99)), max: ms(t.lag.max),
-      free: t.freeLag.count === 0 ? null : { p50: ms(t.freeLag.quantile(0.5)), p99: ms(t.freeLag.quantile(0.99)), max: ms(t.freeLag.max) },
-      held: t.held,
-    },
+    lag_ms: t.lag.count === 0 ? null : { ...lagOf(t.lag)!, free: lagOf(t.freeLag), held: t.held },
     syscalls,
     concurrency: {
       traced: { mean: round2(plan.tracedInFlight.mean), p99: plan.tracedInFlight.p99, max: plan.tracedInFlight.max },

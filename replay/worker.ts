@@ -35,8 +35,6 @@ export default function runTask(t: RunTask | WarmupTask): TaskResult | null {
   const addon = replayAddon();
   if ('barrier' in t) {
     addon.prepareThread();
-    // the path of a real task, once, before the clock: its first ops are not late by V8's lazy compilation
-    runTask({ lane: 0, ranges: [{ ops: new Int32Array(1), opsF: new Float64Array(1), strings: new Uint8Array(1), results: new Float64Array(1), base: 0, from: 0, to: 0 }], horizonNs: 0 });
     Atomics.add(t.barrier, 0, 1);
     Atomics.notify(t.barrier, 0);
     const deadline = Date.now() + 30000;

@@ -24,6 +24,12 @@ static atomic_llong g_max;
 static atomic_llong g_hist[LEVELS]; /* ns spent at each level */
 static int g_one_writer;
 
+/* the histogram slot of a level */
+static atomic_llong *slot(long long level)
+{
+	return &g_hist[level < 0 ? 0 : level >= LEVELS ? LEVELS - 1 : level];
+}
+
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
@@ -43,10 +49,8 @@ void inflight_change(int delta, int64_t now)
 		long long prev = LOAD(g_last), old = LOAD(g_level);
 		STORE(g_last, now);
 		STORE(g_level, old + delta);
-		if (prev && now > prev) {
-			atomic_llong *h = &g_hist[old < 0 ? 0 : old >= LEVELS ? LEVELS - 1 : old];
-			STORE(*h, LOAD(*h) + (now - prev));
-		}
+		if (prev && now > prev)
+			STORE(*slot(old), LOAD(*slot(old)) + (now - prev));
 		if (old + delta > LOAD(g_max))
 			STORE(g_max, old + delta);
 		return;
@@ -55,7 +59,7 @@ void inflight_change(int delta, int64_t now)
 	long long old = atomic_fetch_add(&g_level, delta);
 
 	if (prev && now > prev)
-		atomic_fetch_add_explicit(&g_hist[old < 0 ? 0 : old >= LEVELS ? LEVELS - 1 : old], now - prev, memory_order_relaxed);
+		atomic_fetch_add_explicit(slot(old), now - prev, memory_order_relaxed);
 	if (delta > 0) {
 		long long m = atomic_load_explicit(&g_max, memory_order_relaxed);
 		while (old + delta > m && !atomic_compare_exchange_weak(&g_max, &m, old + delta))

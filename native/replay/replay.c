@@ -262,6 +262,12 @@ static void slot_set(int slot, int fd)
 	}
 }
 
+/* A chrooted thread's name for rel, for the calls that have no *at form: "/rel". 0 if it does not fit. */
+static int from_root(char *buf, size_t size, const char *rel)
+{
+	return (size_t)snprintf(buf, size, "/%s", rel) < size;
+}
+
 /* Issue one op; returns the syscall result (negative errno on failure). */
 static long issue(const int32_t *op, const double *opf, const char *strings)
 {
@@ -424,7 +430,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		if (confined_by_chroot()) {
 			/* truncate(2) has no *at form: the path from the thread's root, the target */
 			char p[2 + PATH_MAX];
-			if ((size_t)snprintf(p, sizeof(p), "/%s", path) >= sizeof(p)) return -ENAMETOOLONG;
+			if (!from_root(p, sizeof(p), path)) return -ENAMETOOLONG;
 			return RET(truncate(p, (off_t)cnt));
 		} else if (!atomic_load(&g_symlinks)) {
 			/* truncate(2) has no *at form: name the file through the confined parent */
@@ -457,7 +463,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		if (confined_by_chroot()) {
 			/* the thread's own cwd (no op depends on it: every path is relative to the target's fd) */
 			char p[2 + PATH_MAX];
-			if ((size_t)snprintf(p, sizeof(p), "/%s", path) >= sizeof(p)) return -ENAMETOOLONG;
+			if (!from_root(p, sizeof(p), path)) return -ENAMETOOLONG;
 			return RET(chdir(p));
 		}
 		/* the replay never changes its own cwd: check the directory instead */
@@ -592,6 +598,7 @@ static napi_value js_prepare_thread(napi_env env, napi_callback_info info)
 	(void)env; (void)info;
 	thread_ready();
 	confine_thread();
+	thread_priority(0); /* its JavaScript until it runs ops */
 	return NULL;
 }
 
