@@ -3,10 +3,10 @@
  * EventBatch rows, resolving fds and relative paths on the way (PathResolver)
  * and keeping the fd table in step with the opens, dups, closes, chdirs and
  * renames it decodes, and with the process lifecycle records (fork, exec,
- * exit) that come in the same stream but are not rows. One pass, no
+ * exit) that come in the same stream (rows too: process_*). One pass, no
  * per-event objects.
  */
-import { AIO_OPS, allocateBatch, FILE_TYPES, sliceBatch, unknownAsyncOp, URING_OPS, type AsyncEnd, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
+import { AIO_OPS, allocateBatch, CLONE_FILES, CLONE_FS, FILE_TYPES, PROCESS_EXEC, PROCESS_EXIT, PROCESS_FORK, sliceBatch, unknownAsyncOp, URING_OPS, type AsyncEnd, type EventBatch, type HelloFrame, type SyscallEntry } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
 import { AsyncTracker, type CompletedOp, type Ring } from './async.js';
 import { O_CLOEXEC, PathResolver } from './fd-table.js';
@@ -113,8 +113,6 @@ export class EventDecoder {
   /** a number, not a bigint: one less BigInt per event (2^53 events is out of reach) */
   private seq = 0;
   private readonly records: HelloFrame['records'];
-  /** lifecycle records applied (not rows) */
-  lifecycleRecords = 0;
   readonly counters: DecodeCounters = { filteredOut: 0 };
   /** async operations in flight, by ring */
   readonly async = new AsyncTracker(
@@ -181,7 +179,7 @@ export class EventDecoder {
     const id = dv.getUint16(off + EV.syscall, true);
     const sc = this.syscalls[id];
     const pid = dv.getInt32(off + EV.pid, true);
-    if (sc === undefined) return this.lifecycle(id, dv, off, pid);
+    if (sc === undefined) return this.lifecycle(id, buf, dv, off, pid);
     const retLo = dv.getInt32(off + EV.ret, true);
     const retHi = dv.getInt32(off + EV.ret + 4, true);
     const retNum = retHi * 4294967296 + (retLo >>> 0);
@@ -392,20 +390,56 @@ export class EventDecoder {
     this.flush();
   }
 
-  /** A fork, exec or exit record: the fd tables follow the processes; no row. */
-  private lifecycle(id: number, dv: DataView, off: number, pid: number): void {
+  /**
+   * A fork, exec or exit record: the fd tables follow the processes, and the
+   * record becomes a process_* row (schema/lifecycle.ts). Rows of no path:
+   * kept whatever the path filter (a reader needs them to follow the fds).
+   */
+  private lifecycle(id: number, buf: Buffer, dv: DataView, off: number, pid: number): void {
     const records = this.records;
+    const ret = dv.getInt32(off + EV.ret, true);
     if (id === records.fork) {
-      const flags = dv.getInt32(off + EV.flags, true);
-      this.resolver.forked(pid, dv.getInt32(off + EV.ret, true), (flags & FORK_SHARED_FILES) !== 0, (flags & FORK_SHARED_FS) !== 0);
+      const shared = dv.getInt32(off + EV.flags, true);
+      const filesShared = (shared & FORK_SHARED_FILES) !== 0, fsShared = (shared & FORK_SHARED_FS) !== 0;
+      this.resolver.forked(pid, ret, filesShared, fsShared);
+      this.lifecycleRow(PROCESS_FORK, buf, dv, off, pid, ret, (filesShared ? CLONE_FILES : 0) | (fsShared ? CLONE_FS : 0), null);
     } else if (id === records.exec) {
       this.resolver.execed(pid);
+      this.lifecycleRow(PROCESS_EXEC, buf, dv, off, pid, 0, null, BigInt(dv.getInt32(off + EV.fd, true)));
     } else if (id === records.exit) {
       this.resolver.exited(pid);
+      this.lifecycleRow(PROCESS_EXIT, buf, dv, off, pid, ret, null, null);
     } else {
       throw new IorError(`the loader sent syscall id ${id}, not in its own table: loader and ior are from different builds; rebuild`, 2);
     }
-    this.lifecycleRecords++;
+  }
+
+  private lifecycleRow(name: string, buf: Buffer, dv: DataView, off: number, pid: number, ret: number, flags: number | null, count: bigint | null): void {
+    const b = this.batch;
+    const i = this.rows;
+    b.seq[i] = BigInt(this.seq++);
+    b.ts_ns[i] = dv.getBigInt64(off + EV.ts_ns, true);
+    b.latency_ns[i] = 0n;
+    b.ret[i] = BigInt(ret);
+    b.bytes[i] = 0n;
+    b.pid[i] = pid;
+    b.tid[i] = dv.getInt32(off + EV.tid, true);
+    b.comm[i] = this.comm.at(dv, buf, off + EV.comm);
+    b.syscall[i] = name;
+    b.fd[i] = -1;
+    b.fd2[i] = -1;
+    b.path[i] = null;
+    b.path2[i] = null;
+    b.flags[i] = flags;
+    b.mode[i] = null;
+    b.offset[i] = null;
+    b.count[i] = count;
+    b.file_type[i] = null;
+    b.async_ring[i] = null;
+    b.async_data[i] = null;
+    b.async_depth[i] = null;
+    b.async_end[i] = null;
+    if (++this.rows === this.batchRows) this.flush();
   }
 
   /** What a successful call (or a close that freed its fd) changes in the fd tables; `at`: when it entered. */

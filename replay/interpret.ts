@@ -1,12 +1,22 @@
 /**
  * Interpreter: turns traced events, in trace order, into replay steps. It
- * keeps the traced processes' fd tables ((pid, fd) -> slot), decides for
- * each event whether it is replayed (and as which native op) or skipped
- * (and why), and maps every path under the target. Both passes run it (the
- * plan/init pass and the run pass), so they agree on every decision.
+ * keeps the traced processes' fd tables in the capture's fd model
+ * (trace/fd-model.ts; (pid, fd) -> slot, a file the executor holds),
+ * decides for each event whether it is replayed (and as which native op)
+ * or skipped (and why), and maps every path under the target. Both passes
+ * run it (the plan/init pass and the run pass), so they agree on every
+ * decision.
+ *
+ * A forked child shares its parent's open files as the kernel has it: the
+ * process_fork row (schema version 4) dups each file the parent holds into
+ * a slot of the child's, so both move one file position and keep one
+ * O_APPEND; exec closes the close-on-exec ones, exit what the process
+ * still held. Traces without those rows (version <= 3) give each process
+ * its own slots, opened on first use.
  */
 import path from 'node:path';
-import { asyncOpNamed } from '../schema/index.js';
+import { asyncOpNamed, CLONE_FILES, CLONE_FS, PROCESS_EXEC, PROCESS_EXIT, PROCESS_FORK } from '../schema/index.js';
+import { FdModel } from '../trace/fd-model.js';
 import { KIND, OP_MISALIGNED, type OpKind } from './ops.js';
 
 /** Columns the replay reads from a trace. */
@@ -41,7 +51,10 @@ export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_
 export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
 const AT_SYMLINK_FOLLOW = 0x400;
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
-const CLOSE_RANGE_CLOEXEC = 4;
+const FD_CLOEXEC = 1;
+const CLOSE_RANGE_UNSHARE = 2, CLOSE_RANGE_CLOEXEC = 4;
+/** close_range's "to the end" */
+const MAX_FD = 2 ** 31 - 1;
 const EBADF = 9, EINVAL = 22;
 
 export type SkipReason =
@@ -90,6 +103,9 @@ export const ISSUED_AS: Record<string, string> = {
   uring_openat: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order', uring_openat2: 'openat2 (RESOLVE_IN_ROOT), in the ring\'s order',
   uring_close: 'close, in the ring\'s order', uring_statx: 'statx, in the ring\'s order', uring_unlinkat: 'unlinkat, in the ring\'s order',
   uring_mkdirat: 'mkdirat, in the ring\'s order', uring_renameat: 'renameat2, in the ring\'s order',
+  // process lifecycle: what the kernel does to the fds, with the replay's files
+  [PROCESS_FORK]: 'emulated: fcntl(F_DUPFD_CLOEXEC) of each file the parent holds, for the child (none with CLONE_FILES)',
+  [PROCESS_EXEC]: 'emulated: close of each close-on-exec file', [PROCESS_EXIT]: 'emulated: close of each file the process still held',
 };
 
 /**
@@ -138,10 +154,6 @@ export interface SlotInfo {
   /** opened with O_DIRECT (or set so by fcntl F_SETFL) */
   direct: boolean;
   skip: SkipReason | null;
-  /** when the open or dup that made this slot returned (trace ns); -Infinity: before the capture */
-  openedAt: number;
-  /** when an open that took its fd number returned, before its close was seen (Infinity: not replaced) */
-  replacedAt: number;
 }
 
 const PSEUDO_FS = /^\/(proc|sys|dev)(\/|$)/;
@@ -176,15 +188,8 @@ function onlyClosed(e: Ev): SkipReason {
 }
 
 export class Interpreter {
-  private readonly slots = new Map<number, SlotInfo>();
-  /**
-   * Slots an open took the fd number of before their close was seen: a
-   * close frees its fd before it returns, so another thread's open of the
-   * same number can come first in the trace (the capture's fd table does
-   * the same, capture/fd-table.ts). Calls that entered before the slot
-   * kept here was replaced are about it.
-   */
-  private readonly superseded = new Map<number, SlotInfo>();
+  /** the traced processes' fds, as slots */
+  private readonly fds = new FdModel<SlotInfo>();
   private readonly lanes = new Map<number, number>();
   slotCount = 0;
 
@@ -204,59 +209,44 @@ export class Interpreter {
     return this.lanes.size;
   }
 
-  private key(pid: number, fd: number): number {
-    return pid * 2 ** 21 + fd;
+  private newSlot(): SlotInfo {
+    return { slot: this.slotCount++, open: false, rel: null, directory: false, direct: false, skip: null };
   }
 
-  /** The slot of (pid, fd), made on first sight. */
+  /** The slot of (pid, fd) now, made on first sight (an fd from before the capture). */
   private slotOf(pid: number, fd: number): SlotInfo {
-    const k = this.key(pid, fd);
-    let s = this.slots.get(k);
-    if (!s) this.slots.set(k, (s = this.newSlot(-Infinity)));
+    let s = this.fds.current(pid, fd);
+    if (!s) this.fds.install(pid, fd, (s = this.newSlot()), false, -Infinity, true);
     return s;
   }
 
-  private newSlot(openedAt: number): SlotInfo {
-    return { slot: this.slotCount++, open: false, rel: null, directory: false, direct: false, skip: null, openedAt, replacedAt: Infinity };
-  }
-
-  /** A new slot for the fd an open returned: the one there before, if any, waits for its late close. */
-  private freshSlot(e: Ev): SlotInfo {
-    const k = this.key(e.pid, e.ret);
-    const s = this.newSlot(e.ts + e.latency);
-    const before = this.slots.get(k);
-    if (before) {
-      before.replacedAt = s.openedAt;
-      this.superseded.set(k, before);
-    }
-    this.slots.set(k, s);
+  /** A new slot for the fd an open or dup returned: the one there before, if any, waits for its late close. */
+  private freshSlot(e: Ev, cloexec: boolean): SlotInfo {
+    const s = this.newSlot();
+    this.fds.install(e.pid, e.ret, s, cloexec, e.ts + e.latency);
     return s;
-  }
-
-  /** The replaced slot of key `k` a call that entered at `ts` is about, if any. */
-  private replaced(k: number, ts: number): SlotInfo | undefined {
-    const before = this.superseded.size === 0 ? undefined : this.superseded.get(k);
-    return before !== undefined && ts < before.replacedAt ? before : undefined;
   }
 
   /** The slot (pid, fd) named when a call entered at `ts`. */
   private known(pid: number, fd: number, ts = Infinity): SlotInfo | undefined {
-    const k = this.key(pid, fd);
-    const s = this.slots.get(k);
-    return s === undefined || ts < s.openedAt ? (this.replaced(k, ts) ?? s) : s;
+    return this.fds.get(pid, fd, ts);
   }
 
-  /** Slots of `pid` open in [first, last] (close_range), forgotten as they are returned. */
-  private closeSlotsIn(pid: number, first: number, last: number): SlotInfo[] {
-    const out: SlotInfo[] = [];
-    for (const [k, s] of this.slots) {
-      const fd = k - pid * 2 ** 21;
-      if (fd >= first && fd <= last && s.open) {
-        out.push(s);
-        this.slots.delete(k);
-      }
-    }
-    return out;
+  /**
+   * The child's copy of a parent's slot at fork (or of a shared table at
+   * exec): a new slot, dup'ed from it by a step (a new fd on the same open
+   * file, as the kernel's fork makes); skipped fds stay skipped.
+   */
+  private inherit(s: SlotInfo, steps: Step[]): SlotInfo {
+    if (!s.open) return { ...s };
+    const n = { ...s, slot: this.slotCount++ };
+    steps.push(this.step('dup', { slot: s.slot, slot2: n.slot, rel: s.rel }));
+    return n;
+  }
+
+  /** Close steps for the slots a process dropped (exec, exit, close_range). */
+  private closes(dropped: SlotInfo[]): Step[] {
+    return dropped.filter((s) => s.open).map((s) => this.step('close', { slot: s.slot }));
   }
 
   /**
@@ -271,11 +261,27 @@ export class Interpreter {
       case 'close':
         return this.close(e);
       case 'close_range': {
-        if ((e.flags ?? 0) & CLOSE_RANGE_CLOEXEC) return [];
+        if (e.ret < 0) return [];
+        const flags = e.flags ?? 0, last = e.fd2 < 0 ? MAX_FD : e.fd2;
         const steps: Step[] = [];
-        for (const s of this.closeSlotsIn(e.pid, e.fd, e.fd2 < 0 ? 2 ** 21 - 1 : e.fd2)) steps.push(this.step('close', { slot: s.slot }));
+        if (flags & CLOSE_RANGE_UNSHARE) this.fds.unshared(e.pid, (s) => this.inherit(s, steps));
+        if (flags & CLOSE_RANGE_CLOEXEC) this.fds.setCloexec(e.pid, e.fd, last, true);
+        else steps.push(...this.closes(this.fds.closeRange(e.pid, e.fd, last, e.ts)));
         return steps;
       }
+      case PROCESS_FORK: {
+        const steps: Step[] = [];
+        const flags = e.flags ?? 0;
+        this.fds.forked(e.pid, e.ret, (flags & CLONE_FILES) !== 0, (flags & CLONE_FS) !== 0, (s) => this.inherit(s, steps));
+        return steps;
+      }
+      case PROCESS_EXEC: {
+        const steps: Step[] = [];
+        const dropped = this.fds.execed(e.pid, (s) => this.inherit(s, steps));
+        return [...steps, ...this.closes(dropped)];
+      }
+      case PROCESS_EXIT:
+        return this.closes(this.fds.exited(e.pid));
       case 'dup': case 'dup2': case 'dup3':
         return this.dup(e);
       case 'fcntl': {
@@ -284,6 +290,7 @@ export class Interpreter {
         if (cmd !== F_GETFD && cmd !== F_SETFD && cmd !== F_GETFL && cmd !== F_SETFL) return 'fcntl command not replayable';
         const steps = this.onFd(e, 'fcntl', { flags: cmd, count: e.count ?? 0 });
         if (cmd === F_SETFL && e.ret >= 0 && typeof steps !== 'string') this.slotOf(e.pid, e.fd).direct = ((e.count ?? 0) & O_DIRECT) !== 0;
+        if (cmd === F_SETFD && e.ret >= 0) this.fds.setCloexec(e.pid, e.fd, e.fd, ((e.count ?? 0) & FD_CLOEXEC) !== 0);
         return steps;
       }
       case 'mmap': case 'munmap': case 'msync':
@@ -337,14 +344,15 @@ export class Interpreter {
 
   private open(e: Ev): Step[] | SkipReason {
     const rel = mapPath(e.path);
+    let flags = e.flags ?? 0;
+    const cloexec = (flags & O_CLOEXEC) !== 0;
     if (typeof rel !== 'string') {
       // later calls on the fd it returned are skipped for the same reason
-      if (e.ret >= 0) this.freshSlot(e).skip = rel.skip;
+      if (e.ret >= 0) this.freshSlot(e, cloexec).skip = rel.skip;
       return rel.skip;
     }
-    let flags = e.flags ?? 0;
     if (e.ret >= 0) {
-      const s = this.freshSlot(e);
+      const s = this.freshSlot(e, cloexec);
       s.rel = rel;
       s.directory = e.fileType === 'directory';
       if (e.fileType !== null && !REPLAYABLE_TYPES.has(e.fileType)) {
@@ -363,28 +371,17 @@ export class Interpreter {
   }
 
   private close(e: Ev): Step[] | SkipReason {
-    const k = this.key(e.pid, e.fd);
-    const s = this.slots.get(k);
-    if (s === undefined || e.ts < s.openedAt) {
-      // entered before the fd's current slot was opened: it closed the one that slot replaced
-      const before = this.replaced(k, e.ts);
-      if (before !== undefined) {
-        this.superseded.delete(k);
-        return before.open ? [this.step('close', { slot: before.slot })] : (before.skip ?? 'fd opened before the capture, only closed');
-      }
-      if (s !== undefined) return onlyClosed(e);
-    }
-    if (s?.skip) {
-      const reason = s.skip;
-      if (e.ret >= 0) s.skip = null;
-      return reason;
-    }
+    const c = this.fds.closing(e.pid, e.fd, e.ts);
+    // entered before the fd's current slot was opened: it closed a file the trace never named
+    if (c === 'earlier') return onlyClosed(e);
+    const s = c?.value;
+    // (a close frees its fd whatever it returns but EBADF, as the capture's table has it)
+    if (s !== undefined && e.ret !== -EBADF) this.fds.close(e.pid, e.fd, e.ts);
+    if (s?.skip) return s.skip;
     if (!s?.open) {
-      if (e.ret === -EBADF) return [this.step('close', { slot: this.slotOf(e.pid, e.fd).slot })];
-      return onlyClosed(e);
+      if (e.ret === -EBADF) return [this.step('close', { slot: (s ?? this.slotOf(e.pid, e.fd)).slot })];
+      return c?.superseded ? 'fd opened before the capture, only closed' : onlyClosed(e);
     }
-    // closed: forget it (memory stays bounded by the fds open at once; a reopened fd gets a new slot)
-    if (e.ret >= 0) this.slots.delete(this.key(e.pid, e.fd));
     return [this.step('close', { slot: s.slot })];
   }
 
@@ -493,14 +490,14 @@ export class Interpreter {
 
   private dup(e: Ev): Step[] | SkipReason {
     const u = this.use(e);
+    const cloexec = e.syscall === 'dup3' ? ((e.flags ?? 0) & O_CLOEXEC) !== 0 : e.syscall === 'fcntl' && e.flags === F_DUPFD_CLOEXEC;
     if (typeof u === 'string') {
-      if (e.ret >= 0) (e.syscall === 'dup2' || e.syscall === 'dup3' ? this.slotOf(e.pid, e.ret) : this.freshSlot(e)).skip = u;
+      if (e.ret >= 0) this.dupTarget(e, cloexec).skip = u;
       return u;
     }
     let slot2 = -1;
     if (e.ret >= 0) {
-      // dup2/dup3 replace what the target fd held (the runtime closes it); dup and F_DUPFD take a free number, as open does
-      const t = e.syscall === 'dup2' || e.syscall === 'dup3' ? this.slotOf(e.pid, e.ret) : this.freshSlot(e);
+      const t = this.dupTarget(e, cloexec);
       t.open = true;
       t.skip = null;
       t.rel = u.slot.rel;
@@ -509,6 +506,18 @@ export class Interpreter {
       slot2 = t.slot;
     }
     return [this.step('dup', { slot: u.slot.slot, slot2, rel: u.slot.rel, preOpen: u.preOpen })];
+  }
+
+  /**
+   * The slot a successful dup fills: dup2/dup3 replace what the target fd
+   * held (the runtime dup3s onto the file it holds there, which closes it);
+   * dup and F_DUPFD take a free number, as open does.
+   */
+  private dupTarget(e: Ev, cloexec: boolean): SlotInfo {
+    if (e.syscall !== 'dup2' && e.syscall !== 'dup3') return this.freshSlot(e, cloexec);
+    const t = this.slotOf(e.pid, e.ret);
+    this.fds.install(e.pid, e.ret, t, cloexec, e.ts + e.latency, true);
+    return t;
   }
 
   private copy(e: Ev): Step[] | SkipReason {
@@ -548,9 +557,10 @@ export class Interpreter {
   /** fds open on a renamed path (or under a renamed directory) now name the new path. */
   private renamed(from: string, to: string): void {
     const under = from + '/';
-    for (const s of this.slots.values()) {
+    this.fds.update((s) => {
       if (s.rel === from) s.rel = to;
       else if (s.rel?.startsWith(under)) s.rel = to + s.rel.slice(from.length);
-    }
+      return s;
+    });
   }
 }

@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { CaptureBuildSchema } from './wire.js';
 
-/** Bumped when columns are appended or the footer changes incompatibly. */
-export const SCHEMA_VERSION = 3;
+/** Bumped when columns are appended, rows of a new kind appear (4: process lifecycle), or the footer changes incompatibly. */
+export const SCHEMA_VERSION = 4;
 export const FOOTER_KEY = 'ior.footer';
 export const FORMAT_NAME = 'ior-trace';
 

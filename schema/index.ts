@@ -3,6 +3,7 @@
  * - COLUMNS: the per-event columns (Parquet schema derives from them)
  * - EventBatch / TraceEvent: in-memory shapes, TraceEventSchema (Zod)
  * - AIO_OPS / URING_OPS: names of async operations (schema version 2)
+ * - PROCESS_FORK / _EXEC / _EXIT: process lifecycle rows (schema version 4)
  * - FooterSchema: the trace footer (Zod), SCHEMA_VERSION
  * The loader -> TypeScript wire format is in docs/wire-format.md.
  */
@@ -10,4 +11,5 @@ export * from './async.js';
 export * from './columns.js';
 export * from './event.js';
 export * from './footer.js';
+export * from './lifecycle.js';
 export * from './wire.js';

@@ -67,7 +67,9 @@ test('-- CMD: the command runs with stdio untouched, its tree is traced, ior exi
   assert.deepEqual(pipeWrites, [[null, 4n], [null, 6n]], 'the subshell writes "sub\\n" and the pipeline\'s echo "piped\\n" into the pipes, pathless');
   const pipeReads = rows.filter((x) => x.comm === 'cat' && x.syscall === 'read' && x.fd === 0);
   assert.ok(pipeReads.length >= 1 && pipeReads.every((x) => x.file_type === 'pipe' && x.path === null), "cat reads the pipeline's pipe on fd 0, pathless");
-  const first = rows[0]!;
+  // ior forked sh before it attached: sh's first row is its exec
+  assert.deepEqual([rows[0]!.syscall, rows[0]!.comm], ['process_exec', 'sh']);
+  const first = rows.find((x) => !x.syscall.startsWith('process_'))!;
   assert.equal(first.comm, 'sh');
   assert.ok(['access', 'openat'].includes(first.syscall) && /ld\.so/.test(first.path ?? ''), `first event is the dynamic loader of sh: ${first.syscall} ${first.path}`);
   // cat reads with read(2) into a pipe and with copy_file_range(2) into a file (coreutils 9)
@@ -94,14 +96,18 @@ test(`process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES 
   assert.equal(r.status, 0, r.stderr);
   const { rows, footer } = await readTrace(trace);
   const f = (name: string) => path.join(dir, name);
-  // rows about the workload's own files, plus the fstat of an fd that exec closed
-  const mine = rows.filter((x) => x.path?.startsWith(dir) || (x.syscall === 'newfstatat' && x.fd === 5));
+  // rows about the workload's own files, the fstat of an fd that exec closed, and its processes' lifecycle
+  const workload = rows.find((x) => x.path === dir)!.pid;
+  const pids = new Set([workload, ...rows.filter((x) => x.syscall === 'process_fork' && x.pid === workload).map((x) => Number(x.ret))]);
+  const mine = rows.filter((x) => x.path?.startsWith(dir) || (x.syscall === 'newfstatat' && x.fd === 5) || (x.syscall.startsWith('process_') && pids.has(x.pid)));
   const labels = new Map<number, string>();
   const who = (pid: number) => labels.get(pid) ?? labels.set(pid, ['parent', 'child', 'clone'][labels.size]!).get(pid)!;
-  const O_RDONLY = 0, O_CLOEXEC = 0o2000000, F_SETFD = 2, F_DUPFD_CLOEXEC = 1030, EBADF = -9n;
+  const O_RDONLY = 0, O_CLOEXEC = 0o2000000, F_SETFD = 2, F_DUPFD_CLOEXEC = 1030, EBADF = -9n, CLONE_FS = 0x200, CLONE_FILES = 0x400;
   assert.deepEqual(
-    mine.map((x) => [who(x.pid), x.syscall, x.fd, x.path, x.ret]),
+    mine.map((x) => [who(x.pid), x.syscall, x.fd, x.path, x.syscall === 'process_fork' ? who(Number(x.ret)) : x.ret]),
     [
+      // ior forked the command (before the capture attached to it) and it exec'd
+      ['parent', 'process_exec', -1, null, 0n],
       ['parent', 'chdir', -1, dir, 0n],
       ['parent', 'openat', 3, f('a.txt'), 3n],
       ['parent', 'openat', 4, f('b.txt'), 4n],
@@ -110,11 +116,13 @@ test(`process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES 
       ['parent', 'fcntl', 3, f('a.txt'), 10n],
       ['parent', 'dup3', 3, f('a.txt'), 11n],
       ['parent', 'dup2', 4, f('b.txt'), 12n],
+      ['parent', 'process_fork', -1, null, 'child'],
       // the forked child: the parent's fds and cwd
       ['child', 'pread64', 3, f('a.txt'), 10n],
       ['child', 'pread64', 4, f('b.txt'), 10n],
       ['child', 'openat', 6, f('d.txt'), 6n],
       ['child', 'write', 6, f('d.txt'), 10n],
+      ['child', 'process_exec', -1, null, 0n],
       // after execve: 3, 6 and 12 stay; 4, 5, 10, 11 were close-on-exec
       ['child', 'pread64', 3, f('a.txt'), 10n],
       ['child', 'pwrite64', 6, f('d.txt'), 10n],
@@ -122,23 +130,31 @@ test(`process lifecycle: fds and cwd inherited at fork, shared with CLONE_FILES 
       ['child', 'newfstatat', 5, null, EBADF],
       ['child', 'openat', 4, f('e.txt'), 4n],
       ['child', 'write', 4, f('e.txt'), 5n],
+      ['child', 'process_exit', -1, null, 0n],
       ['parent', 'pread64', 10, f('a.txt'), 10n],
+      ['parent', 'process_fork', -1, null, 'clone'],
       // the CLONE_FILES | CLONE_FS child: its open and chdir are the parent's too
       ['clone', 'mkdirat', -1, f('sub'), 0n],
       ['clone', 'chdir', -1, f('sub'), 0n],
       ['clone', 'openat', 6, f('sub/shared.txt'), 6n],
+      ['clone', 'process_exit', -1, null, 0n],
       ['parent', 'write', 6, f('sub/shared.txt'), 7n],
       ['parent', 'close', 6, f('sub/shared.txt'), 0n],
       ['parent', 'openat', 6, f('sub/f.txt'), 6n],
       ['parent', 'close', 6, f('sub/f.txt'), 0n],
+      ['parent', 'process_exit', -1, null, 0n],
     ],
   );
+  const forks = mine.filter((x) => x.syscall === 'process_fork');
+  assert.deepEqual(forks.map((x) => x.flags), [0, CLONE_FILES | CLONE_FS], 'the clone shares the fd table and cwd; fork copies them');
+  const exec = mine.filter((x) => x.syscall === 'process_exec')[1]!;
+  assert.deepEqual([exec.comm, exec.count, exec.latency_ns, exec.bytes], ['exe', BigInt(exec.pid), 0n, 0n], 'after exec: its new name (of /proc/self/exe), called by its only thread');
   const flagsOf = (syscall: string, fd: number) => mine.find((x) => x.syscall === syscall && x.fd === fd && who(x.pid) === 'parent')!.flags;
   assert.equal(flagsOf('openat', 4), O_RDONLY | O_CLOEXEC);
   assert.equal(flagsOf('fcntl', 5), F_SETFD);
   assert.equal(flagsOf('fcntl', 3), F_DUPFD_CLOEXEC);
   assert.equal(footer.losses.unresolved_fds, 1, 'only the fd that exec closed has no name');
-  assert.equal(footer.events, rows.length, 'lifecycle records are not rows');
+  assert.equal(footer.events, rows.length);
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -27,6 +27,8 @@ const ISSUED: Record<string, string> = {
   readlink: 'readlinkat', readlinkat: 'readlinkat', fchmod: 'fchmod', fchmodat: 'fchmodat', chmod: 'fchmodat', utimensat: 'utimensat',
   dup: 'dup/fcntl', dup2: 'dup/fcntl', dup3: 'dup/fcntl', fcntl: 'dup/fcntl', copy_file_range: 'copy_file_range', sendfile64: 'sendfile64', fchdir: 'newfstat',
   symlink: 'symlinkat', symlinkat: 'symlinkat', link: 'linkat', linkat: 'linkat',
+  // a forked child's copies of the parent's files; the files exec and exit drop
+  process_fork: 'dup/fcntl', process_exec: 'close', process_exit: 'close',
 };
 /** ... and where each executor thread is chrooted into the target: as themselves */
 const ISSUED_CHROOT: Record<string, string> = { ...ISSUED, open: 'openat', openat: 'openat', openat2: 'openat', creat: 'openat', chdir: 'chdir', fchdir: 'fchdir' };
@@ -97,7 +99,7 @@ ls -l data data/sub > data/listing
     const replayRows = (await readTrace(t2)).rows;
     const replayPid = replayRows.find((x) => x.comm === 'node' || x.comm.startsWith('ior'))?.pid;
     // worker threads issue the replayed calls; the main thread only checks the target (scan, marker) before the clock
-    const issued = replayRows.filter((x) => x.pid === replayPid && x.tid !== x.pid);
+    const issued = replayRows.filter((x) => x.pid === replayPid && x.tid !== x.pid && !x.syscall.startsWith('process_'));
     const counts: Record<string, number> = {};
     for (const x of issued) {
       const name = DUPS.has(x.syscall) ? 'dup/fcntl' : x.syscall;
@@ -152,6 +154,70 @@ ls -l data data/sub > data/listing
     fs.rmSync(dir, { recursive: true });
   });
 }
+
+test('fork: parent and children write through the same open files; the replay shares them as the kernel does (same writes at the same offsets), exec and exit close what they drop', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fork-share'));
+  const work = path.join(dir, 'work');
+  fs.mkdirSync(work);
+  const t1 = path.join(dir, 'traced.parquet');
+  const cap = ior(['capture', '-o', t1, '--', path.join(NATIVE_BUILD, 'fork-share'), work]);
+  assert.equal(cap.status, 0, cap.stderr);
+  // the workload (test/workloads/fork-share.c): 100 + 5 x 37 (child) interleaved with 5 x 53 (parent) + 11 (child after exec) + 19
+  const sizes = { log: 580, data: 580, cloexec: 16, 'shared.txt': 30 };
+  for (const [f, size] of Object.entries(sizes)) assert.equal(fs.statSync(path.join(work, f)).size, size, `traced ${f}`);
+  const traced = (await readTrace(t1)).rows;
+  const parent = traced.find((x) => x.path === path.join(work, 'log'))!.pid;
+  const forks = traced.filter((x) => x.syscall === 'process_fork' && x.pid === parent);
+  const CLONE_FILES = 0x400;
+  assert.deepEqual(forks.map((x) => x.flags), [0, CLONE_FILES]);
+  const [child, cloneChild] = forks.map((x) => Number(x.ret));
+  const exits = traced.filter((x) => x.syscall === 'process_exit' && [parent, child, cloneChild].includes(x.pid));
+  assert.deepEqual(exits.map((x) => [x.pid, x.ret]), [[child, 3n << 8n], [cloneChild, 5n << 8n], [parent, 0n]], 'exit rows carry the wait status');
+  assert.equal(traced.filter((x) => x.syscall === 'process_exec' && x.pid === child).length, 1);
+
+  /** (pid role, offset, bytes) of each write to `file` under `root`, in time order */
+  const layout = (rows: TraceEvent[], root: string, file: string, role: (x: TraceEvent) => string) =>
+    rows.filter((x) => x.syscall === 'write' && x.path === path.join(root, file) && x.ret > 0n).sort((a, b) => (a.ts_ns < b.ts_ns ? -1 : 1)).map((x) => [role(x), Number(x.offset), Number(x.bytes)]);
+  const tracedRole = (x: TraceEvent) => (x.pid === parent ? 'parent' : 'child');
+  const tracedData = layout(traced, work, 'data', tracedRole);
+  // one file position for both: every write starts where the one before it ended, whoever wrote it
+  let end = 0;
+  for (const [, offset, bytes] of tracedData as [string, number, number][]) {
+    assert.equal(offset, end);
+    end += bytes;
+  }
+  assert.ok(tracedData.some(([who], i) => i > 0 && who !== tracedData[i - 1]![0] && who === 'child'), 'parent and child writes interleave');
+
+  const target = path.join(dir, 'target');
+  const t2 = path.join(dir, 'replay.parquet');
+  const report = captureReplay(t1, target, t2, { pathPrefixes: [work] }) as ReplayReport;
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  const mapped = path.join(target, work.slice(1));
+  for (const [f, size] of Object.entries(sizes)) assert.equal(fs.statSync(path.join(mapped, f)).size, size, `replayed ${f}`);
+  const replayRows = (await readTrace(t2)).rows.filter((x) => x.path?.startsWith(mapped + '/'));
+  // the replay's calls are all one process's: tell parent from child by the traced event each replays, in order
+  const order = layout(traced, work, 'data', tracedRole).map(([who]) => who);
+  const replayedData = layout(replayRows, mapped, 'data', () => '');
+  assert.deepEqual(replayedData.map(([, o, b], i) => [order[i], o, b]), tracedData, 'the same writes at the same offsets of data');
+  assert.deepEqual(layout(replayRows, mapped, 'log', () => '').map(([, o, b]) => [o, b]), layout(traced, work, 'log', () => '').map(([, o, b]) => [o, b]), 'and of the O_APPEND log');
+  // calls: the traced opens, no more; closes: the traced ones + exec's (the child's cloexec) + exit's (the child's log and data)
+  const count = (rows: TraceEvent[], sc: string) => rows.filter((x) => x.syscall === sc).length;
+  const tracedMine = traced.filter((x) => x.path?.startsWith(work + '/'));
+  assert.equal(count(replayRows, 'openat'), count(tracedMine, 'openat'));
+  assert.equal(count(replayRows, 'close'), count(tracedMine, 'close') + 3);
+  assert.equal(count(replayRows, 'fcntl'), 3, 'the forked child gets its own fd on each of the 3 files its parent held');
+  const bySyscall = Object.fromEntries(report.syscalls.map((x) => [x.syscall, x.replayed]));
+  assert.deepEqual([bySyscall.process_fork, bySyscall.process_exec, bySyscall.process_exit], [3, 1, 2]);
+
+  // without the lifecycle rows (a trace of schema version <= 3), each process has files of its own: the parent writes over the child
+  const old = writeFixtureTrace(path.join(dir, 'no-lifecycle.parquet'), traced.filter((x) => !x.syscall.startsWith('process_')));
+  const target2 = path.join(dir, 'target2');
+  const r = ior(['replay', old, '--target', target2, '--speed', 'max', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.notEqual(fs.statSync(path.join(target2, work.slice(1), 'data')).size, sizes.data);
+  fs.rmSync(dir, { recursive: true });
+});
 
 test('threads racing for fd numbers: every write and close is named by its own thread\'s file, and the replay writes each file whole', async (t) => {
   if (!needBpf(t)) return;

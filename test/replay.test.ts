@@ -15,7 +15,7 @@ import { exitOf, ior, iorSpawn } from './helpers/cli.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
 import { needRoot } from './helpers/bpf.js';
-import type { TraceEvent } from '../schema/index.js';
+import { SCHEMA_VERSION, type TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 
 const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000;
@@ -609,7 +609,7 @@ test('--ops-out: one row per replayed call, joined to the trace by replay_of (Du
   assert.equal(stats.status, 0, stats.stderr);
   const summary = JSON.parse(stats.stdout) as { totals: { events: number }; trace: { schema_version: number; stop_reason: string } };
   assert.equal(summary.totals.events, report.events.replayed);
-  assert.equal(summary.trace.schema_version, 3);
+  assert.equal(summary.trace.schema_version, SCHEMA_VERSION);
   assert.equal(summary.trace.stop_reason, 'replay-completed');
   const sql = ior(['sql', ops, 'SELECT count(*) AS n FROM events WHERE replay_of IS NOT NULL AND due_ns IS NOT NULL', '--json']);
   assert.equal(sql.status, 0, sql.stderr);

@@ -66,6 +66,8 @@ export function expectedFixedRows(dir: string): PickedRow[] {
     row({ syscall: 'unlinkat', path: renamed, flags: 0 }),
     row({ syscall: 'close', path: sub, fd: D, file_type: 'directory' }),
     row({ syscall: 'close', path: pre, fd: P, file_type: regular }),
+    // the process ends (exit status 0): its lifecycle row (schema version 4)
+    row({ syscall: 'process_exit' }),
   ];
 }
 
@@ -102,7 +104,8 @@ export function fixedCaptureProblems(rows: TraceEvent[], footer: Footer, pid: nu
   for (const r of mine) {
     if (r.tid !== pid) problems.push(`${r.syscall}: tid ${r.tid}, expected ${pid}`);
     if (r.comm !== 'iowork-fixed') problems.push(`${r.syscall}: comm ${r.comm}`);
-    if (!(r.latency_ns > 0n && r.latency_ns < 1_000_000_000n)) problems.push(`${r.syscall}: latency ${r.latency_ns} ns`);
+    const lifecycle = r.syscall.startsWith('process_');
+    if (lifecycle ? r.latency_ns !== 0n : !(r.latency_ns > 0n && r.latency_ns < 1_000_000_000n)) problems.push(`${r.syscall}: latency ${r.latency_ns} ns`);
   }
   for (let i = 1; i < mine.length; i++) if (mine[i]!.ts_ns <= mine[i - 1]!.ts_ns) problems.push(`row ${i + 1}: entry time does not increase`);
   if (mine.length && !(BigInt(footer.start_ts_ns) <= mine[0]!.ts_ns && mine.at(-1)!.ts_ns <= BigInt(footer.end_ts_ns))) problems.push('events outside the capture window');
