@@ -18,7 +18,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerPath } from '../common/assets.js';
 import { IorError } from '../common/errors.js';
-import { eventsLost, type CodedBatch, type Footer } from '../schema/index.js';
+import { eventsLost, PROCESS_EXEC, PROCESS_EXIT, PROCESS_FORK, type CodedBatch, type Footer } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
 import { Transfer, transferOf } from './classify.js';
 import { LogHistogram } from './histogram.js';
@@ -58,6 +58,8 @@ function sizeClass(bytes: number): number {
 
 interface SyscallState {
   transfer: Transfer;
+  /** a process lifecycle row (schema/lifecycle.ts): which counter of Aggregation.lifecycle it adds to */
+  lifecycle: 'forks' | 'execs' | 'exits' | null;
   errnos: Map<number, number>;
   /** the breakdown group when --by syscall (saves a lookup per row) */
   group: Group;
@@ -147,6 +149,8 @@ function perEntry<T>(size: number): (T | undefined)[] {
   return new Array<T | undefined>(size).fill(undefined);
 }
 
+const LIFECYCLE_COUNTERS: Record<string, SyscallState['lifecycle']> = { [PROCESS_FORK]: 'forks', [PROCESS_EXEC]: 'execs', [PROCESS_EXIT]: 'exits' };
+
 function parentDir(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash <= 0 ? '/' : path.slice(0, slash);
@@ -179,6 +183,8 @@ export class Aggregation {
   readonly processes = new Map<number, ProcessTotals>();
   readonly threads = new Set<number>();
   readonly async = new Map<string, AsyncTotals>();
+  /** process lifecycle rows; exits_nonzero: exits with a wait status other than 0 (an exit code or a signal) */
+  readonly lifecycle = { forks: 0, execs: 0, exits: 0, exits_nonzero: 0 };
   readonly readSizes = new Float64Array(SIZE_CLASSES);
   readonly writeSizes = new Float64Array(SIZE_CLASSES);
   readonly slowest: SlowestCalls;
@@ -268,6 +274,7 @@ export class Aggregation {
     later.writeSizes.forEach((n, k) => (this.writeSizes[k] += n));
     for (const call of later.slowest.heap) if (call.latency_ns > this.slowest.threshold) this.slowest.offer(call);
     this.timeline.merge(later.timeline);
+    for (const k of ['forks', 'execs', 'exits', 'exits_nonzero'] as const) this.lifecycle[k] += later.lifecycle[k];
     this.events += later.events;
     this.errors += later.errors;
     this.readBytes += later.readBytes;
@@ -307,7 +314,7 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
   const syscallState = (name: string): SyscallState => {
     let sc = syscalls.get(name);
     if (sc === undefined) {
-      sc = { transfer: transferOf(name), errnos: new Map(), group: by === 'syscall' ? mapGet(breakdown, name, newGroup) : newGroup() };
+      sc = { transfer: transferOf(name), lifecycle: LIFECYCLE_COUNTERS[name] ?? null, errnos: new Map(), group: by === 'syscall' ? mapGet(breakdown, name, newGroup) : newGroup() };
       syscalls.set(name, sc);
     }
     return sc;
@@ -362,6 +369,10 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
       const result = retHigh[2 * i + 1]! * TWO_32 + retLow[2 * i]!;
       const moved = movedHigh[2 * i + 1]! * TWO_32 + movedLow[2 * i]!;
       const failed = result < 0;
+      if (sc.lifecycle !== null) {
+        agg.lifecycle[sc.lifecycle]++;
+        if (sc.lifecycle === 'exits' && result !== 0) agg.lifecycle.exits_nonzero++;
+      }
       const transfer = sc.transfer;
       const read = transfer === Transfer.Read || transfer === Transfer.Copy ? moved : 0;
       const written = transfer === Transfer.Write || transfer === Transfer.Copy ? moved : 0;
@@ -589,6 +600,7 @@ export async function computeStats(file: string, options: StatsOptions = DEFAULT
       last_offset_ns: events ? agg.lastOffset : null,
       processes: processes.size,
       threads: agg.threads.size,
+      lifecycle: { ...agg.lifecycle },
       files: files.size,
       read_bytes: agg.readBytes,
       read_calls: agg.readCalls,

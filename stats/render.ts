@@ -68,6 +68,7 @@ export function renderStats(report: StatsReport, options: RenderOptions): string
       `  events     ${formatCount(totals.events)}${totals.events !== totals.trace_events ? ` of ${formatCount(totals.trace_events)} in the trace` : ''}`,
       `  span       ${totals.first_offset_ns === null ? '-' : `${formatOffsetNs(totals.first_offset_ns, totals.last_offset_ns! - totals.first_offset_ns)} .. ${formatOffsetNs(totals.last_offset_ns!, totals.last_offset_ns! - totals.first_offset_ns)} (${formatDurationNs(totals.last_offset_ns! - totals.first_offset_ns)})`}`,
       `  processes  ${formatCount(totals.processes)}   threads ${formatCount(totals.threads)}   files ${formatCount(totals.files)}`,
+      ...(totals.lifecycle.forks + totals.lifecycle.execs + totals.lifecycle.exits > 0 ? [lifecycleLine(totals.lifecycle, paint)] : []),
       `  read       ${formatBytes(totals.read_bytes)} in ${formatCount(totals.read_calls)} calls`,
       `  written    ${formatBytes(totals.write_bytes)} in ${formatCount(totals.write_calls)} calls`,
       `  errors     ${paint(formatCount(totals.errors), totals.errors ? 'red' : null)}${percentOf(totals.errors, totals.events)}`,
@@ -277,4 +278,10 @@ function sizeBars(buckets: SizeBucket[], paint: (text: string, style: Style | nu
     const bar = b.calls === 0 ? '' : '█'.repeat(Math.max(1, Math.round((b.calls / most) * BAR_WIDTH)));
     return `  ${labels[i]!.padEnd(labelWidth)}  ${paint(bar.padEnd(BAR_WIDTH), 'cyan')}  ${counts[i]!.padStart(countWidth)}  ${((100 * b.calls) / total).toFixed(1).padStart(5)}%`;
   });
+}
+
+/** The processes' lifecycle rows, in one line: 2 forks, 2 execs, 3 exits (1 not 0) */
+function lifecycleLine(l: StatsReport['totals']['lifecycle'], paint: (text: string, style: 'yellow') => string): string {
+  const nonzero = l.exits_nonzero ? ` (${paint(formatCount(l.exits_nonzero), 'yellow')} with a status other than 0)` : '';
+  return `  lifecycle  ${formatCount(l.forks)} forks, ${formatCount(l.execs)} execs, ${formatCount(l.exits)} exits${nonzero}`;
 }

@@ -108,6 +108,8 @@ export interface StatsReport {
     last_offset_ns: number | null;
     processes: number;
     threads: number;
+    /** process lifecycle rows (schema version 4): forks, execs, exits, and exits with a status other than 0 */
+    lifecycle: { forks: number; execs: number; exits: number; exits_nonzero: number };
     /** distinct paths (path and path2 columns) */
     files: number;
     read_bytes: number;

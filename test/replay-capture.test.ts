@@ -175,6 +175,10 @@ test('fork: parent and children write through the same open files; the replay sh
   const exits = traced.filter((x) => x.syscall === 'process_exit' && [parent, child, cloneChild].includes(x.pid));
   assert.deepEqual(exits.map((x) => [x.pid, x.ret]), [[child, 3n << 8n], [cloneChild, 5n << 8n], [parent, 0n]], 'exit rows carry the wait status');
   assert.equal(traced.filter((x) => x.syscall === 'process_exec' && x.pid === child).length, 1);
+  const stats = ior(['stats', t1, '--json']);
+  assert.equal(stats.status, 0, stats.stderr);
+  // the workload's own exec (ior forked it) and its child's; 2 of 3 exits with a status other than 0
+  assert.deepEqual(JSON.parse(stats.stdout).totals.lifecycle, { forks: 2, execs: 2, exits: 3, exits_nonzero: 2 });
 
   /** (pid role, offset, bytes) of each write to `file` under `root`, in time order */
   const layout = (rows: TraceEvent[], root: string, file: string, role: (x: TraceEvent) => string) =>
