@@ -79,6 +79,10 @@ export interface TracedInfo {
   latency: number;
   /** 1 read, 2 write, 0 neither (for byte totals) */
   direction: number;
+  /** the file's index in plan.topFiles (its calls in flight are measured), -1 for other files */
+  file: number;
+  /** the event's first op (an event gives several for close_range, process_fork, ...): counts the event */
+  first: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -105,6 +109,8 @@ export class Segment {
   readonly tracedSeq = new Float64Array(SEGMENT_OPS);
   readonly tracedPid = new Int32Array(SEGMENT_OPS);
   readonly tracedTid = new Int32Array(SEGMENT_OPS);
+  readonly tracedFile = new Int8Array(SEGMENT_OPS);
+  readonly tracedFirst = new Uint8Array(SEGMENT_OPS);
   length = 0;
   private stringEnd = 0;
 
@@ -156,6 +162,8 @@ export class Segment {
       this.tracedSeq[i] = t.seq;
       this.tracedPid[i] = t.pid;
       this.tracedTid[i] = t.tid;
+      this.tracedFile[i] = t.file;
+      this.tracedFirst[i] = t.first ? 1 : 0;
     }
   }
 

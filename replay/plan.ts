@@ -47,6 +47,8 @@ export interface Plan {
   laneLife: { first: Float64Array; last: Float64Array };
   /** traced calls in flight (replayed ones only), time-weighted */
   tracedInFlight: InFlight;
+  /** the files (under the target) with the most traced time in calls, most first: the report has their calls in flight */
+  topFiles: string[];
   slots: number;
   /** ts_ns of the first replayed event: the replay's time zero */
   firstTs: bigint;
@@ -59,6 +61,8 @@ export interface Plan {
 }
 
 const ENOENT = 2, EEXIST = 17, EISDIR = 21;
+/** files whose calls in flight the report shows */
+const TOP_FILES = 8;
 const X_OK = 1;
 
 /** Rows checked against the Zod event schema at the start of each row group (the rest: the checks replay relies on). */
@@ -408,12 +412,13 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   const interp = new Interpreter();
   const model = new InitModel();
   const plan: Plan = {
-    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, laneLife: { first: new Float64Array(0), last: new Float64Array(0) }, tracedInFlight: { mean: 0, p99: 0, max: 0 }, slots: 0,
+    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, laneLife: { first: new Float64Array(0), last: new Float64Array(0) }, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
     firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
   let first: number | null = null, last = 0;
   const inFlight = new InFlightSweep();
   const laneFirst: number[] = [], laneLast: number[] = [];
+  const fileTime = new Map<string, number>();
   for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
     const e = batch.load(row);
     plan.events++;
@@ -431,6 +436,8 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     const lane = interp.laneOf(e);
     const end = e.ts + Math.max(0, e.latency);
     inFlight.add(e.ts, end);
+    const rel = steps[0]!.rel;
+    if (rel !== null && rel !== '') fileTime.set(rel, (fileTime.get(rel) ?? 0) + (end - e.ts));
     laneFirst[lane] ??= e.ts;
     laneLast[lane] = Math.max(laneLast[lane] ?? end, end);
     if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
@@ -457,6 +464,7 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   plan.lanes = interp.laneCount;
   plan.laneLife = { first: Float64Array.from(laneFirst), last: Float64Array.from(laneLast) };
   plan.tracedInFlight = inFlight.result();
+  plan.topFiles = [...fileTime].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
   plan.slots = interp.slotCount;
   plan.spanNs = first === null ? 0 : last - first;
   plan.firstTs = await firstTsOf(reader, first);

@@ -40,16 +40,21 @@ export interface ReplayReport {
    * own lag; `held`: how many were held
    */
   lag_ms: { p50: number; p99: number; max: number; free: { p50: number; p99: number; max: number } | null; held: number } | null;
-  syscalls: { syscall: string; issued_as: string; replayed: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
+  /** per traced syscall: events replayed and skipped, and the calls `ops` issued for the replayed ones (several for close_range, process_fork, ...) */
+  syscalls: { syscall: string; issued_as: string; replayed: number; ops: number; skipped: number; failed: number; matched_failures: number; traced_p50_us: number | null; traced_p99_us: number | null; replayed_p50_us: number | null; replayed_p99_us: number | null }[];
   bytes: { read: { traced: number; replayed: number }; written: { traced: number; replayed: number } };
-  /** calls in flight at once, time-weighted over the span of the calls (traced: the replayed ones only) */
-  concurrency: { traced: InFlight; replayed: InFlight };
+  /**
+   * calls in flight at once, time-weighted over the span of the calls (traced: the replayed ones only);
+   * `files`: the same on each of the files with the most traced time in calls (path under the target)
+   */
+  concurrency: { traced: InFlight; replayed: InFlight; files: { path: string; traced: InFlight; replayed: InFlight }[] };
   /** async operations (libaio, io_uring): how they were issued, and the queue depth each was submitted at, mean over them */
   async: { issued_as: string | null; ops: number; traced_mean_depth: number; replayed_mean_depth: number | null } | null;
   init: InitResult | null;
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const rounded = (f: InFlight): InFlight => ({ mean: round2(f.mean), p99: f.p99, max: f.max });
 const us = (ns: number | null) => (ns === null ? null : Math.round(ns / 10) / 100);
 const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
 /** p50, p99 and max of a lag histogram, ms; null if it is empty */
@@ -71,6 +76,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
         syscall: name,
         issued_as: counts.replayed > 0 ? issuedAs(name) : 'skipped',
         replayed: s?.replayed ?? 0,
+        ops: s?.ops ?? 0,
         skipped: counts.skipped,
         failed: s?.failed ?? 0,
         matched_failures: s?.matchedFailures ?? 0,
@@ -111,6 +117,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     concurrency: {
       traced: { mean: round2(plan.tracedInFlight.mean), p99: plan.tracedInFlight.p99, max: plan.tracedInFlight.max },
       replayed: { mean: round2(inflight[0]), p99: inflight[1], max: inflight[2] },
+      files: plan.topFiles.map((rel, i) => ({ path: rel, traced: rounded(t.files[i]!.traced.result()), replayed: rounded(t.files[i]!.replayed.result()) })),
     },
     bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
     async: plan.async.ops === 0 ? null : {
@@ -143,6 +150,8 @@ export function renderReport(r: ReplayReport): string {
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
   out += `in flight   mean ${r.concurrency.replayed.mean} / p99 ${r.concurrency.replayed.p99} / max ${r.concurrency.replayed.max} calls replayed, ${r.concurrency.traced.mean} / ${r.concurrency.traced.p99} / ${r.concurrency.traced.max} traced (time-weighted)\n`;
+  const level = (f: InFlight) => `${f.mean} / ${f.p99} / ${f.max}`;
+  for (const f of r.concurrency.files.slice(0, 3)) out += `            ${level(f.replayed)} replayed, ${level(f.traced)} traced on ${f.path}\n`;
   if (r.async) out += `async       ${n(r.async.ops)} operations issued as ${r.async.issued_as ?? '-'}, mean depth ${r.async.replayed_mean_depth ?? '-'} replayed, ${r.async.traced_mean_depth} traced\n`;
   const helpers = Object.entries(r.added.helper_syscalls).filter(([, v]) => v > 0);
   out += `added       ${n(r.added.pre_capture_opens)} opens of fds open before the capture${helpers.length ? ', ' + helpers.map(([k, v]) => `${n(v)} ${k}`).join(', ') : ''}\n`;
@@ -156,7 +165,7 @@ export function renderReport(r: ReplayReport): string {
   }
   out += '\n';
   const rows = [['syscall', 'replayed', 'skipped', 'failed', 'traced p50', 'p99', 'replayed p50', 'p99', 'issued as']];
-  for (const s of r.syscalls) rows.push([s.syscall, n(s.replayed), n(s.skipped), n(s.failed), lat(s.traced_p50_us), lat(s.traced_p99_us), lat(s.replayed_p50_us), lat(s.replayed_p99_us), s.issued_as]);
+  for (const s of r.syscalls) rows.push([s.syscall, n(s.replayed) + (s.ops !== s.replayed ? ` (${n(s.ops)} calls)` : ''), n(s.skipped), n(s.failed), lat(s.traced_p50_us), lat(s.traced_p99_us), lat(s.replayed_p50_us), lat(s.replayed_p99_us), s.issued_as]);
   out += table(rows, new Set([1, 2, 3, 4, 5, 6, 7]));
   return out;
 }

@@ -111,7 +111,9 @@ export class Runner {
   failure: unknown = null;
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
-  private readonly traced: TracedInfo = { seq: 0, pid: 0, tid: 0, syscall: '', ret: 0, latency: 0, direction: 0 };
+  private readonly traced: TracedInfo = { seq: 0, pid: 0, tid: 0, syscall: '', ret: 0, latency: 0, direction: 0, file: -1, first: true };
+  /** plan.topFiles by path: their calls in flight are measured */
+  private readonly topFiles: Map<string, number>;
 
   constructor(
     private readonly addon: ReplayAddon,
@@ -125,7 +127,8 @@ export class Runner {
     // a lane with a worker of its own keeps it across any pause it is handed over ahead of
     this.horizon = own ? OWN_HORIZON_NS + Math.max(this.startLead, this.wakeLead) : SHARED_HORIZON_NS;
     this.pool = new Piscina({ filename: workerPath('replay/worker.js'), minThreads: opts.workers, maxThreads: opts.workers, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 });
-    this.tally = new Tally(opts.speed);
+    this.tally = new Tally(opts.speed, plan.topFiles.length);
+    this.topFiles = new Map(plan.topFiles.map((rel, i) => [rel, i]));
     this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
   }
 
@@ -160,7 +163,11 @@ export class Runner {
       traced.ret = e.ret;
       traced.latency = e.latency;
       traced.direction = direction;
+      const rel = steps[0]!.rel;
+      traced.file = rel === null ? -1 : (this.topFiles.get(rel) ?? -1);
+      if (traced.file >= 0) this.tally.files[traced.file]!.traced.add(e.ts, e.ts + Math.max(0, e.latency));
       for (const s of steps) {
+        traced.first = s === steps[0];
         if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, ringDepth: 0, preOpen: null }, e.ts, null);
         this.push(lane, s, e.ts, traced);
       }

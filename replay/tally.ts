@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import { LogHistogram } from '../stats/index.js';
+import { InFlightSweep } from './concurrency.js';
 import { F, KIND, OP_WORDS, RESULT_DOUBLES, SYSCALL_NAMES, W, type Segment } from './ops.js';
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -15,7 +16,10 @@ export function errnoName(n: number): string {
 }
 
 export interface SyscallTally {
+  /** traced events replayed */
   replayed: number;
+  /** calls issued for them (more than events where one gives several: close_range, process_fork, ...) */
+  ops: number;
   failed: number;
   matchedFailures: number;
   traced: LogHistogram;
@@ -49,10 +53,13 @@ export class Tally {
   lastIssueNs = 0;
   lastDueNs = 0;
   readonly bytes = { tracedRead: 0, tracedWritten: 0, replayRead: 0, replayWritten: 0 };
+  /** calls in flight on each of plan.topFiles: the traced calls (added by the run pass) and the replay's */
+  readonly files: { traced: InFlightSweep; replayed: InFlightSweep }[];
   private readonly invSpeed: number;
 
-  constructor(speed: number) {
+  constructor(speed: number, files: number) {
     this.invSpeed = speed > 0 ? 1 / speed : 0;
+    this.files = Array.from({ length: files }, () => ({ traced: new InFlightSweep(), replayed: new InFlightSweep() }));
   }
 
   add(seg: Segment, from: number, to: number): void {
@@ -84,12 +91,17 @@ export class Tally {
       }
       let s = this.bySyscallId[sys];
       if (!s) {
-        s = { replayed: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() };
+        s = { replayed: 0, ops: 0, failed: 0, matchedFailures: 0, traced: new LogHistogram(), replay: new LogHistogram() };
         this.bySyscallId[sys] = s;
         this.bySyscall.set(SYSCALL_NAMES[sys]!, s);
       }
-      s.replayed++;
-      this.replayed++;
+      s.ops++;
+      if (seg.tracedFirst[i]) {
+        s.replayed++;
+        this.replayed++;
+      }
+      const file = seg.tracedFile[i]!;
+      if (file >= 0) this.files[file]!.replayed.add(issue, issue + latency);
       s.traced.record(seg.tracedLatency[i]!);
       s.replay.record(Math.round(latency));
       if (tracedRet < 0 || ret < 0) {

@@ -112,27 +112,27 @@ ls -l data data/sub > data/listing
     };
     const issuedAs = confine === 'chroot' ? ISSUED_CHROOT : ISSUED;
     for (const s of report.syscalls) {
-      if (s.replayed === 0) continue;
+      if (s.ops === 0) continue;
       if (s.syscall === 'chdir' && confine === 'openat2') {
         // emulated: an O_PATH open of the directory, closed again
-        add('openat2', s.replayed);
-        add('close', s.replayed);
+        add('openat2', s.ops);
+        add('close', s.ops);
         continue;
       }
       if (s.syscall === 'truncate' && confine === 'openat2') {
         // through the confined parent (/proc/self/fd/N/leaf): the parent's open is a counted helper
-        add('truncate', s.replayed);
+        add('truncate', s.ops);
         continue;
       }
       if (s.syscall === 'chdir' && confine === 'chroot') {
         // issued on the traced path itself, which only --path-prefix work keeps (the shell's cd "$1")
         assert.equal(counts.chdir, issued.filter((x) => x.syscall === 'chdir' && x.path === work).length);
-        assert.ok(counts.chdir! >= 1 && counts.chdir! <= s.replayed);
+        assert.ok(counts.chdir! >= 1 && counts.chdir! <= s.ops);
         add('chdir', counts.chdir!);
         continue;
       }
       assert.ok(issuedAs[s.syscall], `the test knows how ${s.syscall} is issued`);
-      add(issuedAs[s.syscall]!, s.replayed);
+      add(issuedAs[s.syscall]!, s.ops);
     }
     const h = report.added.helper_syscalls;
     add(confine === 'chroot' ? 'openat' : 'openat2', report.added.pre_capture_opens);
@@ -211,8 +211,10 @@ test('fork: parent and children write through the same open files; the replay sh
   assert.equal(count(replayRows, 'openat'), count(tracedMine, 'openat'));
   assert.equal(count(replayRows, 'close'), count(tracedMine, 'close') + 3);
   assert.equal(count(replayRows, 'fcntl'), 3, 'the forked child gets its own fd on each of the 3 files its parent held');
-  const bySyscall = Object.fromEntries(report.syscalls.map((x) => [x.syscall, x.replayed]));
-  assert.deepEqual([bySyscall.process_fork, bySyscall.process_exec, bySyscall.process_exit], [3, 1, 2]);
+  const bySyscall = Object.fromEntries(report.syscalls.map((x) => [x.syscall, [x.replayed, x.ops]]));
+  // events with files to share or close, and the calls issued for them
+  assert.deepEqual([bySyscall.process_fork, bySyscall.process_exec, bySyscall.process_exit], [[1, 3], [1, 1], [1, 2]]);
+  assert.equal(report.events.replayed + report.events.skipped, report.events.total);
 
   // without the lifecycle rows (a trace of schema version <= 3), each process has files of its own: the parent writes over the child
   const old = writeFixtureTrace(path.join(dir, 'no-lifecycle.parquet'), traced.filter((x) => !x.syscall.startsWith('process_')));
@@ -393,7 +395,8 @@ test('byte ranges: threads writing disjoint pages of one file replay concurrentl
   for (let i = 0; i < PAGES; i++)
     for (let l = 0; l < LANES; l++) {
       const offset = BigInt((l * PAGES + i) * PAGE);
-      add(101 + l, { syscall: 'pwrite64', fd: 10 + l, path: file, offset, count: BigInt(PAGE), ret: BigInt(PAGE), bytes: BigInt(PAGE) });
+      // each 7.5 us, one starting every 1 us: 8 in flight at most, as traced
+      add(101 + l, { syscall: 'pwrite64', fd: 10 + l, path: file, offset, count: BigInt(PAGE), ret: BigInt(PAGE), bytes: BigInt(PAGE), latency_ns: 7500n });
     }
   // two threads on the same page past the others: 8 KiB and 4 KiB writes alternating, then an fsync
   const shared = BigInt(LANES * PAGES * PAGE);
@@ -413,6 +416,12 @@ test('byte ranges: threads writing disjoint pages of one file replay concurrentl
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
   // ordered by path, every write waited for the one before it in another thread: one call in flight at most
   assert.ok(report.concurrency.replayed.max >= 2, `disjoint pages written concurrently: ${JSON.stringify(report.concurrency.replayed)}`);
+  // and measured on the file itself
+  const onFile = report.concurrency.files[0]!;
+  assert.equal(onFile.path, file.slice(1));
+  assert.equal(onFile.traced.max, LANES);
+  assert.ok(onFile.traced.mean > 6, `traced mean ${onFile.traced.mean}`);
+  assert.ok(onFile.replayed.max >= 2, `replayed on the file: ${JSON.stringify(onFile.replayed)}`);
   const mapped = path.join(target, file.slice(1));
   const writes = (await readTrace(replayTrace)).rows.filter((x) => x.path === mapped && x.syscall === 'pwrite64');
   assert.equal(writes.length, LANES * PAGES + 6);
