@@ -9,7 +9,6 @@
  *   ior-loader                 the static loader
  *   addons/<name>.node         native addons, see NATIVE_ADDONS
  *   workers/<path>.cjs         worker scripts as CommonJS bundles
- *   piscina-worker.cjs         piscina's own worker (the bundle points it here)
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

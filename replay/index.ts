@@ -2,7 +2,7 @@
  * replay/: re-issue a captured trace as real load under a target directory.
  *   plan (plan.ts, interpret.ts)  what is replayed, skipped, the initial state
  *   init (init.ts)                create that state under the target
- *   run  (run.ts, order.ts, worker.ts, native executor)  issue the syscalls on schedule
+ *   run  (run.ts, order.ts, native executor: a thread per lane)  issue the syscalls on schedule
  *   report (tally.ts, report.ts)  how faithful it was
  * runReplay is the whole command; docs/replay.md has the semantics.
  */
@@ -13,9 +13,8 @@ import { applyInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
-import { HOLD_AHEAD_NS, Runner } from './run.js';
+import { Runner } from './run.js';
 import { OpsOut } from './ops-out.js';
-import { peakOverlap } from './concurrency.js';
 import { createTarget, inspectTarget, markTarget } from './target.js';
 import { CONFINE_MODES, MAX_WORKERS, type ReplayOptions } from './options.js';
 
@@ -30,17 +29,6 @@ export function parseSpeed(text: string): number {
   const v = m ? Number(m[1]) : NaN;
   if (!(v > 0) || !Number.isFinite(v) || v > 1e6) throw new IorError(`--speed ${JSON.stringify(text)} is not a speed: use 1x, 2x, 0.5x, 2 or max`);
   return v;
-}
-
-/**
- * The pool's size: a worker for every traced thread alive at once, counted
- * from when the runner hands a lane over (HOLD_AHEAD_NS of wall time before
- * its first call is due), so no lane ever waits for a worker another lane
- * holds. At --speed max, the threads alive at once in the trace.
- */
-function lanesAtOnce(plan: Plan, speed: number): number {
-  const ahead = HOLD_AHEAD_NS * speed;
-  return peakOverlap(plan.laneLife.first.map((t) => t - ahead), plan.laneLife.last);
 }
 
 /** Progress on a terminal only, never with --json. */
@@ -92,7 +80,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const speed = parseSpeed(o.speed);
   if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
   if (o.opsOut !== undefined && (o.dryRun || o.initOnly)) throw new IorError(`--ops-out records the calls a replay issues: ${o.dryRun ? '--dry-run' : '--init-only'} issues none`);
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a worker count: use 1 to ${MAX_WORKERS}`);
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a thread count: use 1 to ${MAX_WORKERS}`);
   const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
   const plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
@@ -102,13 +90,14 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
     return 0;
   }
   if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
-  const workers = o.workers ?? Math.max(1, Math.min(lanesAtOnce(plan, speed), MAX_WORKERS));
+  // a thread per lane with ops due (one per traced thread alive at once), up to this many
+  const maxThreads = o.workers ?? MAX_WORKERS;
   createTarget(target);
   const addon = replayAddon();
   const confine = CONFINE_MODES.indexOf(o.confine ?? 'auto');
   const setup = (symlinks: boolean) => {
     try {
-      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine, workers);
+      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine, maxThreads);
     } catch (err) {
       if ((err as { code?: string }).code === 'ECHROOT') throw new IorError(`--confine chroot: ${(err as Error).message} (it needs root): use --confine openat2, or auto`);
       throw err;
@@ -133,7 +122,6 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const opsOut = o.opsOut === undefined ? undefined : new OpsOut(o.opsOut, plan.firstTs, speed > 0 ? 1 / speed : 0);
   const runner = new Runner(addon, plan, {
     speed,
-    workers,
     opsOut,
     onProgress: (done, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ops, ${formatDurationNs(Math.max(0, elapsed))}`),
   });
@@ -163,6 +151,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   }
   const speedLabel = speed === 0 ? 'max' : `${speed}x`;
   const confinement = addon.confinement();
+  const workers = addon.threads()[1];
   opsOut?.finish({ trace: plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
   const report: ReplayReport = buildReport(plan, target.dir, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));

@@ -1,8 +1,8 @@
 /**
  * The encoded form of replay ops, shared with the native executor
  * (native/replay/replay.c): op kinds, the record layout, and Segment, a
- * fixed-capacity block of one lane's ops in SharedArrayBuffers that worker
- * threads execute in place and write results into.
+ * fixed-capacity block of one lane's ops in SharedArrayBuffers that the
+ * lane's executor thread runs in place and writes results into.
  */
 
 /** Native op kinds; the order is the C enum's. */

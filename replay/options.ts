@@ -24,7 +24,8 @@ export const CONFINE_MODES = ['auto', 'chroot', 'openat2'] as const;
 export type Confine = (typeof CONFINE_MODES)[number];
 
 /**
- * The pool's size is the most traced threads alive at once (plan.peakLanes),
- * up to this many worker threads (each a Node worker: a few MB).
+ * Executor threads at once at most (--workers): one per lane with ops due,
+ * so as many as traced threads were alive at once, up to this many (512 KiB
+ * of stack each, most of it never touched).
  */
 export const MAX_WORKERS = 4096;

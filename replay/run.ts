@@ -1,29 +1,25 @@
 /**
  * The run: streams the trace a second time through the Interpreter, encodes
- * each lane's ops into segments (bounded window), and keeps every lane
- * moving on a Piscina pool: a task runs a range of one lane's segment in the
- * native executor, which sleeps until each op is due, waits for its
- * cross-lane dependencies, and issues the syscall. A task gives its worker
- * back when its next op is far in the future or blocked on a lane that is
- * not running, so a blocking call in one lane never holds back another lane
- * that has a worker. Results are tallied as tasks return.
+ * each lane's ops into segments (bounded window), and submits them to the
+ * native executor, where each lane has a thread of its own (native/replay/
+ * lanes.c) that sleeps until each op is due, waits for its cross-lane
+ * dependencies, and issues the syscall. Every lane that is active at once
+ * runs at once, and nothing is handed over per op or per range: the main
+ * thread only plans, submits, and tallies the results it finds by polling
+ * each lane's progress.
  */
-import { Piscina } from 'piscina';
-import { workerPath } from '../common/assets.js';
 import { TraceReader } from '../trace/index.js';
 import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
 import { eventBatches, type Plan } from './plan.js';
 import { Orderer, type Dep } from './order.js';
-import { F, KIND, OP_WORDS, Segment, W, type Op, type TracedInfo } from './ops.js';
-import { RUN_BLOCKED, RUN_DONE, RUN_SLEEPING, type ReplayAddon } from './native.js';
+import { F, KIND, OP_WORDS, Segment, type Op, type TracedInfo } from './ops.js';
+import type { ReplayAddon } from './native.js';
 import { Tally } from './tally.js';
 import type { OpsOut } from './ops-out.js';
-import type { RunTask, SegmentRange, TaskResult, WarmupTask } from './worker.js';
 
 export interface RunOptions {
   /** 0: as fast as possible */
   speed: number;
-  workers: number;
   onProgress?: (opsDone: number, opsTotal: number, elapsedNs: number) => void;
   /** --ops-out: every op's row as results come back */
   opsOut?: OpsOut;
@@ -46,68 +42,54 @@ const WINDOW_OPS = Number(process.env.IOR_REPLAY_WINDOW) > 0 ? Number(process.en
 /** The clock starts once this many ops are planned at --speed max, or this much replay time paced (or the window is full). */
 const START_OPS_AT_MAX = 1 << 16;
 const START_AHEAD_NS = 2e9;
-/** Segments one task runs at most before the lane is handed over again. */
-const MAX_TASK_SEGMENTS = 64;
-/** Start this long after the clock is set, so the first tasks reach their workers. */
-const START_LEAD_NS = 20e6;
 /**
- * Handing a lane to a worker costs the main thread and the worker ~1-2 ms
- * of a CPU (Piscina's message, the worker's wake-up): lanes handed over at
- * once (at the start, or all waking from the same pause) reach their
- * workers one after another (seen with 256 paced threads on 2 CPUs: their
- * first calls up to 427 ms late, 116 ms on average). So the clock starts,
- * and lanes that have a worker of their own are handed over, this much
- * earlier per worker; they sleep in native until due.
+ * A lane's ops go to its thread this long (wall time) before the first of
+ * them is due: its thread sleeps the rest precisely in native (main-thread
+ * timers run late on a busy host: GC, CPU contention, 10-20 ms seen), and
+ * lanes not due yet hold no thread.
  */
-const HAND_OVER_NS_PER_WORKER = 2e6;
-/** A lane whose next op is due later than this gives its worker back (ns)... */
-const SHARED_HORIZON_NS = 60e6;
-/** ...unless every lane has a worker of its own: then it sleeps in native, precisely. */
-const OWN_HORIZON_NS = 250e6;
-/** The longest a lane holds a worker before its next op is due when workers are shared (ns of wall time): the wake lead or the horizon */
-export const HOLD_AHEAD_NS = 60e6;
+const SUBMIT_AHEAD_NS = 250e6;
 /**
- * Hand a lane to a worker this long before its next op is due; the worker
- * sleeps the rest precisely. Main-thread timers run late on a busy host (GC,
- * CPU contention: 10-20 ms seen), the native sleep does not.
+ * The replay's time zero is this long after the clock is set: paced, the
+ * first lanes' threads start as early before their first op as the others'
+ * (256 threads starting 20 ms before their first calls were due made those
+ * calls up to 70 ms late); at --speed max the threads start as they can.
  */
-const WAKE_LEAD_NS = 50e6;
+const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
+const START_LEAD_MAX_NS = 20e6;
+/** How often the main thread looks for results (ms). */
+const POLL_MS = 2;
 
 class Lane {
   readonly segments: Segment[] = [];
   /** ops pushed so far (lane-wide index of the next one) */
   count = 0;
-  /** index of the next op to run within segments[0] */
-  pos = 0;
-  running = false;
+  /** ops handed to the lane's thread */
+  submitted = 0;
+  /** ops whose results are tallied */
+  tallied = 0;
   timer: NodeJS.Timeout | null = null;
-  blocked = false;
   constructor(readonly id: number) {}
 }
 
 export class Runner {
   private readonly lanes: Lane[] = [];
-  private readonly pool: Piscina;
+  /** lanes with ops submitted and not tallied yet */
+  private readonly active = new Set<Lane>();
   private readonly orderer = new Orderer();
   private readonly tally: Tally;
   private pending = 0;
   private done = 0;
   private producing = true;
   private stopping = false;
-  private running = 0;
-  private readonly horizon: number;
-  /** how long before its next op is due a lane is handed to a worker */
-  private readonly wakeLead: number;
-  /** how long after the clock is set the replay's time zero is */
-  private readonly startLead: number;
-  private blockedPoll: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
   private drained: (() => void) | null = null;
   private finished: (() => void) | null = null;
   private clockStarted = false;
   /** native clock (ns since setup) at which the replay's time zero is */
   private startAt = 0;
   private startWallMs = 0;
-  /** an error a worker threw: the run stops and it is rethrown */
+  /** an error submitting ops: the run stops and it is rethrown */
   failure: unknown = null;
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
@@ -121,18 +103,12 @@ export class Runner {
     private readonly opts: RunOptions,
   ) {
     for (let i = 0; i < plan.lanes; i++) this.lanes.push(new Lane(i));
-    const own = opts.workers >= plan.lanes, handOver = HAND_OVER_NS_PER_WORKER * opts.workers;
-    this.startLead = START_LEAD_NS + handOver;
-    this.wakeLead = WAKE_LEAD_NS + (own ? handOver : 0);
-    // a lane with a worker of its own keeps it across any pause it is handed over ahead of
-    this.horizon = own ? OWN_HORIZON_NS + Math.max(this.startLead, this.wakeLead) : SHARED_HORIZON_NS;
-    this.pool = new Piscina({ filename: workerPath('replay/worker.js'), minThreads: opts.workers, maxThreads: opts.workers, idleTimeout: 2 ** 31 - 1, concurrentTasksPerWorker: 1 });
     this.tally = new Tally(opts.speed, plan.topFiles.length);
     this.topFiles = new Map(plan.topFiles.map((rel, i) => [rel, i]));
     this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
   }
 
-  /** Ctrl-C: no new ops; tasks in flight finish their current op and return. */
+  /** Ctrl-C: no new ops; calls in flight complete, and the lanes' threads stop. */
   stop(): void {
     this.stopping = true;
     this.addon.stop();
@@ -144,9 +120,6 @@ export class Runner {
     const reader = await TraceReader.open(this.plan.trace);
     const interp = new Interpreter();
     const all = new Promise<void>((resolve) => (this.finished = resolve));
-    const barrier = new Int32Array(new SharedArrayBuffer(4));
-    const warmup: WarmupTask = { barrier, workers: this.opts.workers };
-    const ready = Promise.all(Array.from({ length: this.opts.workers }, () => this.pool.run(warmup)));
     let n = 0;
     read: for await (const batch of eventBatches(reader, this.plan.firstTs)) for (let row = 0; row < batch.length; row++) {
       if (this.stopping) break read;
@@ -172,25 +145,19 @@ export class Runner {
         this.push(lane, s, e.ts, traced);
       }
       if (++n % 4096 === 0) {
-        if (this.clockStarted) this.dispatchAll();
-        else if (this.pending >= WINDOW_OPS || this.farEnoughAhead(e.ts)) {
-          await ready;
-          this.startClock();
-        }
+        if (this.clockStarted) this.submitAll();
+        else if (this.pending >= WINDOW_OPS || this.farEnoughAhead(e.ts)) this.startClock();
         if (this.pending >= WINDOW_OPS) await new Promise<void>((resolve) => (this.drained = resolve));
         else if (this.clockStarted) await new Promise((resolve) => setImmediate(resolve));
         if (n % (1 << 16) === 0) this.orderer.prune((l) => this.addon.laneDone(l));
       }
     }
     this.producing = false;
-    await ready;
     if (!this.clockStarted) this.startClock();
-    this.dispatchAll();
+    this.submitAll();
     this.checkFinished();
     await all;
     const wallNs = Math.max(0, this.addon.now() - this.startAt);
-    if (this.blockedPoll) clearInterval(this.blockedPoll);
-    await this.pool.destroy();
     return { tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
   }
 
@@ -210,10 +177,12 @@ export class Runner {
 
   private startClock(): void {
     this.clockStarted = true;
-    this.startAt = this.addon.now() + this.startLead;
-    this.startWallMs = Date.now() + this.startLead / 1e6;
+    const lead = this.invSpeed > 0 ? START_LEAD_PACED_NS : START_LEAD_MAX_NS;
+    this.startAt = this.addon.now() + lead;
+    this.startWallMs = Date.now() + lead / 1e6;
     this.addon.start(this.startAt);
-    this.dispatchAll();
+    this.poller = setInterval(() => this.poll(), POLL_MS);
+    this.submitAll();
   }
 
   private push(lane: Lane, s: Step, due: number, traced: TracedInfo | null): void {
@@ -238,65 +207,45 @@ export class Runner {
     this.pending++;
   }
 
-  private dispatchAll(): void {
-    for (const lane of this.lanes) this.dispatch(lane);
+  private submitAll(): void {
+    for (const lane of this.lanes) this.submit(lane);
   }
 
-  private dispatch(lane: Lane): void {
-    if (!this.clockStarted || lane.running || lane.timer || lane.blocked || this.stopping) return;
-    let seg = lane.segments[0];
-    if (seg && lane.pos >= seg.length && lane.segments.length > 1) {
-      lane.segments.shift();
-      lane.pos = 0;
-      seg = lane.segments[0];
-    }
-    if (!seg || lane.pos >= seg.length) return;
-    // not due soon: wait here rather than hold a worker (or a place in its queue)
-    const wait = this.startAt + seg.f64[(lane.pos * OP_WORDS) / 2 + F.due]! * this.invSpeed - this.addon.now() - this.wakeLead;
+  /** Hand the lane's thread the ops planned for it, once the first of them is due within SUBMIT_AHEAD_NS. */
+  private submit(lane: Lane): void {
+    if (!this.clockStarted || this.stopping || lane.timer || lane.submitted >= lane.count) return;
+    const first = lane.segments.find((sg) => sg.base + sg.length > lane.submitted)!;
+    const wait = this.startAt + first.f64[((lane.submitted - first.base) * OP_WORDS) / 2 + F.due]! * this.invSpeed - this.addon.now() - SUBMIT_AHEAD_NS;
     if (wait > 0) {
       lane.timer = setTimeout(() => {
         lane.timer = null;
-        this.dispatch(lane);
+        this.submit(lane);
       }, wait / 1e6);
       return;
     }
-    // every op planned for the lane so far, across segments: fewer hand-overs at --speed max
-    const segs = lane.segments.slice(0, MAX_TASK_SEGMENTS);
-    const ranges: SegmentRange[] = segs.map((sg, i) => ({ ops: sg.i32, opsF: sg.f64, strings: sg.strings, results: sg.results, base: sg.base, from: i === 0 ? lane.pos : 0, to: sg.length }));
-    lane.running = true;
-    this.running++;
-    const task: RunTask = { lane: lane.id, ranges, horizonNs: this.horizon };
-    (this.pool.run(task) as Promise<TaskResult>).then(
-      (r) => this.completed(lane, segs, ranges, r),
-      (err: unknown) => {
-        this.running--;
-        lane.running = false;
-        this.stopping = true;
-        this.addon.stop();
+    for (const sg of lane.segments) {
+      if (sg.base + sg.length <= lane.submitted) continue;
+      try {
+        this.addon.submit(sg.i32, sg.f64, sg.strings, sg.results, lane.id, sg.base, lane.submitted - sg.base, sg.length);
+      } catch (err) {
         this.failure ??= err;
-        this.checkFinished();
-      },
-    );
+        this.stop();
+        return;
+      }
+      lane.submitted = sg.base + sg.length;
+      this.active.add(lane);
+    }
   }
 
-  private completed(lane: Lane, segs: Segment[], ranges: SegmentRange[], [status, stoppedIn, next]: TaskResult): void {
-    this.running--;
-    lane.running = false;
-    // the segments it finished are done with; the lane goes on first, the tally after
-    lane.segments.splice(0, stoppedIn);
-    lane.pos = next;
-    if (status === RUN_DONE || status === RUN_SLEEPING) this.dispatch(lane); // sleeping: sets the wake-up timer
-    else if (status === RUN_BLOCKED) {
-      lane.blocked = true;
-      this.blockedPoll ??= setInterval(() => this.pollBlocked(), 1);
-    }
+  /** Tally the results the lanes' threads have written since the last poll; threads for lanes that wait for one. */
+  private poll(): void {
+    this.addon.kick();
     let ran = 0;
-    for (let i = 0; i <= stoppedIn; i++) {
-      const end = i === stoppedIn ? next : ranges[i]!.to;
-      this.tally.add(segs[i]!, ranges[i]!.from, end);
-      this.opts.opsOut?.add(segs[i]!, ranges[i]!.from, end);
-      ran += end - ranges[i]!.from;
+    for (const lane of this.active) {
+      ran += this.tallyLane(lane, this.addon.laneFinal(lane.id));
+      if (lane.tallied >= lane.submitted) this.active.delete(lane);
     }
+    if (ran === 0) return this.checkFinished();
     this.done += ran;
     this.pending -= ran;
     if (this.drained && this.pending < WINDOW_OPS / 2) {
@@ -308,42 +257,42 @@ export class Runner {
     this.checkFinished();
   }
 
-  /** Lanes waiting for another lane: run them again once what they wait for is done. */
-  private pollBlocked(): void {
-    let any = false;
-    for (const lane of this.lanes) {
-      if (!lane.blocked) continue;
-      const seg = lane.segments[0]!;
-      const w = lane.pos * OP_WORDS;
-      const ready = (l: number, c: number) => l < 0 || this.addon.laneDone(l) >= c;
-      if (this.stopping || (ready(seg.i32[w + W.dep1Lane]!, seg.i32[w + W.dep1Index]!) && ready(seg.i32[w + W.dep2Lane]!, seg.i32[w + W.dep2Index]!))) {
-        lane.blocked = false;
-        this.dispatch(lane);
-      } else any = true;
+  /** Tally the lane's ops up to `upto` (lane-wide), and let go of the segments done with. */
+  private tallyLane(lane: Lane, upto: number): number {
+    const before = lane.tallied;
+    for (const sg of lane.segments) {
+      const from = Math.max(lane.tallied, sg.base) - sg.base, to = Math.min(upto, sg.base + sg.length) - sg.base;
+      if (from >= to) continue;
+      this.tally.add(sg, from, to);
+      this.opts.opsOut?.add(sg, from, to);
+      lane.tallied = sg.base + to;
     }
-    if (!any && this.blockedPoll) {
-      clearInterval(this.blockedPoll);
-      this.blockedPoll = null;
+    // a segment no op will be added to (full, or not the last) and all tallied
+    while (lane.segments.length > 0) {
+      const sg = lane.segments[0]!;
+      if (sg.base + sg.length > lane.tallied || (sg === lane.segments.at(-1) && !sg.full)) break;
+      lane.segments.shift();
     }
-    this.checkFinished();
+    return lane.tallied - before;
   }
 
   private checkFinished(): void {
-    if (this.producing && !this.stopping) return;
-    if (this.running > 0) return;
-    if (!this.stopping) {
-      for (const lane of this.lanes) {
-        if (lane.timer || lane.blocked) return;
-        const last = lane.segments.at(-1);
-        if (last && !(lane.segments.length === 1 && lane.pos >= last.length)) return;
-      }
-    } else {
+    if (!this.finished) return;
+    if (this.stopping) {
+      // the threads leave after their current op: then what they did is final
+      this.addon.stopThreads();
       for (const lane of this.lanes) {
         if (lane.timer) clearTimeout(lane.timer);
         lane.timer = null;
+        this.tallyLane(lane, this.addon.laneFinal(lane.id));
       }
+    } else {
+      if (this.producing) return;
+      for (const lane of this.lanes) if (lane.tallied < lane.count) return;
     }
-    this.finished?.();
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    this.finished();
     this.finished = null;
   }
 }

@@ -317,7 +317,7 @@ test('pace: a paced workload replays at 1x in its duration and at 2x in half, la
   fs.rmSync(dir, { recursive: true });
 });
 
-test('64 paced threads (pwrite + fdatasync on ext4): a worker each, every thread at once (lag p99 of the calls free to start under 5 ms: 715 ms with 16 workers), calls in flight in the report', async (t) => {
+test('64 paced threads (pwrite + fdatasync on ext4): an executor thread each, every thread at once (lag p99 of the calls free to start under 5 ms: 715 ms with 16 workers), calls in flight in the report', async (t) => {
   if (!needBpf(t)) return;
   const dir = diskDir('replay-threads');
   const work = path.join(dir, 'work');
@@ -369,7 +369,7 @@ test('64 paced threads (pwrite + fdatasync on ext4): a worker each, every thread
   assert.equal(r.events.failed, 0, JSON.stringify(r.failed));
   assert.equal(r.syscalls.find((s) => s.syscall === 'fdatasync')!.replayed, 64 * 40);
   // the 64 writers and the main thread were alive at once: a worker each (the cap of 16 made 715 ms of lag)
-  assert.ok(r.workers >= 64 && r.workers === r.lanes, `${r.workers} workers for ${r.lanes} threads`);
+  assert.ok(r.workers >= 64 && r.workers <= r.lanes, `${r.workers} executor threads at once for ${r.lanes} traced threads`);
   const shown = pairs.map((p) => `${p.lag.toFixed(2)} (host ${p.floor.toFixed(2)}; all calls ${p.all.toFixed(2)}, ${p.held} held by their previous call)`).join(', ');
   t.diagnostic(`lag p99 at 1x, ms: ${shown}; in flight traced ${JSON.stringify(r.concurrency.traced)}, replayed ${JSON.stringify(r.concurrency.replayed)}`);
   assert.ok(pairs.some(bounded), `lag p99 at 1x over 5 ms and over the host's own timer lateness + 1 ms: ${shown}`);

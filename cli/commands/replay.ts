@@ -26,7 +26,7 @@ export class ReplayCommand extends BaseCommand {
   file = Option.String({ name: 'trace.parquet' });
   target = Option.String('--target', { required: true, description: 'directory to replay into (created if missing); every traced path maps under it' });
   speed = Option.String('--speed', '1x', { description: 'pace: 1x (default), 2x, 0.5x, 2 or max (no waiting, order kept)' });
-  workers = Option.String('--workers', { description: `worker threads issuing syscalls (default: as many as traced threads were alive at once, up to ${MAX_WORKERS})`, validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, MAX_WORKERS)) });
+  workers = Option.String('--workers', { description: `executor threads alive at once at most (one per traced thread with calls due; default ${MAX_WORKERS})`, validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, MAX_WORKERS)) });
   dryRun = Option.Boolean('--dry-run', false, { description: 'print the plan (counts by syscall, files to create, bytes to write) and touch nothing' });
   initOnly = Option.Boolean('--init-only', false, { description: 'only create the initial state under the target, do not replay' });
   noInit = Option.Boolean('--no-init', false, { description: 'replay into a target prepared before (--init-only), without init' });

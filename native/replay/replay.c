@@ -1,15 +1,16 @@
 /*
  * ior replay executor (Node-API addon, C).
  *
- * Runs ranges of encoded replay ops (replay/ops.ts writes them) on the
- * calling worker thread: waits for each op's cross-lane dependencies and its
- * due time, issues the real syscall, and records result, issue time and
- * latency. One call handles many ops, so the JS/native boundary is crossed
- * per batch, not per syscall.
+ * Runs ranges of encoded replay ops (replay/ops.ts writes them) on each
+ * lane's own thread (lanes.c): waits for each op's cross-lane dependencies
+ * and its due time, issues the real syscall, and records result, issue
+ * time and latency. The planner submits ops by the range and polls per-lane
+ * counters for results: the JS/native boundary is crossed per batch, not
+ * per syscall, and no JavaScript runs on the executor threads.
  *
- * State shared by all worker threads lives in process globals (the .node is
- * loaded once per process): the target root fd, the fd slot table (traced
- * (pid, fd) -> replay fd), per-lane completion counters, flags.
+ * State shared by all executor threads lives in process globals (the .node
+ * is loaded once per process): the target root fd, the fd slot table
+ * (traced (pid, fd) -> replay fd), per-lane completion counters, flags.
  *
  * Containment: every path is relative to the target root, and confined by
  * the kernel: each executor thread chrooted into the target, or the
@@ -65,8 +66,13 @@ enum { W_KIND, W_SLOT, W_SLOT2, W_PATH, W_PATH2, W_FLAGS, W_MODE, W_DEP1L, W_DEP
 #define F_COUNT 7
 #define F_DUE 8
 #define RESULT_DOUBLES 3 /* ret, issue time (ns since start), latency ns */
+#define SEGMENT_OPS_MAX 2048 /* replay/ops.ts SEGMENT_OPS */
 /* the last stretch before an op is due is spun, not slept: wake-ups can be ~100 us late on a VM */
 #define SPIN_NS 200000
+/* a sleeping lane looks at the stop flag this often */
+#define STOP_CHECK_NS 50000000LL
+/* a thread blocked on another lane this long gives itself up when lanes wait for a thread */
+#define YIELD_AFTER_NS 20000000LL
 
 static inline void cpu_relax(void)
 {
@@ -77,7 +83,8 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static _Atomic int32_t *g_lane_done;
+static _Atomic int32_t *g_lane_done;  /* per lane: ops done (what other lanes' dependencies wait for) */
+static _Atomic int32_t *g_lane_final; /* per lane: ops whose results are written (an async op's comes at its completion) */
 static int g_nlanes;
 static _Atomic int32_t *g_slots;
 static int g_nslots;
@@ -108,18 +115,17 @@ static void thread_ready(void)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), EXECUTOR_NICE);
 }
 
-/*
- * A worker thread runs ops at EXECUTOR_NICE and its JavaScript (handing
- * results back, taking the next task) at 0: when many lanes end or are
- * handed over at once, that bookkeeping waits for the threads whose calls
- * are due instead of taking their CPU (seen: 64 lanes ending together made
- * the last calls of the others 2-8 ms late). The main thread stays at
- * EXECUTOR_NICE: it wakes lanes up on time.
- */
-static void thread_priority(int nice)
+void executor_thread_begin(void)
 {
-	if (t_ready)
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+	thread_ready();
+	confine_thread();
+}
+
+void executor_thread_end(void)
+{
+	free(t_buf);
+	t_buf = NULL;
+	t_buflen = 0;
 }
 
 /* The thread's I/O buffer, at least n bytes. Page aligned: O_DIRECT needs
@@ -557,8 +563,6 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		napi_throw_error(env, "ECHROOT", why);
 		return NULL;
 	}
-	/* the main thread wakes lanes up on time: it gets the CPU first too */
-	thread_ready();
 	g_nlanes = arg_i32(env, argv[1]);
 	g_nslots = arg_i32(env, argv[2]);
 	double speed = arg_f64(env, argv[3]);
@@ -567,8 +571,10 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	napi_get_value_bool(env, argv[4], &sym);
 	atomic_store(&g_symlinks, sym ? 1 : 0);
 	free((void *)g_lane_done);
+	free((void *)g_lane_final);
 	free((void *)g_slots);
 	g_lane_done = calloc((size_t)g_nlanes + 1, sizeof(*g_lane_done));
+	g_lane_final = calloc((size_t)g_nlanes + 1, sizeof(*g_lane_final));
 	g_slots = malloc(((size_t)g_nslots + 1) * sizeof(*g_slots));
 	for (int i = 0; i < g_nslots; i++)
 		g_slots[i] = -1;
@@ -576,8 +582,12 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int workers = arg_i32(env, argv[6]);
-	inflight_reset(workers);
+	int max_threads = arg_i32(env, argv[6]);
+	inflight_reset(g_nlanes);
+	if (lanes_setup(g_nlanes, max_threads) < 0) {
+		napi_throw_error(env, NULL, strerror(ENOMEM));
+		return NULL;
+	}
 	g_spinners = ncpu > 2 ? (int)ncpu - 1 : 1;
 	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);
@@ -592,14 +602,15 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* prepareThread(): timer slack, priority and root (chroot mode) of the calling worker thread, before its first op */
-static napi_value js_prepare_thread(napi_env env, napi_callback_info info)
+/* threads(): [executor threads alive now, the most alive at once] */
+static napi_value js_threads(napi_env env, napi_callback_info info)
 {
-	(void)env; (void)info;
-	thread_ready();
-	confine_thread();
-	thread_priority(0); /* its JavaScript until it runs ops */
-	return NULL;
+	(void)info;
+	napi_value arr;
+	napi_create_array_with_length(env, 2, &arr);
+	napi_set_element(env, arr, 0, num(env, lanes_live()));
+	napi_set_element(env, arr, 1, num(env, lanes_peak()));
+	return arr;
 }
 
 /* confinement(): [mode ("chroot" or "openat2 (why)"), executor threads that could not chroot] */
@@ -647,6 +658,16 @@ static napi_value js_lane_done(napi_env env, napi_callback_info info)
 	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load(&g_lane_done[lane]) : 0);
 }
 
+/* laneFinal(lane): the lane's ops whose results are written (the planner tallies up to it) */
+static napi_value js_lane_final(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int lane = arg_i32(env, argv[0]);
+	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load_explicit(&g_lane_final[lane], memory_order_acquire) : 0);
+}
+
 /* cpuNs(): CPU time the executor threads spent running ops (sleeps and waits do not count) */
 static napi_value js_cpu_ns(napi_env env, napi_callback_info info)
 {
@@ -664,10 +685,19 @@ static napi_value js_helpers(napi_env env, napi_callback_info info)
 	return arr;
 }
 
-/* teardown(): close every replay fd still open and every cached directory (workers idle) */
+/* stopThreads(): the lanes' threads leave once their current op is done; returns when they have */
+static napi_value js_stop_threads(napi_env env, napi_callback_info info)
+{
+	(void)env; (void)info;
+	lanes_teardown();
+	return NULL;
+}
+
+/* teardown(): stop the lanes' threads, close every replay fd still open and every cached directory */
 static napi_value js_teardown(napi_env env, napi_callback_info info)
 {
 	(void)env; (void)info;
+	lanes_teardown();
 	confine_teardown();
 	async_teardown();
 	for (int i = 0; i < g_nslots; i++) {
@@ -745,18 +775,20 @@ static void wait_until(int64_t due)
 	if (!spin)
 		atomic_fetch_sub(&spinning, 1);
 	int64_t wake = spin ? due - SPIN_NS : due;
-	if (wake > mono_ns()) {
-		struct timespec ts = { wake / 1000000000LL, wake % 1000000000LL };
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-			;
+	/* in steps of at most STOP_CHECK_NS: a stop is seen while a lane sleeps */
+	for (int64_t now = mono_ns(); wake > now && !atomic_load_explicit(&g_stop, memory_order_relaxed); now = mono_ns()) {
+		int64_t until = wake - now > STOP_CHECK_NS ? now + STOP_CHECK_NS : wake;
+		struct timespec ts = { until / 1000000000LL, until % 1000000000LL };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 	}
 	if (spin) {
-		while (mono_ns() < due)
+		while (mono_ns() < due && !atomic_load_explicit(&g_stop, memory_order_relaxed))
 			cpu_relax();
 		atomic_fetch_sub(&spinning, 1);
 	}
 }
 
+/* Wait until `lane` has done `need` ops: 1; 0 the replay stops; -1 this thread should yield (see lanes.c) */
 static int wait_dep(int lane, int32_t need)
 {
 	if (lane < 0 || lane >= g_nlanes)
@@ -769,14 +801,16 @@ static int wait_dep(int lane, int32_t need)
 		if (atomic_load_explicit(c, memory_order_acquire) >= need)
 			return 1;
 	}
-	/* the other lane is running somewhere: wait for it a little, then give the worker back */
-	int64_t until = mono_ns() + 20000000;
+	/* the other lane's thread gets there when it gets there: sleep until it wakes us (or the replay
+	 * stops); but give this thread up after a while if lanes wait for one (that lane may be one) */
+	int64_t yield_at = mono_ns() + YIELD_AFTER_NS;
 	atomic_fetch_add(&g_waiters, 1);
 	int ok = 0;
 	for (;;) {
 		int32_t v = atomic_load_explicit(c, memory_order_acquire);
 		if (v >= need) { ok = 1; break; }
-		if (atomic_load(&g_stop) || mono_ns() >= until) break;
+		if (atomic_load(&g_stop)) break;
+		if (lanes_waiting() > 0 && mono_ns() >= yield_at) { ok = -1; break; }
 		struct timespec ts = { 0, 500000 };
 		syscall(SYS_futex, (int32_t *)c, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
 	}
@@ -784,66 +818,64 @@ static int wait_dep(int lane, int32_t need)
 	return ok;
 }
 
-/*
- * run(ops Int32Array, opsF Float64Array, strings Uint8Array, results
- *     Float64Array, lane, laneBase, from, to, horizonNs)
- * Executes ops [from, to) of one lane segment. laneBase is the lane-wide
- * index of op 0 of the segment (dependencies count ops per lane).
- * Returns [status, next, wakeAt]: status 0 done, 1 sleeping (next op due
- * at wakeAt, beyond the horizon), 2 blocked on another lane, 3 stopped.
- */
-static napi_value js_run(napi_env env, napi_callback_info info)
+/* The lane's progress: `done` ops ran (other lanes' dependencies wait for
+ * it), and their results are written up to `done` unless an async op of
+ * the range is still in flight (its result comes at its completion). */
+static void lane_progress(int lane, int32_t done, int results_written)
 {
-	size_t argc = 9;
-	napi_value argv[9];
-	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	int32_t *ops = typed_data(env, argv[0], NULL);
-	double *opsf = typed_data(env, argv[1], NULL);
-	const char *strings = typed_data(env, argv[2], NULL);
-	double *results = typed_data(env, argv[3], NULL);
-	int lane = arg_i32(env, argv[4]);
-	int32_t base = arg_i32(env, argv[5]);
-	int32_t from = arg_i32(env, argv[6]);
-	int32_t to = arg_i32(env, argv[7]);
-	double horizon = arg_f64(env, argv[8]);
-	if (!ops || !opsf || !strings || !results || lane < 0 || lane >= g_nlanes) {
-		napi_throw_error(env, NULL, "run: bad arguments");
-		return NULL;
-	}
-	thread_ready();
-	thread_priority(EXECUTOR_NICE);
-	confine_thread();
+	atomic_store_explicit(&g_lane_done[lane], done, memory_order_release);
+	if (results_written)
+		atomic_store_explicit(&g_lane_final[lane], done, memory_order_release);
+	if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
+		syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+int run_range(struct range *r, int lane)
+{
+	const int32_t *ops = r->ops;
+	const double *opsf = r->opsf;
 	struct timespec cpu0, cpu1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
-	int status = 0;
-	double wake = 0;
-	int32_t i = from;
+	int32_t i = r->from;
+	int async_used = 0, yielded = 0;
 	int64_t prev_end = 0; /* back-to-back ops: the last one's end is the next one's start (one clock read per op) */
-	for (; i < to; i++) {
+	for (; i < r->to; i++) {
 		const int32_t *op = ops + (size_t)i * OP_WORDS;
 		const double *opf = opsf + (size_t)i * (OP_WORDS / 2);
-		if (atomic_load_explicit(&g_stop, memory_order_relaxed)) { status = 3; break; }
-		int waited = 0;
-		if (op[W_DEP1L] >= 0) {
-			if (!wait_dep(op[W_DEP1L], op[W_DEP1I])) { status = 2; break; }
-			waited = 1;
-		}
-		if (op[W_DEP2L] >= 0) {
-			if (!wait_dep(op[W_DEP2L], op[W_DEP2I])) { status = 2; break; }
-			waited = 1;
-		}
-		int64_t now = prev_end && !waited ? prev_end : mono_ns();
+		if (atomic_load_explicit(&g_stop, memory_order_relaxed))
+			break;
+		/* first the due time, then the other lanes' ops before it: those were due earlier, and
+		 * are mostly done by then (hundreds of threads waiting on each other ahead of time
+		 * would take the CPU from the ones whose calls are due) */
+		int64_t now = prev_end ? prev_end : mono_ns();
 		int64_t due = g_t0 + g_start + (int64_t)(opf[F_DUE] * g_inv_speed);
+		int waited = 0, dep = 1;
 		if (due > now) { /* at --speed max every op is due at the start */
-			if ((double)(due - now) > horizon) { status = 1; wake = (double)(due - g_t0); break; }
 			wait_until(due);
-			now = mono_ns();
+			if (atomic_load_explicit(&g_stop, memory_order_relaxed))
+				break;
+			waited = 1;
 		}
-		double *res = results + (size_t)i * RESULT_DOUBLES;
+		if (op[W_DEP1L] >= 0) {
+			dep = wait_dep(op[W_DEP1L], op[W_DEP1I]);
+			waited = 1;
+		}
+		if (dep == 1 && op[W_DEP2L] >= 0) {
+			dep = wait_dep(op[W_DEP2L], op[W_DEP2I]);
+			waited = 1;
+		}
+		if (dep != 1) {
+			yielded = dep < 0;
+			break;
+		}
+		if (waited)
+			now = mono_ns();
+		double *res = r->results + (size_t)i * RESULT_DOUBLES;
 		if (op[W_KIND] >= K_AREAD) {
 			/* its result comes when it completes (by async_drain below at the latest) */
 			async_issue(lane, (enum async_op)(op[W_KIND] - K_AREAD), slot_fd(op[W_SLOT]), (int64_t)opf[F_OFFSET], io_count(opf),
-				    op[W_FLAGS], op[W_MODE], !batched_with_next(ops, opsf, i, to, now), res, now, g_t0 + g_start);
+				    op[W_FLAGS], op[W_MODE], !batched_with_next(ops, opsf, i, r->to, now), res, now, g_t0 + g_start);
+			async_used = 1;
 			prev_end = 0;
 		} else {
 			/* a ring's request issued as its syscall (io_uring's openat, close, ...):
@@ -853,30 +885,60 @@ static napi_value js_run(napi_env env, napi_callback_info info)
 			int counted = op[W_KIND] != K_WAIT && op[W_KIND] != K_OPEN_PRE; /* traced calls only */
 			if (counted)
 				inflight_change(1, now);
-			long r = issue(op, opf, strings);
+			long ret = issue(op, opf, r->strings);
 			int64_t end = mono_ns();
 			if (counted)
 				inflight_change(-1, end);
-			res[0] = (double)r;
+			res[0] = (double)ret;
 			res[1] = (double)(now - g_t0 - g_start);
 			res[2] = (double)(end - now);
 			prev_end = end;
 		}
-		atomic_store_explicit(&g_lane_done[lane], base + i + 1, memory_order_release);
-		if (atomic_load_explicit(&g_waiters, memory_order_relaxed) > 0)
-			syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+		lane_progress(lane, r->base + i + 1, !async_used);
 	}
-	/* every async op of this range completes before its results are handed back */
+	/* every async op of this range completes before the range is done */
 	async_drain(lane, 0);
+	lane_progress(lane, r->base + i, 1);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
 	atomic_fetch_add(&g_cpu_ns, (long long)(cpu1.tv_sec - cpu0.tv_sec) * 1000000000LL + (cpu1.tv_nsec - cpu0.tv_nsec));
-	thread_priority(0);
-	napi_value out;
-	napi_create_array_with_length(env, 3, &out);
-	napi_set_element(env, out, 0, num(env, status));
-	napi_set_element(env, out, 1, num(env, i));
-	napi_set_element(env, out, 2, num(env, wake));
-	return out;
+	r->from = i;
+	return !yielded;
+}
+
+/*
+ * submit(ops Int32Array, opsF Float64Array, strings Uint8Array, results
+ *        Float64Array, lane, laneBase, from, to): queue ops [from, to) of
+ * one lane segment for the lane's thread (started now, or once one of the
+ * --workers threads is free: kick()). laneBase is the lane-wide index of op
+ * 0 of the segment. The arrays stay the caller's and must live until
+ * laneFinal(lane) passes the range.
+ */
+static napi_value js_submit(napi_env env, napi_callback_info info)
+{
+	size_t argc = 8;
+	napi_value argv[8];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	struct range r = {
+		.ops = typed_data(env, argv[0], NULL), .opsf = typed_data(env, argv[1], NULL), .strings = typed_data(env, argv[2], NULL),
+		.results = typed_data(env, argv[3], NULL), .base = arg_i32(env, argv[5]), .from = arg_i32(env, argv[6]), .to = arg_i32(env, argv[7]),
+	};
+	int lane = arg_i32(env, argv[4]);
+	if (!r.ops || !r.opsf || !r.strings || !r.results || lane < 0 || lane >= g_nlanes || r.from < 0 || r.to > SEGMENT_OPS_MAX || r.from > r.to) {
+		napi_throw_error(env, NULL, "submit: bad arguments");
+		return NULL;
+	}
+	int ret = lanes_submit(lane, &r);
+	if (ret < 0)
+		napi_throw_error(env, NULL, strerror(-ret));
+	return NULL;
+}
+
+/* kick(): threads for the lanes waiting for one, while fewer than --workers run */
+static napi_value js_kick(napi_env env, napi_callback_info info)
+{
+	(void)env; (void)info;
+	lanes_kick();
+	return NULL;
 }
 
 /* ---- init helpers: everything confined under the root, nothing followed out ---- */
@@ -1130,10 +1192,11 @@ NAPI_MODULE_INIT()
 	napi_property_descriptor props[] = {
 		{ "setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL },
 		{ "now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL },
-		{ "prepareThread", NULL, js_prepare_thread, NULL, NULL, NULL, napi_default, NULL },
+		{ "threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL },
 		{ "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },
 		{ "stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL },
 		{ "laneDone", NULL, js_lane_done, NULL, NULL, NULL, napi_default, NULL },
+		{ "laneFinal", NULL, js_lane_final, NULL, NULL, NULL, napi_default, NULL },
 		{ "helpers", NULL, js_helpers, NULL, NULL, NULL, napi_default, NULL },
 		{ "cpuNs", NULL, js_cpu_ns, NULL, NULL, NULL, napi_default, NULL },
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
@@ -1141,7 +1204,9 @@ NAPI_MODULE_INIT()
 		{ "confinement", NULL, js_confinement, NULL, NULL, NULL, napi_default, NULL },
 		{ "inflight", NULL, js_inflight, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncDepths", NULL, js_async_depths, NULL, NULL, NULL, napi_default, NULL },
-		{ "run", NULL, js_run, NULL, NULL, NULL, napi_default, NULL },
+		{ "submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL },
+		{ "stopThreads", NULL, js_stop_threads, NULL, NULL, NULL, napi_default, NULL },
+		{ "kick", NULL, js_kick, NULL, NULL, NULL, napi_default, NULL },
 		{ "initDir", NULL, js_init_dir, NULL, NULL, NULL, napi_default, NULL },
 		{ "initRemove", NULL, js_init_remove, NULL, NULL, NULL, napi_default, NULL },
 		{ "initFile", NULL, js_init_file, NULL, NULL, NULL, napi_default, NULL },

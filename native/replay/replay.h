@@ -1,6 +1,7 @@
 /*
- * replay.h - what the executor's files share: the clock, I/O buffers, and
- * the async executor (async.c) that replay.c's run() hands async ops to.
+ * replay.h - what the executor's files share: the clock, I/O buffers, the
+ * lanes' threads (lanes.c) that run replay.c's ranges, and the async
+ * executor (async.c) that ranges hand async ops to.
  */
 #ifndef IOR_REPLAY_H
 #define IOR_REPLAY_H
@@ -54,6 +55,39 @@ void async_depths(double *ops, double *depth_sum);
 void async_drain(int lane, int keep);
 /* How async ops were issued: "io_uring", "synchronous (io_uring unavailable: ...)", or NULL (none yet) */
 const char *async_issued_as(void);
+
+/* A range of one lane's encoded ops (replay/ops.ts Segment): ops [from, to)
+ * of a segment whose op 0 is the lane's op `base` (dependencies count ops
+ * per lane). The memory is the planner's SharedArrayBuffers, kept alive by
+ * it until the ops' results are tallied. */
+struct range {
+	const int32_t *ops;
+	const double *opsf;
+	const char *strings;
+	double *results;
+	int32_t base, from, to;
+};
+/* Run a range on the calling executor thread (replay.c): each op when due
+ * and its dependencies are done. 1: all ran, or the replay stops; 0: it
+ * yielded its thread (blocked on a lane waiting for one), r->from the op
+ * to go on with. */
+int run_range(struct range *r, int lane);
+/* An executor thread's start (timer slack, priority, its root in chroot
+ * mode) and end (its buffers freed). */
+void executor_thread_begin(void);
+void executor_thread_end(void);
+
+/* One executor thread per lane (lanes.c), max_threads at once.
+ * lanes_submit: 1 queued (the lane's thread started, or the lane waits for
+ * one), -errno. lanes_waiting: lanes waiting for a thread; lanes_kick:
+ * start threads for them while there is room. */
+int lanes_setup(int nlanes, int max_threads);
+int lanes_submit(int lane, const struct range *r);
+int lanes_waiting(void);
+void lanes_kick(void);
+int lanes_live(void);
+int lanes_peak(void);
+void lanes_teardown(void);
 
 /* Calls in flight across the executor threads (inflight.c): +1 when one is
  * issued, -1 when it is done, with mono_ns() of the moment; the

@@ -8,8 +8,8 @@
  *   1. native addons (common/assets.ts NATIVE_ADDONS) rebuilt from source with
  *      node-gyp and scripts/sea/glibc-compat.*, so they need no newer glibc
  *      or libstdc++ than Node itself; cached in build/sea/addons/
- *   2. esbuild: the CLI (bootstrap.ts), every worker script the code names
- *      with workerPath('...'), and piscina's own worker, each one CJS file
+ *   2. esbuild: the CLI (bootstrap.ts) and every worker script the code
+ *      names with workerPath('...'), each one CJS file
  *   3. manifest.json + SEA config -> node --experimental-sea-config -> blob
  *   4. copy of process.execPath, stripped, its NODE_OPTIONS renamed (see
  *      renameNodeOptions), postject injects the blob
@@ -242,9 +242,7 @@ function discoverWorkers(): string[] {
  *  - zstd-napi (require('../binding'), and trace/zstd.ts's import of
  *    zstd-napi/binding.js) and better-sqlite3 (require('bindings'))
  *    load their .node files relative to their package: point them at
- *    requireNativeAddon(), which finds the unpacked copy;
- *  - piscina starts its worker from path.resolve(__dirname, 'worker.js'):
- *    point it at the unpacked piscina-worker.cjs.
+ *    requireNativeAddon(), which finds the unpacked copy.
  */
 function seaPlugin(): esbuild.Plugin {
   const assetsModule = path.join(ROOT, 'build', 'common', 'assets.js');
@@ -260,12 +258,6 @@ function seaPlugin(): esbuild.Plugin {
       b.onResolve({ filter: /^bindings$/ }, (args) => (inPackage(args.importer, 'better-sqlite3') ? { path: 'better-sqlite3', namespace: 'ior-addon-fn' } : undefined));
       b.onLoad({ filter: /.*/, namespace: 'ior-addon' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, false), resolveDir: ROOT, loader: 'js' }));
       b.onLoad({ filter: /.*/, namespace: 'ior-addon-fn' }, (args) => ({ contents: addonModule(args.path as NativeAddonName, true), resolveDir: ROOT, loader: 'js' }));
-      b.onLoad({ filter: /[\\/]node_modules[\\/]piscina[\\/]dist[\\/]index\.js$/ }, (args) => {
-        const code = fs.readFileSync(args.path, 'utf8');
-        const original = "(0, node_path_1.resolve)(__dirname, 'worker.js')";
-        if (!code.includes(original)) throw new BuildError(`piscina changed: ${args.path} no longer contains ${original}; update scripts/sea/build.ts`);
-        return { contents: code.replace(original, 'require("node:path").join(process.env.IOR_ASSET_DIR, "piscina-worker.cjs")'), loader: 'js' };
-      });
     },
   };
 }
@@ -282,8 +274,6 @@ async function bundle(entry: string, outfile: string): Promise<void> {
     define: { 'import.meta.url': '__iorImportMetaUrl' },
     banner: { js: 'var __iorImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
     logOverride: { 'empty-import-meta': 'error' },
-    // optional in piscina's worker (it catches the failure)
-    external: ['@napi-rs/nice'],
     plugins: [seaPlugin()],
     minifyWhitespace: true,
     minifySyntax: true,
@@ -353,8 +343,6 @@ async function main(): Promise<void> {
     assets[name] = path.join(OUT, 'assets', name);
     await bundle(path.join(ROOT, 'build', rel), assets[name]!);
   }
-  assets['piscina-worker.cjs'] = path.join(OUT, 'assets', 'piscina-worker.cjs');
-  await bundle(path.join(ROOT, 'node_modules', 'piscina', 'dist', 'worker.js'), assets['piscina-worker.cjs']!);
 
   const manifest = manifestFor(assets);
   const manifestFile = path.join(OUT, 'manifest.json');

@@ -1,0 +1,274 @@
+/*
+ * lanes.c - one executor thread per lane (traced thread, or async ring).
+ *
+ * The planner (replay/run.ts, on Node's main thread) appends ranges of a
+ * lane's encoded ops with lanes_submit(); the lane's own thread runs them
+ * in order (run_range, replay.c): it sleeps until each op is due, waits
+ * for the ops of other lanes it depends on, issues the syscall, and
+ * publishes its progress in per-lane counters that the planner polls.
+ * No JavaScript runs on these threads, and nothing is handed over per
+ * range: a lane's thread is there when its next op is due (a Node worker
+ * per lane cost ~1-2 ms of CPU per hand-over, which lagged 256 paced
+ * threads on 2 CPUs by 4-20 ms at p99).
+ *
+ * A thread with nothing queued for IDLE_NS exits (a lane that pauses, or
+ * whose traced thread ended); the next submit starts another. At most
+ * max_threads run at once (--workers): a lane submitted beyond that waits
+ * in a queue of lanes for a thread. So that no lane waits for ever on one
+ * that has no thread, while lanes wait: idle threads leave at once, and a
+ * thread that waits more than 20 ms for another lane's op gives its place
+ * up (run_range yields; the rest of its range waits in the lane's queue).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+#define IDLE_NS 500000000LL
+/* run_range's frames hold a few PATH_MAX buffers: far below this */
+#define STACK_BYTES (512 * 1024)
+
+/* (no condition variables: dist/ior binds pthread_cond_timedwait to its
+ * pre-2.3.2 version for old glibcs, which does not mix with today's
+ * pthread_cond_init; a futex word does the same here) */
+struct lane_queue {
+	pthread_mutex_t mu;
+	_Atomic int32_t wake; /* bumped (and futex-woken) when a range is queued or the threads must leave */
+	struct range *items; /* a ring of cap ranges, n from head */
+	int head, n, cap;
+	int live;    /* a thread serves this lane */
+	int waiting; /* in the queue of lanes waiting for a thread */
+};
+
+static struct lane_queue *g_queues;
+static int g_nqueues;
+static int g_max_threads;
+static atomic_int g_live, g_peak, g_stopping;
+/* lanes with ops queued and no thread, first come first served */
+static pthread_mutex_t g_waiting_mu = PTHREAD_MUTEX_INITIALIZER;
+static int *g_waiting, g_waiting_head, g_waiting_n;
+static atomic_int g_nwaiting;
+
+static void *lane_main(void *arg);
+
+/* Wake the lane's thread if it sleeps (queued work, or leaving). */
+static void wake(struct lane_queue *q)
+{
+	atomic_fetch_add(&q->wake, 1);
+	syscall(SYS_futex, (int32_t *)&q->wake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* A ring slot for one more range (the caller holds q->mu). */
+static int queue_room(struct lane_queue *q)
+{
+	if (q->n < q->cap)
+		return 0;
+	int cap = q->cap ? 2 * q->cap : 8;
+	struct range *items = malloc((size_t)cap * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (int i = 0; i < q->n; i++)
+		items[i] = q->items[(q->head + i) % q->cap];
+	free(q->items);
+	q->items = items;
+	q->head = 0;
+	q->cap = cap;
+	return 0;
+}
+
+/* Start the lane's thread (the caller holds q->mu): 0, or an errno. */
+static int spawn(int lane)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STACK_BYTES);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&g_live, 1);
+	int err = pthread_create(&t, &attr, lane_main, (void *)(intptr_t)lane);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		atomic_fetch_sub(&g_live, 1);
+		return err;
+	}
+	g_queues[lane].live = 1;
+	for (int live = atomic_load(&g_live), peak = atomic_load(&g_peak); live > peak && !atomic_compare_exchange_weak(&g_peak, &peak, live);)
+		;
+	return 0;
+}
+
+/* The lane waits for a thread (the caller holds q->mu). */
+static void wait_for_thread(int lane)
+{
+	struct lane_queue *q = &g_queues[lane];
+	if (q->waiting)
+		return;
+	q->waiting = 1;
+	pthread_mutex_lock(&g_waiting_mu);
+	g_waiting[(g_waiting_head + g_waiting_n) % g_nqueues] = lane;
+	g_waiting_n++;
+	atomic_fetch_add(&g_nwaiting, 1);
+	pthread_mutex_unlock(&g_waiting_mu);
+}
+
+int lanes_waiting(void)
+{
+	return atomic_load_explicit(&g_nwaiting, memory_order_relaxed);
+}
+
+/* Threads for the lanes that wait, while fewer than max_threads run. */
+void lanes_kick(void)
+{
+	while (atomic_load(&g_nwaiting) > 0 && atomic_load(&g_live) < g_max_threads && !atomic_load(&g_stopping)) {
+		pthread_mutex_lock(&g_waiting_mu);
+		if (g_waiting_n == 0) {
+			pthread_mutex_unlock(&g_waiting_mu);
+			return;
+		}
+		int lane = g_waiting[g_waiting_head];
+		g_waiting_head = (g_waiting_head + 1) % g_nqueues;
+		g_waiting_n--;
+		atomic_fetch_sub(&g_nwaiting, 1);
+		pthread_mutex_unlock(&g_waiting_mu);
+		struct lane_queue *q = &g_queues[lane];
+		pthread_mutex_lock(&q->mu);
+		q->waiting = 0;
+		int err = !q->live && q->n > 0 ? spawn(lane) : 0;
+		if (err)
+			wait_for_thread(lane); /* out of threads (RLIMIT_NPROC, memory): later */
+		pthread_mutex_unlock(&q->mu);
+		if (err)
+			return;
+	}
+}
+
+static void *lane_main(void *arg)
+{
+	int lane = (int)(intptr_t)arg;
+	struct lane_queue *q = &g_queues[lane];
+
+	executor_thread_begin();
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		int64_t idle_until = mono_ns() + IDLE_NS;
+		while (q->n == 0 && !atomic_load(&g_stopping)) {
+			int64_t left = idle_until - mono_ns();
+			if (lanes_waiting() > 0 || left <= 0)
+				goto out; /* its place is wanted now, or it idled long enough */
+			int32_t seen = atomic_load(&q->wake);
+			pthread_mutex_unlock(&q->mu);
+			struct timespec ts = { left / 1000000000LL, left % 1000000000LL };
+			syscall(SYS_futex, (int32_t *)&q->wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+			pthread_mutex_lock(&q->mu);
+		}
+		if (atomic_load(&g_stopping))
+			goto out;
+		struct range r = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		pthread_mutex_unlock(&q->mu);
+		int yielded = run_range(&r, lane) == 0;
+		pthread_mutex_lock(&q->mu);
+		if (yielded) {
+			/* blocked on a lane that waits for a thread: the rest goes first when this one gets a thread again */
+			if (queue_room(q) == 0) {
+				q->head = (q->head + q->cap - 1) % q->cap;
+				q->items[q->head] = r;
+				q->n++;
+			}
+			wait_for_thread(lane);
+			goto out;
+		}
+	}
+out:
+	q->live = 0;
+	pthread_mutex_unlock(&q->mu);
+	executor_thread_end();
+	atomic_fetch_sub(&g_live, 1);
+	lanes_kick();
+	return NULL;
+}
+
+int lanes_setup(int nlanes, int max_threads)
+{
+	lanes_teardown();
+	g_queues = calloc((size_t)nlanes + 1, sizeof(*g_queues));
+	g_waiting = calloc((size_t)nlanes + 1, sizeof(*g_waiting));
+	if (!g_queues || !g_waiting)
+		return -ENOMEM;
+	g_waiting_head = g_waiting_n = 0;
+	atomic_store(&g_nwaiting, 0);
+	g_nqueues = nlanes;
+	for (int i = 0; i < nlanes; i++)
+		pthread_mutex_init(&g_queues[i].mu, NULL);
+	g_max_threads = max_threads;
+	atomic_store(&g_live, 0);
+	atomic_store(&g_peak, 0);
+	atomic_store(&g_stopping, 0);
+	return 0;
+}
+
+int lanes_submit(int lane, const struct range *r)
+{
+	if (lane < 0 || lane >= g_nqueues)
+		return -EINVAL;
+	struct lane_queue *q = &g_queues[lane];
+	pthread_mutex_lock(&q->mu);
+	int err = queue_room(q);
+	if (err) {
+		pthread_mutex_unlock(&q->mu);
+		return err;
+	}
+	q->items[(q->head + q->n) % q->cap] = *r;
+	q->n++;
+	if (q->live)
+		wake(q);
+	else if (!q->waiting && (atomic_load(&g_live) >= g_max_threads || lanes_waiting() > 0 || spawn(lane) != 0))
+		wait_for_thread(lane);
+	pthread_mutex_unlock(&q->mu);
+	return 1;
+}
+
+int lanes_live(void)
+{
+	return atomic_load(&g_live);
+}
+
+int lanes_peak(void)
+{
+	return atomic_load(&g_peak);
+}
+
+/* Every thread leaves once its current op is done (run_range sees the stop
+ * flag too); wait for them, then forget the queues. */
+void lanes_teardown(void)
+{
+	if (!g_queues)
+		return;
+	atomic_store(&g_stopping, 1);
+	for (int i = 0; i < g_nqueues; i++)
+		wake(&g_queues[i]);
+	while (atomic_load(&g_live) > 0) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	for (int i = 0; i < g_nqueues; i++) {
+		free(g_queues[i].items);
+		pthread_mutex_destroy(&g_queues[i].mu);
+	}
+	free(g_queues);
+	free(g_waiting);
+	g_queues = NULL;
+	g_waiting = NULL;
+	g_nqueues = 0;
+}
