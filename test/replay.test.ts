@@ -319,6 +319,28 @@ test('two threads racing on one file keep their traced order at --speed max', ()
   done();
 });
 
+test('--workers 2 on 6 threads that wait on each other: lanes share the threads, none waits for ever, the order holds', () => {
+  const { dir, target, done } = setup('few-threads');
+  const LANES = 6, ROUNDS = 50;
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [];
+  for (let k = 0; k < LANES; k++) rows.push({ syscall: 'openat', tid: 200 + k, path: '/ring/file', flags: O_CREAT | O_RDWR, mode: 0o644, ret: BigInt(10 + k), fd: 10 + k, file_type: 'regular' });
+  // a relay: in each round thread k writes its block after reading the block thread k-1 wrote just before
+  for (let i = 0; i < ROUNDS; i++)
+    for (let k = 0; k < LANES; k++) {
+      const block = BigInt((i * LANES + k) * 512);
+      if (k > 0 || i > 0) rows.push({ syscall: 'pread64', tid: 200 + k, fd: 10 + k, path: '/ring/file', offset: block - 512n, count: 512n, ret: 512n, bytes: 512n, file_type: 'regular' });
+      rows.push({ syscall: 'pwrite64', tid: 200 + k, fd: 10 + k, path: '/ring/file', offset: block, count: 512n, ret: 512n, bytes: 512n, file_type: 'regular' });
+    }
+  const file = trace(dir, 'few-threads', rows);
+  const { report } = replay([file, '--target', target, '--speed', 'max', '--workers', '2']);
+  assert.equal(report.lanes, LANES);
+  assert.ok(report.workers <= 2, `${report.workers} threads at once`);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.events.short_transfers, 0, 'every read found the block before it written');
+  assert.equal(fs.statSync(path.join(target, 'ring/file')).size, ROUNDS * LANES * 512);
+  done();
+});
+
 test('a close whose event came after other threads reused its fd number twice closes its own file, not theirs', () => {
   const { dir, target, done } = setup('late-close');
   const at = (us: number) => 1_000_000_000n + BigInt(us) * 1000n;
