@@ -1,7 +1,6 @@
 /**
- * Concurrency of a trace: calls in flight over time (time-weighted), and how
- * many traced threads are alive at once (which sizes the replay's pool).
- * Both are sweeps over the intervals' sorted starts and ends.
+ * Concurrency of a trace: calls in flight over time (time-weighted), a
+ * sweep over the calls' sorted starts and ends.
  */
 
 /** Time-weighted calls in flight: mean, p99 and max of the level. */
@@ -70,17 +69,4 @@ export class InFlightSweep {
     }
     return { mean: total > 0 ? weighted / total : 0, p99, max };
   }
-}
-
-/** Intervals in any order, swept once all are in: for the lanes' lifetimes (one interval per traced thread). */
-export function peakOverlap(starts: Float64Array | number[], ends: Float64Array | number[]): number {
-  const s = Float64Array.from(starts).sort(), e = Float64Array.from(ends).sort();
-  let open = 0, peak = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    // strictly before: an interval of no length still counts as open at its instant
-    while (j < e.length && e[j]! < s[i]!) (j++, open--);
-    open++;
-    if (open > peak) peak = open;
-  }
-  return peak;
 }

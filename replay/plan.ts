@@ -43,8 +43,6 @@ export interface Plan {
   skipped: Partial<Record<SkipReason | 'no effect', number>>;
   bySyscall: Record<string, { replayed: number; skipped: number }>;
   lanes: number;
-  /** each lane's first call and last call's end (ns after the first event): when its traced thread was alive */
-  laneLife: { first: Float64Array; last: Float64Array };
   /** traced calls in flight (replayed ones only), time-weighted */
   tracedInFlight: InFlight;
   /** the files (under the target) with the most traced time in calls, most first: the report has their calls in flight */
@@ -412,12 +410,11 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   const interp = new Interpreter();
   const model = new InitModel();
   const plan: Plan = {
-    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, laneLife: { first: new Float64Array(0), last: new Float64Array(0) }, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
+    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
     firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
   let first: number | null = null, last = 0;
   const inFlight = new InFlightSweep();
-  const laneFirst: number[] = [], laneLast: number[] = [];
   const fileTime = new Map<string, number>();
   for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
     const e = batch.load(row);
@@ -433,13 +430,11 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
     }
     per.replayed++;
     plan.replayed++;
-    const lane = interp.laneOf(e);
+    interp.laneOf(e); // numbers the lanes as the run pass will
     const end = e.ts + Math.max(0, e.latency);
     inFlight.add(e.ts, end);
     const rel = steps[0]!.rel;
     if (rel !== null && rel !== '') fileTime.set(rel, (fileTime.get(rel) ?? 0) + (end - e.ts));
-    laneFirst[lane] ??= e.ts;
-    laneLast[lane] = Math.max(laneLast[lane] ?? end, end);
     if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
       // (an io_uring path request is replayed as its syscall, not as an async operation)
       plan.async.ops++;
@@ -462,7 +457,6 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   if (plan.events === 0) throw new IorError(`${tracePath} holds no events: nothing to replay`);
   onProgress?.(plan.events, reader.rowCount);
   plan.lanes = interp.laneCount;
-  plan.laneLife = { first: Float64Array.from(laneFirst), last: Float64Array.from(laneLast) };
   plan.tracedInFlight = inFlight.result();
   plan.topFiles = [...fileTime].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
   plan.slots = interp.slotCount;
