@@ -140,7 +140,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000));
 
 export function renderReport(r: ReplayReport): string {
-  let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}, ${r.workers} executor threads at most at once for ${r.lanes} traced threads: ${r.outcome}\n\n`;
+  let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}: ${r.lanes} traced threads, ${r.workers} executor threads at most at once, ${r.outcome}\n\n`;
   out += `confined    ${r.confinement.mode}${r.confinement.threads_walking ? ` (${n(r.confinement.threads_walking)} executor threads could not chroot and walked)` : ''}\n`;
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
