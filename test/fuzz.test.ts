@@ -91,7 +91,9 @@ const HOSTILE_PATHS = [
   '/../../etc/ior-fuzz', '/a/../../../etc/passwd', '/' + 'x/'.repeat(3000) + 'f', '/\u0000/etc', '/proc/self/root/etc/hostname',
   'relative/path', '', '/', '//', '/./././../', '/etc/../../..', '/dev/null', '/sys/kernel/x', '/ü/日本/🙂', '/a\nb', '/' + 'y'.repeat(5000),
 ];
-const HOSTILE_CALLS = ['openat', 'unlinkat', 'renameat2', 'mkdirat', 'chmod', 'truncate', 'symlinkat', 'linkat', 'newfstatat', 'rmdir', 'utimensat', 'chown'];
+const HOSTILE_CALLS = ['openat', 'unlinkat', 'renameat2', 'mkdirat', 'chmod', 'truncate', 'symlinkat', 'linkat', 'newfstatat', 'rmdir', 'utimensat', 'chown', 'process_fork', 'process_exec', 'process_exit'];
+/** pids of lifecycle rows: the traced one (100, whose fd 3 is open), itself as its own child, odd ones */
+const HOSTILE_PIDS = [100, 101, 0, -5, 2 ** 31 - 1];
 
 /** A trace of random calls on hostile paths (paths also as symlink targets, path2 of renames and links). */
 function hostileRows(rand: () => number): TraceEvent[] {
@@ -101,7 +103,10 @@ function hostileRows(rand: () => number): TraceEvent[] {
   for (let i = 0; i < n; i++) {
     const syscall = pick(HOSTILE_CALLS);
     const p = pick(HOSTILE_PATHS);
-    if (syscall === 'openat') {
+    if (syscall.startsWith('process_')) {
+      // a fork to any pid (the parent itself too) sharing or copying the fd table, exec and exit of any pid
+      rows.push(event({ syscall, pid: pick(HOSTILE_PIDS), ret: BigInt(pick(HOSTILE_PIDS)), flags: pick([0, 0x400, 0x200, 0x600, -1, null]) }, rows.length));
+    } else if (syscall === 'openat') {
       rows.push(event({ syscall, path: p, flags: 0o101, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' }, rows.length));
       rows.push(event({ syscall: 'write', path: p, fd: 3, count: 5n, ret: 5n, bytes: 5n, file_type: 'regular' }, rows.length));
       rows.push(event({ syscall: 'close', path: p, fd: 3, file_type: 'regular' }, rows.length));

@@ -256,8 +256,8 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
   if (isString) {
     const dict = dictionary ?? [];
     if (!coded) return strings(dict, packed as Int32Array, defs, rows, column.name);
+    checkCodes((packed as Int32Array).subarray(0, value), dict.length, column.name);
     const codes = defs === null ? (packed as Int32Array) : spreadCodes(packed as Int32Array, defs, reuse(scratch, 'codes', rows, Int32Array));
-    checkCodes(codes, dict.length, column.name);
     return { dictionary: dict, codes } satisfies CodedStrings;
   }
   return defs === null ? packed : withNulls(packed, defs, rows);
@@ -350,9 +350,11 @@ function reuse<K extends keyof ColumnScratch>(scratch: ColumnScratch | null, slo
   return have.subarray(0, rows) as NonNullable<ColumnScratch[K]>;
 }
 
+/** The dictionary indexes of the non-null values: each in [0, size) (a 32-bit wide one can read as negative). */
 function checkCodes(codes: Int32Array, size: number, name: string): void {
   for (let i = 0; i < codes.length; i++) {
-    if (codes[i]! >= size) throw new Error(`column ${name}: dictionary index ${codes[i]} out of range`);
+    const c = codes[i]!;
+    if (c < 0 || c >= size) throw new Error(`column ${name}: dictionary index ${c >>> 0} out of range`);
   }
 }
 

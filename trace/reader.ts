@@ -164,7 +164,7 @@ export class TraceReader {
               checkLevelStreams(chunks[i]!.bytes, COLUMN_BY_NAME.get(name)!.nullable, rows);
             }
             const decoded = await this.readWithHyparquet(others, rowStart, rows);
-            for (const name of others) batch[name] = coded && COLUMN_BY_NAME.get(name)!.kind === 'string' ? codeStrings(decoded[name] as (string | null)[]) : decoded[name];
+            for (const name of others) batch[name] = coded && COLUMN_BY_NAME.get(name)!.kind === 'string' ? codeStrings(decoded[name] as (string | null)[], COLUMN_BY_NAME.get(name)!) : decoded[name];
           }
         } catch (err) {
           throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
@@ -222,17 +222,22 @@ function absentColumn(coded: boolean, rows: number): unknown {
   return coded ? ({ dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings) : new Array(rows).fill(null);
 }
 
-/** A string column of hyparquet's as CodedStrings. */
-function codeStrings(values: readonly (string | null)[]): CodedStrings {
+/**
+ * A string column of hyparquet's as CodedStrings. A damaged page can leave a
+ * row without a value (hyparquet gives undefined for a dictionary index out
+ * of range) or a required column with a null: an error, not a hole.
+ */
+function codeStrings(values: readonly (string | null)[], column: ColumnDef): CodedStrings {
   const index = new Map<string, number>();
   const dictionary: string[] = [];
   const codes = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v === null) {
+    const v = values[i];
+    if (v === null && column.nullable) {
       codes[i] = -1;
       continue;
     }
+    if (typeof v !== 'string') throw new Error(`column ${column.name}: row ${i} of its row group holds no string`);
     let code = index.get(v);
     if (code === undefined) {
       index.set(v, (code = dictionary.length));
