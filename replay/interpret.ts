@@ -338,8 +338,9 @@ export class Interpreter {
     return 'unknown syscall';
   }
 
-  private step(kind: OpKind, fields: Partial<Step>): Step {
-    return { kind: KIND[kind], slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: -1, count: 0, ringDepth: 0, preOpen: null, ...fields };
+  /** A step of `kind`: the fields given, defaults for the rest (built field by field: one object shape, no spread per event). */
+  private step(kind: OpKind, f: Partial<Step>): Step {
+    return { kind: KIND[kind], slot: f.slot ?? -1, slot2: f.slot2 ?? -1, rel: f.rel ?? null, rel2: f.rel2 ?? null, flags: f.flags ?? 0, mode: f.mode ?? 0, offset: f.offset ?? -1, count: f.count ?? 0, ringDepth: f.ringDepth ?? 0, preOpen: f.preOpen ?? null };
   }
 
   private open(e: Ev): Step[] | SkipReason {
