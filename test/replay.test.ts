@@ -341,6 +341,37 @@ test('--workers 2 on 6 threads that wait on each other: lanes share the threads,
   done();
 });
 
+test('lifecycle rows: a CLONE_FILES child that execs gets its own copies (dup), the parent\'s close leaves them open, exit closes them; the same trace without the rows needs an open per process', () => {
+  const { dir, target, done } = setup('shared-exec');
+  const CLONE_FILES = 0x400, O_APPEND = 0o2000;
+  const file = { path: '/d/log', file_type: 'regular' };
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'mkdir', pid: 10, tid: 10, path: '/d', mode: 0o755 },
+    { syscall: 'openat', pid: 10, tid: 10, ...file, flags: O_CREAT | O_WRONLY | O_APPEND, mode: 0o644, ret: 3n, fd: 3 },
+    { syscall: 'write', pid: 10, tid: 10, ...file, fd: 3, offset: 0n, count: 100n, ret: 100n, bytes: 100n },
+    // a child sharing the fd table; it execs (the table becomes its own: fd 3 stays, a new reference), the parent closes its 3
+    { syscall: 'process_fork', pid: 10, tid: 10, ret: 11n, flags: CLONE_FILES },
+    { syscall: 'process_exec', pid: 11, tid: 11, count: 11n },
+    { syscall: 'close', pid: 10, tid: 10, ...file, fd: 3 },
+    // the child appends through its own 3 after the parent's close, and exits holding it
+    { syscall: 'write', pid: 11, tid: 11, ...file, fd: 3, offset: 100n, count: 50n, ret: 50n, bytes: 50n },
+    { syscall: 'process_exit', pid: 11, tid: 11 },
+    { syscall: 'process_exit', pid: 10, tid: 10 },
+  ];
+  const { report } = replay([trace(dir, 'shared-exec', rows), '--target', target, '--speed', 'max']);
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.added.pre_capture_opens, 0, 'the child writes through the file its parent opened, not one of its own');
+  assert.equal(fs.statSync(path.join(target, 'd/log')).size, 150);
+  const by = Object.fromEntries(report.syscalls.map((x) => [x.syscall, [x.replayed, x.ops, x.skipped]]));
+  // the fork shares (no call), the exec copies (one dup), the child's exit closes its copy, the parent's has nothing left
+  assert.deepEqual([by.process_fork, by.process_exec, by.process_exit], [[0, 0, 1], [1, 1, 0], [1, 1, 1]]);
+
+  // without the rows (a trace of schema version <= 3) the child's fd is opened on first use
+  const old = replay([trace(dir, 'no-rows', rows.filter((x) => !x.syscall.startsWith('process_'))), '--target', path.join(dir, 'target2'), '--speed', 'max']).report;
+  assert.equal(old.added.pre_capture_opens, 1);
+  done();
+});
+
 test('a close whose event came after other threads reused its fd number twice closes its own file, not theirs', () => {
   const { dir, target, done } = setup('late-close');
   const at = (us: number) => 1_000_000_000n + BigInt(us) * 1000n;
