@@ -697,6 +697,8 @@ static napi_value js_stop_threads(napi_env env, napi_callback_info info)
 static napi_value js_teardown(napi_env env, napi_callback_info info)
 {
 	(void)env; (void)info;
+	/* (a run that ended by an error may leave threads sleeping until a call far ahead: they leave now) */
+	atomic_store(&g_stop, 1);
 	lanes_teardown();
 	confine_teardown();
 	async_teardown();
