@@ -77,10 +77,6 @@ export class FdModel<V> {
     return this.processes.size;
   }
 
-  known(pid: number): boolean {
-    return this.processes.has(pid);
-  }
-
   /**
    * What (pid, fd) names for a call that entered at `at`: the value an
    * open took the number from, if the call entered before that open
@@ -143,11 +139,6 @@ export class FdModel<V> {
   /** fcntl(F_SETFD), close_range(CLOSE_RANGE_CLOEXEC): known fds in [first, last] get or lose close-on-exec. */
   setCloexec(pid: number, first: number, last: number, on: boolean): void {
     for (const [fd, e] of this.process(pid).table.fds) if (fd >= first && fd <= last) e.cloexec = on;
-  }
-
-  /** The values open in pid's table now. */
-  values(pid: number): V[] {
-    return [...this.process(pid).table.fds.values()].map((e) => e.value);
   }
 
   /** Change every value (current and superseded) of every table: after a rename, say. Shared tables are visited once per sharer. */
