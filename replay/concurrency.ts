@@ -1,6 +1,7 @@
 /**
- * Concurrency of a trace: calls in flight over time (time-weighted), a
- * sweep over the calls' sorted starts and ends.
+ * Concurrency of a trace: calls in flight over time (time-weighted), swept
+ * as the calls stream in, in memory bounded by a horizon rather than by
+ * the trace's length.
  */
 
 /** Time-weighted calls in flight: mean, p99 and max of the level. */
@@ -10,50 +11,108 @@ export interface InFlight {
   max: number;
 }
 
-/**
- * Intervals [start, end) in any order (a trace is in order of the calls'
- * ends, not their starts): kept as two growing arrays, sorted and swept
- * once all are in. 16 bytes per interval.
- */
-export class InFlightSweep {
-  private starts = new Float64Array(1024);
-  private ends = new Float64Array(1024);
-  private n = 0;
+/** A binary min-heap of times. */
+class TimeHeap {
+  private a = new Float64Array(1024);
+  size = 0;
 
-  add(start: number, end: number): void {
-    if (this.n === this.starts.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.starts = grow(this.starts);
-      this.ends = grow(this.ends);
-    }
-    this.starts[this.n] = start;
-    this.ends[this.n] = Math.max(start, end);
-    this.n++;
+  get top(): number {
+    return this.size > 0 ? this.a[0]! : Infinity;
   }
 
-  /** Level over time from the first start to the last end. */
-  result(): InFlight {
-    const s = this.starts.subarray(0, this.n).sort(), e = this.ends.subarray(0, this.n).sort();
-    const timeAt: number[] = [];
-    let level = 0, max = 0, last = NaN;
-    const at = (t: number) => {
-      if (!Number.isNaN(last) && t > last) timeAt[level] = (timeAt[level] ?? 0) + (t - last);
-      last = t;
-    };
-    for (let i = 0, j = 0; i < s.length || j < e.length; ) {
-      // an end before a start at the same instant: back-to-back calls do not overlap
-      if (j < e.length && (i >= s.length || e[j]! <= s[i]!)) {
-        at(e[j++]!);
-        level--;
+  push(t: number): void {
+    if (this.size === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    const a = this.a;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]! <= t) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = t;
+  }
+
+  pop(): number {
+    const a = this.a, top = a[0]!, last = a[--this.size]!;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= this.size) break;
+      const c = l + 1 < this.size && a[l + 1]! < a[l]! ? l + 1 : l;
+      if (a[c]! >= last) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+}
+
+/**
+ * Intervals [start, end) that arrive roughly in order (a trace is in order
+ * of the calls' ends; a replay's results as the lanes finish them). Their
+ * starts and ends wait in two heaps until no later interval can come
+ * before them: HORIZON_NS, or twice the longest call seen, behind the
+ * latest end. An interval that still starts before the swept time (a call
+ * longer than that) counts from the swept time on. Memory: the calls of
+ * one horizon.
+ */
+export class InFlightSweep {
+  private static readonly HORIZON_NS = 1e9;
+  private readonly starts = new TimeHeap();
+  private readonly ends = new TimeHeap();
+  /** ns spent at each level */
+  private readonly timeAt: number[] = [];
+  private level = 0;
+  private max = 0;
+  /** time swept up to (NaN: nothing yet) */
+  private last = NaN;
+  private latest = -Infinity;
+  private longest = 0;
+
+  add(start: number, end: number): void {
+    if (end < start) end = start;
+    if (!Number.isNaN(this.last) && start < this.last) start = Math.min(this.last, end);
+    this.starts.push(start);
+    this.ends.push(end);
+    if (end - start > this.longest) this.longest = end - start;
+    if (end > this.latest) {
+      this.latest = end;
+      this.sweep(end - Math.max(InFlightSweep.HORIZON_NS, 2 * this.longest));
+    }
+  }
+
+  /** Sweep the points before `until`: an end before a start at the same instant (back-to-back calls do not overlap). */
+  private sweep(until: number): void {
+    const starts = this.starts, ends = this.ends;
+    for (;;) {
+      const s = starts.top, e = ends.top;
+      if (e <= s) {
+        if (!(e < until)) return;
+        this.at(ends.pop());
+        this.level--;
       } else {
-        at(s[i++]!);
-        if (++level > max) max = level;
+        if (!(s < until)) return;
+        this.at(starts.pop());
+        if (++this.level > this.max) this.max = this.level;
       }
     }
+  }
+
+  private at(t: number): void {
+    if (!Number.isNaN(this.last) && t > this.last) this.timeAt[this.level] = (this.timeAt[this.level] ?? 0) + (t - this.last);
+    if (Number.isNaN(this.last) || t > this.last) this.last = t;
+  }
+
+  /** Level over time from the first start to the last end (the sweep is finished: add nothing after). */
+  result(): InFlight {
+    this.sweep(Infinity);
+    const timeAt = this.timeAt;
     let total = 0, weighted = 0;
     for (let l = 0; l < timeAt.length; l++) {
       total += timeAt[l] ?? 0;
@@ -67,6 +126,6 @@ export class InFlightSweep {
         break;
       }
     }
-    return { mean: total > 0 ? weighted / total : 0, p99, max };
+    return { mean: total > 0 ? weighted / total : 0, p99, max: this.max };
   }
 }

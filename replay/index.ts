@@ -1,8 +1,8 @@
 /**
  * replay/: re-issue a captured trace as real load under a target directory.
  *   plan (plan.ts, interpret.ts)  what is replayed, skipped, the initial state
- *   init (init.ts)                create that state under the target
- *   run  (run.ts, order.ts, native executor: a thread per lane)  issue the syscalls on schedule
+ *   init (init.ts)                create that state under the target (a plan pass first)
+ *   run  (run.ts, order.ts, native executor: a thread per lane)  plan as it goes, issue the syscalls on schedule
  *   report (tally.ts, report.ts)  how faithful it was
  * runReplay is the whole command; docs/replay.md has the semantics.
  */
@@ -11,7 +11,7 @@ import { formatDurationNs } from '../common/duration.js';
 import { formatBytes } from '../common/format.js';
 import { applyInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
-import { planReplay, type Plan } from './plan.js';
+import { planReplay, topFilesOfStart, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
 import { OpsOut } from './ops-out.js';
@@ -30,6 +30,13 @@ export function parseSpeed(text: string): number {
   if (!(v > 0) || !Number.isFinite(v) || v > 1e6) throw new IorError(`--speed ${JSON.stringify(text)} is not a speed: use 1x, 2x, 0.5x, 2 or max`);
   return v;
 }
+
+/**
+ * A replay of a prepared target (--no-init) reads no plan pass: the files
+ * whose calls in flight its report shows are those with the most traced
+ * time among the trace's first this many events.
+ */
+const TOP_FILES_SCAN_EVENTS = 1 << 16;
 
 /** Progress on a terminal only, never with --json. */
 function progressLine(stderr: NodeJS.WritableStream, json: boolean): (text: string | null) => void {
@@ -83,10 +90,14 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a thread count: use 1 to ${MAX_WORKERS}`);
   const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
-  const plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
-  progress(null);
+  // the initial state needs the whole trace read first; a prepared target (--no-init) does not: its first op goes out at once
+  let plan: Plan | null = null;
+  if (o.dryRun || !o.noInit) {
+    plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
+    progress(null);
+  }
   if (o.dryRun) {
-    o.stdout.write(o.json ? JSON.stringify({ target: target.dir, ...plan, firstTs: String(plan.firstTs) }, null, 2) + '\n' : renderPlan(plan, target.dir));
+    o.stdout.write(o.json ? JSON.stringify({ target: target.dir, ...plan!, firstTs: String(plan!.firstTs) }, null, 2) + '\n' : renderPlan(plan!, target.dir));
     return 0;
   }
   if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
@@ -97,7 +108,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const confine = CONFINE_MODES.indexOf(o.confine ?? 'auto');
   const setup = (symlinks: boolean) => {
     try {
-      addon.setup(target.dir, Math.max(1, plan.lanes), Math.max(1, plan.slots), speed, symlinks, confine, maxThreads);
+      addon.setup(target.dir, speed, symlinks, confine, maxThreads);
     } catch (err) {
       if ((err as { code?: string }).code === 'ECHROOT') throw new IorError(`--confine chroot: ${(err as Error).message} (it needs root): use --confine openat2, or auto`);
       throw err;
@@ -105,7 +116,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   };
   setup(false);
   let init: InitResult | null = null;
-  if (!o.noInit) {
+  if (plan) {
     init = applyInit(addon, plan.init, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`));
     progress(null);
     markTarget(target, plan.trace);
@@ -119,11 +130,13 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   // symlinks already in the target (from init or an earlier run) turn off the fast path for calls that follow them
   const [symlinks] = addon.scan();
   setup(symlinks > 0);
-  const opsOut = o.opsOut === undefined ? undefined : new OpsOut(o.opsOut, plan.firstTs, speed > 0 ? 1 / speed : 0);
-  const runner = new Runner(addon, plan, {
+  const opsOut = o.opsOut === undefined ? undefined : new OpsOut(o.opsOut, speed > 0 ? 1 / speed : 0);
+  const runner = new Runner(addon, {
+    trace: o.trace,
     speed,
+    topFiles: plan?.topFiles ?? (await topFilesOfStart(o.trace, TOP_FILES_SCAN_EVENTS)),
     opsOut,
-    onProgress: (done, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ops, ${formatDurationNs(Math.max(0, elapsed))}`),
+    onProgress: (done, planned, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')} ops, ${Math.floor((100 * planned) / Math.max(1, total))}% of the trace read, ${formatDurationNs(Math.max(0, elapsed))}`),
   });
   let interrupts = 0;
   const onSignal = () => {
@@ -152,8 +165,8 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const speedLabel = speed === 0 ? 'max' : `${speed}x`;
   const confinement = addon.confinement();
   const workers = addon.threads()[1];
-  opsOut?.finish({ trace: plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
-  const report: ReplayReport = buildReport(plan, target.dir, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
+  opsOut?.finish({ trace: outcome.plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
+  const report: ReplayReport = buildReport(outcome.plan, target.dir, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,

@@ -9,7 +9,9 @@ export const HELPER_NAMES = ['parent directory opens (openat2 O_PATH)', 'parent 
 
 export interface ReplayAddon {
   /** confine: index in CONFINE_MODES (auto, chroot, openat2); throws (code ECHROOT) when chroot is asked for and refused */
-  setup(root: string, lanes: number, slots: number, speed: number, symlinksPossible: boolean, confine: number, maxThreads: number): void;
+  setup(root: string, speed: number, symlinksPossible: boolean, confine: number, maxThreads: number): void;
+  /** the run now has this many lanes and fd slots (before it submits ops that use them); throws past the limits */
+  grow(lanes: number, slots: number): void;
   /** how paths are confined ('chroot', or 'openat2 (why not chroot)'), and executor threads that could not chroot (they walked) */
   confinement(): [mode: string, threadsWalking: number];
   /** calls in flight across the executor threads, time-weighted since setup: [mean, p99, max] */

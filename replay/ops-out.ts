@@ -33,10 +33,16 @@ export class OpsOut {
   private readonly writer: TraceWriter;
   private readonly batch: EventBatch = allocateBatch(BATCH_ROWS);
   private rows = 0;
+  /** ts_ns of the trace's first replayed event: the replay's time zero (zero(), before the first op) */
+  private firstTs = 0n;
 
-  /** firstTs: the trace's first replayed event (the replay's time zero); invSpeed: 0 at --speed max */
-  constructor(file: string, private readonly firstTs: bigint, private readonly invSpeed: number) {
+  /** invSpeed: 0 at --speed max */
+  constructor(file: string, private readonly invSpeed: number) {
     this.writer = TraceWriter.create(file);
+  }
+
+  zero(firstTs: bigint): void {
+    this.firstTs = firstTs;
   }
 
   /** Ops [from, to) of a segment, as their results came back (ops ior added are not rows) */

@@ -404,70 +404,126 @@ export function parentOf(rel: string): string | null {
   return i < 0 ? '' : rel.slice(0, i);
 }
 
-/** Read the trace once and work out the plan. `onProgress` gets events read so far. */
-export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void): Promise<Plan> {
-  const reader = await TraceReader.open(tracePath);
-  const interp = new Interpreter();
-  const model = new InitModel();
-  const plan: Plan = {
-    trace: path.resolve(tracePath), events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
+function emptyPlan(trace: string): Plan {
+  return {
+    trace, events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
     firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
   };
-  let first: number | null = null, last = 0;
-  const inFlight = new InFlightSweep();
-  const fileTime = new Map<string, number>();
-  for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
-    const e = batch.load(row);
+}
+
+/**
+ * The plan, worked out one event at a time: the same counting serves the
+ * plan pass (--dry-run, the init) and the run's own streaming pass, which
+ * replays without a pass before it. What it keeps is bounded by the
+ * trace's files and threads, not its events: the initial state (`init`)
+ * and the files' traced time (`files`, to pick topFiles) only when asked.
+ */
+export class Planner {
+  readonly plan: Plan;
+  readonly interp = new Interpreter();
+  private readonly model: InitModel | null;
+  private readonly fileTime: Map<string, number> | null;
+  private readonly inFlight = new InFlightSweep();
+  /** ts (relative to the trace's first event) of the first and last replayed events */
+  first: number | null = null;
+  private last = 0;
+  /** the lane of the event add() last returned steps for */
+  lane = 0;
+
+  constructor(trace: string, want: { init: boolean; files: boolean }) {
+    this.plan = emptyPlan(path.resolve(trace));
+    this.model = want.init ? new InitModel() : null;
+    this.fileTime = want.files ? new Map() : null;
+  }
+
+  /** The steps that replay e, or null if it is skipped (counted either way). */
+  add(e: Ev): Step[] | null {
+    const plan = this.plan;
     plan.events++;
-    if (plan.events % 65536 === 0) onProgress?.(plan.events, reader.rowCount);
     const per = (plan.bySyscall[e.syscall] ??= { replayed: 0, skipped: 0 });
-    const steps = interp.interpret(e);
+    const steps = this.interp.interpret(e);
     if (typeof steps === 'string' || steps.length === 0) {
       const reason = typeof steps === 'string' ? steps : 'no effect';
       plan.skipped[reason] = (plan.skipped[reason] ?? 0) + 1;
       per.skipped++;
-      continue;
+      return null;
     }
     per.replayed++;
     plan.replayed++;
-    interp.laneOf(e); // numbers the lanes as the run pass will
+    this.lane = this.interp.laneOf(e);
     const end = e.ts + Math.max(0, e.latency);
-    inFlight.add(e.ts, end);
+    this.inFlight.add(e.ts, end);
     const rel = steps[0]!.rel;
-    if (rel !== null && rel !== '') fileTime.set(rel, (fileTime.get(rel) ?? 0) + (end - e.ts));
+    if (this.fileTime && rel !== null && rel !== '') this.fileTime.set(rel, (this.fileTime.get(rel) ?? 0) + (end - e.ts));
     if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
       // (an io_uring path request is replayed as its syscall, not as an async operation)
       plan.async.ops++;
       plan.async.depthSum += e.depth ?? 1;
     }
-    if (first === null) first = e.ts;
-    last = e.ts;
+    if (this.first === null) this.first = e.ts;
+    this.last = e.ts;
     for (const s of steps) {
       if (s.preOpen) {
         plan.preOpened++;
         plan.ops++;
       }
       plan.ops++;
-      model.apply(s, e);
+      this.model?.apply(s, e);
       if (e.ret > 0 && READ_KINDS.has(s.kind)) plan.traced.readBytes += e.bytes;
       if (e.ret > 0 && (WRITE_KINDS.has(s.kind) || s.kind === KIND.copy_file_range || s.kind === KIND.sendfile)) plan.traced.writtenBytes += e.bytes;
       if (e.ret > 0 && (s.kind === KIND.copy_file_range || s.kind === KIND.sendfile)) plan.traced.readBytes += e.bytes;
     }
+    return steps;
   }
-  if (plan.events === 0) throw new IorError(`${tracePath} holds no events: nothing to replay`);
-  onProgress?.(plan.events, reader.rowCount);
-  plan.lanes = interp.laneCount;
-  plan.tracedInFlight = inFlight.result();
-  plan.topFiles = [...fileTime].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
-  plan.slots = interp.slotCount;
-  plan.spanNs = first === null ? 0 : last - first;
-  plan.firstTs = await firstTsOf(reader, first);
-  plan.init = model.state();
-  return plan;
+
+  /** The files with the most traced time in calls so far, most first. */
+  topFiles(): string[] {
+    return [...(this.fileTime ?? [])].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
+  }
+
+  /** The plan once every event is in (the sweep of calls in flight ends here). */
+  async finish(reader: TraceReader): Promise<Plan> {
+    const plan = this.plan;
+    if (plan.events === 0) throw new IorError(`${reader.path} holds no events: nothing to replay`);
+    plan.lanes = this.interp.laneCount;
+    plan.slots = this.interp.slotCount;
+    plan.tracedInFlight = this.inFlight.result();
+    if (this.fileTime) plan.topFiles = this.topFiles();
+    plan.spanNs = this.first === null ? 0 : this.last - this.first;
+    plan.firstTs = await firstTsOf(reader, this.first);
+    if (this.model) plan.init = this.model.state();
+    return plan;
+  }
+}
+
+/** Read the trace once and work out the whole plan. `onProgress` gets events read so far. */
+export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void): Promise<Plan> {
+  const reader = await TraceReader.open(tracePath);
+  const planner = new Planner(tracePath, { init: true, files: true });
+  for await (const batch of eventBatches(reader, null)) {
+    for (let row = 0; row < batch.length; row++) planner.add(batch.load(row));
+    onProgress?.(planner.plan.events, reader.rowCount);
+  }
+  return planner.finish(reader);
+}
+
+/**
+ * The files with the most traced time in calls among the trace's first
+ * `events` events (the whole trace if it is shorter): the files whose calls
+ * in flight a replay that plans as it goes measures.
+ */
+export async function topFilesOfStart(tracePath: string, events: number): Promise<string[]> {
+  const reader = await TraceReader.open(tracePath);
+  const planner = new Planner(tracePath, { init: false, files: true });
+  read: for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
+    if (planner.plan.events >= events) break read;
+    planner.add(batch.load(row));
+  }
+  return planner.topFiles();
 }
 
 /** Absolute ts_ns of the event `relative` ns after the trace's first event. */
-async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
+export async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
   for await (const b of reader.batches(['ts_ns'])) return b.length > 0 ? b.ts_ns[0]! + BigInt(relative ?? 0) : 0n;
   return 0n;
 }

@@ -1,5 +1,6 @@
 /**
- * The run: streams the trace a second time through the Interpreter, encodes
+ * The run: streams the trace through the Planner (no pass before it: the
+ * first ops go out while the rest is read), encodes
  * each lane's ops into segments (bounded window), and submits them to the
  * native executor, where each lane has a thread of its own (native/replay/
  * lanes.c) that sleeps until each op is due, waits for its cross-lane
@@ -9,8 +10,9 @@
  * each lane's progress.
  */
 import { TraceReader } from '../trace/index.js';
-import { Interpreter, READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
-import { eventBatches, type Plan } from './plan.js';
+import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
+import { eventBatches, firstTsOf, Planner, type Plan } from './plan.js';
+import { IorError } from '../common/errors.js';
 import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, type Op, type TracedInfo } from './ops.js';
 import type { ReplayAddon } from './native.js';
@@ -18,14 +20,19 @@ import { Tally } from './tally.js';
 import type { OpsOut } from './ops-out.js';
 
 export interface RunOptions {
+  trace: string;
   /** 0: as fast as possible */
   speed: number;
-  onProgress?: (opsDone: number, opsTotal: number, elapsedNs: number) => void;
+  /** the files whose calls in flight the report shows */
+  topFiles: string[];
+  onProgress?: (opsDone: number, eventsPlanned: number, eventsTotal: number, elapsedNs: number) => void;
   /** --ops-out: every op's row as results come back */
   opsOut?: OpsOut;
 }
 
 export interface RunOutcome {
+  /** what the run planned: the whole trace unless it stopped */
+  plan: Plan;
   tally: Tally;
   stopped: boolean;
   /** ns from the replay clock's start to the last op's completion */
@@ -94,17 +101,22 @@ export class Runner {
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
   private readonly traced: TracedInfo = { seq: 0, pid: 0, tid: 0, syscall: '', ret: 0, latency: 0, direction: 0, file: -1, first: true };
-  /** plan.topFiles by path: their calls in flight are measured */
+  /** opts.topFiles by path: their calls in flight are measured */
   private readonly topFiles: Map<string, number>;
+  private readonly planner: Planner;
+  /** events in the trace */
+  private total = 0;
+  /** lanes and fd slots the executor has room for */
+  private grownLanes = 0;
+  private grownSlots = 0;
 
   constructor(
     private readonly addon: ReplayAddon,
-    private readonly plan: Plan,
     private readonly opts: RunOptions,
   ) {
-    for (let i = 0; i < plan.lanes; i++) this.lanes.push(new Lane(i));
-    this.tally = new Tally(opts.speed, plan.topFiles.length);
-    this.topFiles = new Map(plan.topFiles.map((rel, i) => [rel, i]));
+    this.planner = new Planner(opts.trace, { init: false, files: false });
+    this.tally = new Tally(opts.speed, opts.topFiles.length);
+    this.topFiles = new Map(opts.topFiles.map((rel, i) => [rel, i]));
     this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
   }
 
@@ -117,16 +129,22 @@ export class Runner {
   }
 
   async run(): Promise<RunOutcome> {
-    const reader = await TraceReader.open(this.plan.trace);
-    const interp = new Interpreter();
+    const reader = await TraceReader.open(this.opts.trace);
+    this.total = reader.rowCount;
+    const planner = this.planner;
     const all = new Promise<void>((resolve) => (this.finished = resolve));
+    // due times count from the first replayed event: the replay's time zero
+    let zero = 0;
     let n = 0;
-    read: for await (const batch of eventBatches(reader, this.plan.firstTs)) for (let row = 0; row < batch.length; row++) {
+    read: for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
       if (this.stopping) break read;
       const e = batch.load(row);
-      const steps = interp.interpret(e);
-      if (typeof steps === 'string' || steps.length === 0) continue;
-      const lane = this.lanes[interp.laneOf(e)]!;
+      const steps = planner.add(e);
+      if (steps === null) continue;
+      if (planner.plan.replayed === 1) zero = e.ts;
+      const due = e.ts - zero;
+      let lane = this.lanes[planner.lane];
+      if (!lane) this.lanes.push((lane = new Lane(planner.lane)));
       const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
       const traced = this.traced;
       traced.seq = e.seq;
@@ -138,27 +156,28 @@ export class Runner {
       traced.direction = direction;
       const rel = steps[0]!.rel;
       traced.file = rel === null ? -1 : (this.topFiles.get(rel) ?? -1);
-      if (traced.file >= 0) this.tally.files[traced.file]!.traced.add(e.ts, e.ts + Math.max(0, e.latency));
+      if (traced.file >= 0) this.tally.files[traced.file]!.traced.add(due, due + Math.max(0, e.latency));
       for (const s of steps) {
         traced.first = s === steps[0];
-        if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, ringDepth: 0, preOpen: null }, e.ts, null);
-        this.push(lane, s, e.ts, traced);
+        if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, ringDepth: 0, preOpen: null }, due, null);
+        this.push(lane, s, due, traced);
       }
       if (++n % 4096 === 0) {
-        if (this.clockStarted) this.submitAll();
-        else if (this.pending >= WINDOW_OPS || this.farEnoughAhead(e.ts)) this.startClock();
+        if (!this.clockStarted && (this.pending >= WINDOW_OPS || this.farEnoughAhead(due))) await this.startClock(reader, zero);
+        else this.submitAll();
         if (this.pending >= WINDOW_OPS) await new Promise<void>((resolve) => (this.drained = resolve));
         else if (this.clockStarted) await new Promise((resolve) => setImmediate(resolve));
         if (n % (1 << 16) === 0) this.orderer.prune((l) => this.addon.laneDone(l));
       }
     }
     this.producing = false;
-    if (!this.clockStarted) this.startClock();
+    if (!this.clockStarted) await this.startClock(reader, zero);
     this.submitAll();
     this.checkFinished();
     await all;
     const wallNs = Math.max(0, this.addon.now() - this.startAt);
-    return { tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
+    const plan = await planner.finish(reader);
+    return { plan, tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
   }
 
   /**
@@ -170,12 +189,14 @@ export class Runner {
    * CPUs planning beside the executor halves its issue rate, 0.81 -> 0.54
    * of the native loop). A long trace's first op goes out ~2 s sooner.
    */
-  private farEnoughAhead(plannedTs: number): boolean {
-    if (this.invSpeed === 0) return this.plan.ops > WINDOW_OPS && this.pending >= START_OPS_AT_MAX;
-    return plannedTs * this.invSpeed >= START_AHEAD_NS;
+  private farEnoughAhead(plannedDue: number): boolean {
+    if (this.invSpeed === 0) return this.total > WINDOW_OPS && this.pending >= START_OPS_AT_MAX;
+    return plannedDue * this.invSpeed >= START_AHEAD_NS;
   }
 
-  private startClock(): void {
+  private async startClock(reader: TraceReader, zero: number): Promise<void> {
+    if (this.planner.plan.events === 0) throw new IorError(`${reader.path} holds no events: nothing to replay`);
+    this.opts.opsOut?.zero(await firstTsOf(reader, zero));
     this.clockStarted = true;
     const lead = this.invSpeed > 0 ? START_LEAD_PACED_NS : START_LEAD_MAX_NS;
     this.startAt = this.addon.now() + lead;
@@ -208,6 +229,11 @@ export class Runner {
   }
 
   private submitAll(): void {
+    if (!this.clockStarted) return;
+    const interp = this.planner.interp;
+    if (interp.laneCount > this.grownLanes || interp.slotCount > this.grownSlots) {
+      this.addon.grow((this.grownLanes = interp.laneCount), (this.grownSlots = interp.slotCount));
+    }
     for (const lane of this.lanes) this.submit(lane);
   }
 
@@ -253,7 +279,7 @@ export class Runner {
       this.drained = null;
       d();
     }
-    this.opts.onProgress?.(this.done, this.plan.ops, this.addon.now() - this.startAt);
+    this.opts.onProgress?.(this.done, this.planner.plan.events, this.total, this.addon.now() - this.startAt);
     this.checkFinished();
   }
 

@@ -44,25 +44,27 @@ struct lane_async {
 	size_t buflen;
 };
 
-static struct lane_async **g_lanes;
-static int g_nlanes_async;
+static struct lane_async **g_lanes; /* LANES_MAX reserved; made on a lane's first async op */
+static atomic_int g_used;          /* lanes below this may have one */
 static _Atomic(const char *) g_issued_as;
 static _Atomic long long g_ops, g_depth_sum;
 static char g_unavailable[128];
 
-void async_setup(int nlanes)
+int async_setup(void)
 {
 	async_teardown();
-	g_lanes = calloc((size_t)nlanes + 1, sizeof(*g_lanes));
-	g_nlanes_async = g_lanes ? nlanes : 0;
+	g_lanes = calloc(LANES_MAX, sizeof(*g_lanes));
+	if (!g_lanes)
+		return -ENOMEM;
 	atomic_store(&g_issued_as, NULL);
 	atomic_store(&g_ops, 0);
 	atomic_store(&g_depth_sum, 0);
+	return 0;
 }
 
 void async_teardown(void)
 {
-	for (int i = 0; i < g_nlanes_async; i++) {
+	for (int i = 0, n = atomic_load(&g_used); g_lanes && i < n; i++) {
 		struct lane_async *a = g_lanes[i];
 		if (!a)
 			continue;
@@ -73,7 +75,7 @@ void async_teardown(void)
 	}
 	free(g_lanes);
 	g_lanes = NULL;
-	g_nlanes_async = 0;
+	atomic_store(&g_used, 0);
 }
 
 const char *async_issued_as(void)
@@ -83,7 +85,7 @@ const char *async_issued_as(void)
 
 static struct lane_async *lane_state(int lane)
 {
-	if (lane < 0 || lane >= g_nlanes_async)
+	if (lane < 0 || lane >= LANES_MAX || !g_lanes)
 		return NULL;
 	struct lane_async *a = g_lanes[lane];
 	if (a)
@@ -91,6 +93,8 @@ static struct lane_async *lane_state(int lane)
 	a = g_lanes[lane] = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
+	for (int used = atomic_load(&g_used); lane >= used && !atomic_compare_exchange_weak(&g_used, &used, lane + 1);)
+		;
 	/* IOR_NO_URING=1: as where io_uring is disabled (tests, diagnosis) */
 	const char *no = getenv("IOR_NO_URING");
 	int err = no && !strcmp(no, "1") ? -ENOSYS : uring_init(&a->ring, ASYNC_ENTRIES);
@@ -158,7 +162,7 @@ static void submit_queued(struct lane_async *a)
 
 void async_drain(int lane, int keep)
 {
-	struct lane_async *a = lane >= 0 && lane < g_nlanes_async ? g_lanes[lane] : NULL;
+	struct lane_async *a = lane >= 0 && lane < atomic_load(&g_used) ? g_lanes[lane] : NULL;
 	if (!a || a->state <= 0)
 		return;
 	submit_queued(a);

@@ -22,7 +22,7 @@ static atomic_llong g_level;
 static atomic_llong g_last;       /* time of the last change (0: none yet): the level is timed from the first */
 static atomic_llong g_max;
 static atomic_llong g_hist[LEVELS]; /* ns spent at each level */
-static int g_one_writer;
+static atomic_int g_one_writer;
 
 /* the histogram slot of a level */
 static atomic_llong *slot(long long level)
@@ -33,9 +33,9 @@ static atomic_llong *slot(long long level)
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define STORE(x, v) atomic_store_explicit(&(x), (v), memory_order_relaxed)
 
-void inflight_reset(int writers)
+void inflight_reset(void)
 {
-	g_one_writer = writers == 1;
+	atomic_store(&g_one_writer, 1);
 	atomic_store(&g_level, 0);
 	atomic_store(&g_last, 0);
 	atomic_store(&g_max, 0);
@@ -43,9 +43,16 @@ void inflight_reset(int writers)
 		atomic_store_explicit(&g_hist[i], 0, memory_order_relaxed);
 }
 
+/* Called before a second lane's first op is submitted: from then on, atomics
+ * (an update of the first lane's thread racing the switch is a sliver of time). */
+void inflight_writers(int writers)
+{
+	atomic_store(&g_one_writer, writers <= 1);
+}
+
 void inflight_change(int delta, int64_t now)
 {
-	if (g_one_writer) {
+	if (atomic_load_explicit(&g_one_writer, memory_order_relaxed)) {
 		long long prev = LOAD(g_last), old = LOAD(g_level);
 		STORE(g_last, now);
 		STORE(g_level, old + delta);

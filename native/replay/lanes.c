@@ -50,7 +50,7 @@ struct lane_queue {
 	int waiting; /* in the queue of lanes waiting for a thread */
 };
 
-static struct lane_queue *g_queues;
+static struct lane_queue *g_queues; /* LANES_MAX reserved, g_nqueues in use */
 static int g_nqueues;
 static int g_max_threads;
 static atomic_int g_live, g_peak, g_stopping;
@@ -115,7 +115,7 @@ static void wait_for_thread(int lane)
 		return;
 	q->waiting = 1;
 	pthread_mutex_lock(&g_waiting_mu);
-	g_waiting[(g_waiting_head + g_waiting_n) % g_nqueues] = lane;
+	g_waiting[(g_waiting_head + g_waiting_n) % LANES_MAX] = lane;
 	g_waiting_n++;
 	atomic_fetch_add(&g_nwaiting, 1);
 	pthread_mutex_unlock(&g_waiting_mu);
@@ -136,7 +136,7 @@ void lanes_kick(void)
 			return;
 		}
 		int lane = g_waiting[g_waiting_head];
-		g_waiting_head = (g_waiting_head + 1) % g_nqueues;
+		g_waiting_head = (g_waiting_head + 1) % LANES_MAX;
 		g_waiting_n--;
 		atomic_fetch_sub(&g_nwaiting, 1);
 		pthread_mutex_unlock(&g_waiting_mu);
@@ -199,23 +199,28 @@ out:
 	return NULL;
 }
 
-int lanes_setup(int nlanes, int max_threads)
+int lanes_setup(int max_threads)
 {
 	lanes_teardown();
-	g_queues = calloc((size_t)nlanes + 1, sizeof(*g_queues));
-	g_waiting = calloc((size_t)nlanes + 1, sizeof(*g_waiting));
+	g_queues = calloc(LANES_MAX, sizeof(*g_queues));
+	g_waiting = calloc(LANES_MAX, sizeof(*g_waiting));
 	if (!g_queues || !g_waiting)
 		return -ENOMEM;
 	g_waiting_head = g_waiting_n = 0;
 	atomic_store(&g_nwaiting, 0);
-	g_nqueues = nlanes;
-	for (int i = 0; i < nlanes; i++)
-		pthread_mutex_init(&g_queues[i].mu, NULL);
+	g_nqueues = 0;
 	g_max_threads = max_threads;
 	atomic_store(&g_live, 0);
 	atomic_store(&g_peak, 0);
 	atomic_store(&g_stopping, 0);
 	return 0;
+}
+
+/* The main thread met lanes up to nlanes (before it submits to them). */
+void lanes_grow(int nlanes)
+{
+	for (; g_nqueues < nlanes; g_nqueues++)
+		pthread_mutex_init(&g_queues[g_nqueues].mu, NULL);
 }
 
 int lanes_submit(int lane, const struct range *r)

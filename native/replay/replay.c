@@ -83,11 +83,20 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/*
+ * Lanes and fd slots grow as the run meets them (grow(), from the main
+ * thread, before it submits an op that uses them): the per-lane arrays are
+ * reserved for LANES_MAX up front (pages never touched cost nothing), the
+ * slots come in chunks, so no array moves under an executor thread.
+ */
+#define SLOT_CHUNK_BITS 16
+#define SLOT_CHUNK (1 << SLOT_CHUNK_BITS)
+#define SLOT_CHUNKS (1 << 15) /* 2^31 slots */
 static _Atomic int32_t *g_lane_done;  /* per lane: ops done (what other lanes' dependencies wait for) */
 static _Atomic int32_t *g_lane_final; /* per lane: ops whose results are written (an async op's comes at its completion) */
-static int g_nlanes;
-static _Atomic int32_t *g_slots;
-static int g_nslots;
+static atomic_int g_nlanes;
+static _Atomic int32_t *g_slot_chunks[SLOT_CHUNKS]; /* fd of each slot, -1 if none */
+static atomic_int g_nslots;
 static atomic_int g_stop;
 static atomic_int g_waiters;
 static atomic_llong g_cpu_ns; /* CPU time the executor threads spent in run() */
@@ -244,16 +253,23 @@ static long c_readlink(int d, const char *n, int f, const int32_t *op, const dou
 	return RET(syscall(SYS_readlinkat, d, n, b, cnt));
 }
 
+static inline _Atomic int32_t *slot_at(int slot)
+{
+	if (slot < 0 || slot >= atomic_load_explicit(&g_nslots, memory_order_acquire))
+		return NULL;
+	return &g_slot_chunks[slot >> SLOT_CHUNK_BITS][slot & (SLOT_CHUNK - 1)];
+}
+
 static inline int slot_fd(int slot)
 {
-	if (slot < 0 || slot >= g_nslots)
-		return -1;
-	return atomic_load_explicit(&g_slots[slot], memory_order_acquire);
+	_Atomic int32_t *s = slot_at(slot);
+	return s ? atomic_load_explicit(s, memory_order_acquire) : -1;
 }
 
 static void slot_set(int slot, int fd)
 {
-	if (slot < 0 || slot >= g_nslots) {
+	_Atomic int32_t *s = slot_at(slot);
+	if (!s) {
 		/* an open that failed in the trace succeeded here: nothing will use the fd */
 		if (fd >= 0) {
 			close(fd);
@@ -261,7 +277,7 @@ static void slot_set(int slot, int fd)
 		}
 		return;
 	}
-	int old = atomic_exchange(&g_slots[slot], fd);
+	int old = atomic_exchange(s, fd);
 	if (old >= 0 && old != fd) {
 		close(old); /* dup2/dup3 onto an open fd closes it, as the kernel would */
 		atomic_fetch_add(&g_helpers[H_DUP_CLOSE], 1);
@@ -311,9 +327,9 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		}
 		return r;
 	case K_CLOSE:
-		if (op[W_SLOT] < 0 || op[W_SLOT] >= g_nslots)
+		if (!slot_at(op[W_SLOT]))
 			return -EBADF;
-		r = atomic_exchange(&g_slots[op[W_SLOT]], -1);
+		r = atomic_exchange(slot_at(op[W_SLOT]), -1);
 		if (r < 0)
 			return -EBADF;
 		return RET(close((int)r));
@@ -545,11 +561,21 @@ static napi_value num(napi_env env, double x)
 	return v;
 }
 
-/* setup(rootPath, lanes, slots, speed (0 = max), symlinksPossible) */
+/* Forget every slot (their fds are closed by teardown). */
+static void slots_free(void)
+{
+	int n = atomic_exchange(&g_nslots, 0);
+	for (int c = 0; c < SLOT_CHUNKS && c << SLOT_CHUNK_BITS < n; c++) {
+		free((void *)g_slot_chunks[c]);
+		g_slot_chunks[c] = NULL;
+	}
+}
+
+/* setup(rootPath, speed (0 = max), symlinksPossible, confine, maxThreads): no lanes or slots yet (grow) */
 static napi_value js_setup(napi_env env, napi_callback_info info)
 {
-	size_t argc = 7;
-	napi_value argv[7];
+	size_t argc = 5;
+	napi_value argv[5];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *root = arg_str(env, argv[0]);
 	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -559,37 +585,36 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		return NULL;
 	}
 	char why[200];
-	if (confine_setup(fd, (enum confine_want)arg_i32(env, argv[5]), why, sizeof(why)) < 0) {
+	if (confine_setup(fd, (enum confine_want)arg_i32(env, argv[3]), why, sizeof(why)) < 0) {
 		napi_throw_error(env, "ECHROOT", why);
 		return NULL;
 	}
-	g_nlanes = arg_i32(env, argv[1]);
-	g_nslots = arg_i32(env, argv[2]);
-	double speed = arg_f64(env, argv[3]);
+	double speed = arg_f64(env, argv[1]);
 	g_inv_speed = speed > 0 ? 1.0 / speed : 0;
 	bool sym = false;
-	napi_get_value_bool(env, argv[4], &sym);
+	napi_get_value_bool(env, argv[2], &sym);
 	atomic_store(&g_symlinks, sym ? 1 : 0);
 	free((void *)g_lane_done);
 	free((void *)g_lane_final);
-	free((void *)g_slots);
-	g_lane_done = calloc((size_t)g_nlanes + 1, sizeof(*g_lane_done));
-	g_lane_final = calloc((size_t)g_nlanes + 1, sizeof(*g_lane_final));
-	g_slots = malloc(((size_t)g_nslots + 1) * sizeof(*g_slots));
-	for (int i = 0; i < g_nslots; i++)
-		g_slots[i] = -1;
+	slots_free();
+	atomic_store(&g_nlanes, 0);
+	g_lane_done = calloc(LANES_MAX, sizeof(*g_lane_done));
+	g_lane_final = calloc(LANES_MAX, sizeof(*g_lane_final));
+	if (!g_lane_done || !g_lane_final) {
+		napi_throw_error(env, NULL, strerror(ENOMEM));
+		return NULL;
+	}
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int max_threads = arg_i32(env, argv[6]);
-	inflight_reset(g_nlanes);
-	if (lanes_setup(g_nlanes, max_threads) < 0) {
+	int max_threads = arg_i32(env, argv[4]);
+	inflight_reset();
+	if (lanes_setup(max_threads) < 0 || async_setup() < 0) {
 		napi_throw_error(env, NULL, strerror(ENOMEM));
 		return NULL;
 	}
 	g_spinners = ncpu > 2 ? (int)ncpu - 1 : 1;
-	async_setup(g_nlanes);
 	atomic_store(&g_stop, 0);
 	g_t0 = mono_ns();
 	g_start = 0;
@@ -599,6 +624,40 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return NULL;
+}
+
+/* grow(lanes, slots): the run now has this many lanes and fd slots (never fewer than before) */
+static napi_value js_grow(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	int lanes = arg_i32(env, argv[0]), slots = arg_i32(env, argv[1]);
+	if (lanes > LANES_MAX || slots < 0 || (long long)slots > (long long)SLOT_CHUNKS * SLOT_CHUNK) {
+		napi_throw_error(env, "ELIMIT", "more traced threads or open files than the replay can hold");
+		return NULL;
+	}
+	if (lanes > atomic_load(&g_nlanes)) {
+		lanes_grow(lanes);
+		inflight_writers(lanes);
+		atomic_store_explicit(&g_nlanes, lanes, memory_order_release);
+	}
+	int have = atomic_load(&g_nslots);
+	for (int c = have >> SLOT_CHUNK_BITS; slots > have && c << SLOT_CHUNK_BITS < slots; c++) {
+		if (g_slot_chunks[c])
+			continue;
+		_Atomic int32_t *chunk = malloc(SLOT_CHUNK * sizeof(*chunk));
+		if (!chunk) {
+			napi_throw_error(env, NULL, strerror(ENOMEM));
+			return NULL;
+		}
+		for (int i = 0; i < SLOT_CHUNK; i++)
+			atomic_init(&chunk[i], -1);
+		g_slot_chunks[c] = chunk;
+	}
+	if (slots > have)
+		atomic_store_explicit(&g_nslots, slots, memory_order_release);
 	return NULL;
 }
 
@@ -655,7 +714,7 @@ static napi_value js_lane_done(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int lane = arg_i32(env, argv[0]);
-	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load(&g_lane_done[lane]) : 0);
+	return num(env, lane >= 0 && lane < atomic_load_explicit(&g_nlanes, memory_order_acquire) ? atomic_load(&g_lane_done[lane]) : 0);
 }
 
 /* laneFinal(lane): the lane's ops whose results are written (the planner tallies up to it) */
@@ -665,7 +724,7 @@ static napi_value js_lane_final(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int lane = arg_i32(env, argv[0]);
-	return num(env, lane >= 0 && lane < g_nlanes ? atomic_load_explicit(&g_lane_final[lane], memory_order_acquire) : 0);
+	return num(env, lane >= 0 && lane < atomic_load_explicit(&g_nlanes, memory_order_acquire) ? atomic_load_explicit(&g_lane_final[lane], memory_order_acquire) : 0);
 }
 
 /* cpuNs(): CPU time the executor threads spent running ops (sleeps and waits do not count) */
@@ -702,8 +761,8 @@ static napi_value js_teardown(napi_env env, napi_callback_info info)
 	lanes_teardown();
 	confine_teardown();
 	async_teardown();
-	for (int i = 0; i < g_nslots; i++) {
-		int fd = atomic_exchange(&g_slots[i], -1);
+	for (int i = 0, n = atomic_load(&g_nslots); i < n; i++) {
+		int fd = atomic_exchange(slot_at(i), -1);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -793,7 +852,7 @@ static void wait_until(int64_t due)
 /* Wait until `lane` has done `need` ops: 1; 0 the replay stops; -1 this thread should yield (see lanes.c) */
 static int wait_dep(int lane, int32_t need)
 {
-	if (lane < 0 || lane >= g_nlanes)
+	if (lane < 0 || lane >= atomic_load_explicit(&g_nlanes, memory_order_relaxed))
 		return 1;
 	_Atomic int32_t *c = &g_lane_done[lane];
 	if (atomic_load_explicit(c, memory_order_acquire) >= need)
@@ -925,7 +984,7 @@ static napi_value js_submit(napi_env env, napi_callback_info info)
 		.results = typed_data(env, argv[3], NULL), .base = arg_i32(env, argv[5]), .from = arg_i32(env, argv[6]), .to = arg_i32(env, argv[7]),
 	};
 	int lane = arg_i32(env, argv[4]);
-	if (!r.ops || !r.opsf || !r.strings || !r.results || lane < 0 || lane >= g_nlanes || r.from < 0 || r.to > SEGMENT_OPS_MAX || r.from > r.to) {
+	if (!r.ops || !r.opsf || !r.strings || !r.results || lane < 0 || lane >= atomic_load(&g_nlanes) || r.from < 0 || r.to > SEGMENT_OPS_MAX || r.from > r.to) {
 		napi_throw_error(env, NULL, "submit: bad arguments");
 		return NULL;
 	}
@@ -1193,6 +1252,7 @@ NAPI_MODULE_INIT()
 {
 	napi_property_descriptor props[] = {
 		{ "setup", NULL, js_setup, NULL, NULL, NULL, napi_default, NULL },
+		{ "grow", NULL, js_grow, NULL, NULL, NULL, napi_default, NULL },
 		{ "now", NULL, js_now, NULL, NULL, NULL, napi_default, NULL },
 		{ "threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL },
 		{ "start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL },

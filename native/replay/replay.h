@@ -36,7 +36,7 @@ char *io_buffer_new(size_t n, size_t *size);
 /* Async ops (libaio's and io_uring's), one io_uring of the replay's per
  * lane: see async.c. */
 enum async_op { A_READ, A_WRITE, A_FSYNC, A_FDATASYNC };
-void async_setup(int nlanes);
+int async_setup(void);
 void async_teardown(void);
 /* Queue op on lane's ring once fewer than depth are outstanding there
  * (submitted and not yet taken back: the traced depth is what the program
@@ -77,11 +77,16 @@ int run_range(struct range *r, int lane);
 void executor_thread_begin(void);
 void executor_thread_end(void);
 
+/* Lanes a replay can have (traced threads and rings): per-lane arrays are
+ * reserved for this many, and filled as the run meets them (lanes_grow). */
+#define LANES_MAX (1 << 22)
+
 /* One executor thread per lane (lanes.c), max_threads at once.
  * lanes_submit: 1 queued (the lane's thread started, or the lane waits for
  * one), -errno. lanes_waiting: lanes waiting for a thread; lanes_kick:
  * start threads for them while there is room. */
-int lanes_setup(int nlanes, int max_threads);
+int lanes_setup(int max_threads);
+void lanes_grow(int nlanes);
 int lanes_submit(int lane, const struct range *r);
 int lanes_waiting(void);
 void lanes_kick(void);
@@ -92,8 +97,10 @@ void lanes_teardown(void);
 /* Calls in flight across the executor threads (inflight.c): +1 when one is
  * issued, -1 when it is done, with mono_ns() of the moment; the
  * time-weighted mean, p99 and the max of the level since the reset.
- * writers: executor threads that will change it (1: no locked instructions). */
-void inflight_reset(int writers);
+ * inflight_writers: executor threads that may change it (1: no locked
+ * instructions; raised as lanes appear). */
+void inflight_reset(void);
+void inflight_writers(int writers);
 void inflight_change(int delta, int64_t now);
 void inflight_stats(double *mean, double *p99, double *max);
 
