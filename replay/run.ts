@@ -176,7 +176,7 @@ export class Runner {
     this.checkFinished();
     await all;
     const wallNs = Math.max(0, this.addon.now() - this.startAt);
-    const plan = await planner.finish(reader);
+    const plan = { ...(await planner.finish(reader)), topFiles: this.opts.topFiles };
     return { plan, tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
   }
 

@@ -17,6 +17,7 @@ import { REPO_ROOT } from '../common/assets.js';
 import { needRoot } from './helpers/bpf.js';
 import { SCHEMA_VERSION, type TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
+import { InFlightSweep } from '../replay/concurrency.js';
 
 const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000;
 const ENOENT = 2n;
@@ -515,6 +516,12 @@ test('a trace longer than the planning window streams through it (bounded memory
     rows.push({ syscall: 'pread64', tid: 100 + ((i + 1) % 3), fd: 3, path: '/w/file', offset: BigInt(i * 64), count: 64n, ret: 64n, bytes: 64n, file_type: 'regular' });
   }
   rows.push({ syscall: 'close', tid: 100, fd: 3, path: '/w/file', file_type: 'regular' });
+  // threads and files first met long after the clock started: the executor grows its lanes and fd slots
+  for (let t = 0; t < 40; t++) {
+    rows.push({ syscall: 'openat', tid: 300 + t, path: `/w/late-${t}`, flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, ret: 5n, fd: 5, file_type: 'regular' });
+    rows.push({ syscall: 'pwrite64', tid: 300 + t, fd: 5, path: `/w/late-${t}`, offset: 0n, count: BigInt(100 + t), ret: BigInt(100 + t), bytes: BigInt(100 + t), file_type: 'regular' });
+    rows.push({ syscall: 'close', tid: 300 + t, fd: 5, path: `/w/late-${t}`, file_type: 'regular' });
+  }
   const file = writeFixtureTrace(path.join(dir, 'window.parquet'), rows.map((r, i) => event({ ts_ns: 1_000_000_000n + BigInt(i) * 20_000n, ...r }, i)), {}, 1000);
   const r = ior(['replay', file, '--target', target, '--speed', 'max', '--json'], { env: { ...process.env, IOR_REPLAY_WINDOW: '1500' } });
   assert.equal(r.status, 0, r.stderr);
@@ -522,7 +529,21 @@ test('a trace longer than the planning window streams through it (bounded memory
   assert.equal(report.events.replayed, rows.length);
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
   assert.equal(report.events.short_transfers, 0, 'every read after its write, across window refills');
+  for (let t = 0; t < 40; t++) assert.equal(fs.statSync(path.join(target, `w/late-${t}`)).size, 100 + t);
   assert.equal(fs.statSync(path.join(target, 'w/file')).size, 6000 * 64);
+  assert.equal(report.lanes, 43);
+  // a prepared target: no plan pass, the run plans as it goes (lanes and fds met as it reads)
+  for (let t = 0; t < 40; t++) fs.rmSync(path.join(target, `w/late-${t}`));
+  const streamed = ior(['replay', file, '--target', target, '--no-init', '--speed', 'max', '--json'], { env: { ...process.env, IOR_REPLAY_WINDOW: '1500' } });
+  assert.equal(streamed.status, 0, streamed.stderr);
+  const sr = JSON.parse(streamed.stdout) as ReplayReport;
+  assert.equal(sr.events.total, rows.length);
+  assert.equal(sr.events.replayed, rows.length);
+  assert.equal(sr.events.failed, 0, JSON.stringify(sr.failed));
+  assert.equal(sr.events.short_transfers, 0);
+  assert.equal(sr.lanes, 43);
+  for (let t = 0; t < 40; t++) assert.equal(fs.statSync(path.join(target, `w/late-${t}`)).size, 100 + t);
+  assert.deepEqual(sr.concurrency.traced, report.concurrency.traced, 'the traced concurrency swept as the run reads is the plan pass\'s');
   // and paced (12001 events over 0.24 s at 1x): windows refill while lanes sleep
   const paced = ior(['replay', file, '--target', target, '--json'], { env: { ...process.env, IOR_REPLAY_WINDOW: '1500' } });
   assert.equal(paced.status, 0, paced.stderr);
@@ -533,6 +554,38 @@ test('a trace longer than the planning window streams through it (bounded memory
   // and it kept the pace: 0.24 s intended, not stretched by the window refills (generous for a shared host)
   assert.ok(p.duration.achieved_s <= p.duration.intended_s + 1.5, `achieved ${p.duration.achieved_s} s for ${p.duration.intended_s} s intended`);
   done();
+});
+
+test('calls in flight swept as they stream in equal a sweep of them all at once (in order of ends, calls up to 0.8 s long)', () => {
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const calls: [number, number][] = [];
+  for (let i = 0, t = 0; i < 20_000; i++) {
+    t += rand() * 2e5;
+    const latency = rand() < 0.01 ? rand() * 8e8 : rand() * 5e5;
+    calls.push([t, t + latency]);
+  }
+  calls.sort((a, b) => a[1] - b[1]);
+  const sweep = new InFlightSweep();
+  for (const [s, e] of calls) sweep.add(s, e);
+  // the oracle: every start and end sorted at once, the level timed between them
+  const points = calls.flatMap(([s, e]) => [[s, 1], [e, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const timeAt = new Map<number, number>();
+  let level = 0, max = 0;
+  for (let i = 0; i < points.length; i++) {
+    level += points[i]![1];
+    max = Math.max(max, level);
+    if (i + 1 < points.length) timeAt.set(level, (timeAt.get(level) ?? 0) + points[i + 1]![0] - points[i]![0]);
+  }
+  let total = 0, weighted = 0;
+  for (const [l, t] of timeAt) {
+    total += t;
+    weighted += l * t;
+  }
+  const got = sweep.result();
+  assert.equal(got.max, max);
+  assert.ok(Math.abs(got.mean - weighted / total) < 1e-9, `${got.mean} vs ${weighted / total}`);
+  assert.ok(max > 3, 'the calls overlap');
 });
 
 test('replay of files that are not usable traces: one line, non-zero exit, nothing created under the target', () => {
