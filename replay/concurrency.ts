@@ -54,36 +54,80 @@ class TimeHeap {
 }
 
 /**
+ * Times to take smallest first: those that come in order (most: a trace is
+ * in order of the calls' ends, and mostly of their starts) wait in a FIFO
+ * at O(1), the others in a heap.
+ */
+class TimeQueue {
+  private fifo = new Float64Array(1024);
+  private head = 0;
+  private tail = 0;
+  private readonly heap = new TimeHeap();
+
+  get top(): number {
+    const f = this.head < this.tail ? this.fifo[this.head]! : Infinity;
+    return Math.min(f, this.heap.top);
+  }
+
+  push(t: number): void {
+    if (this.head < this.tail && t < this.fifo[this.tail - 1]!) return this.heap.push(t);
+    if (this.tail === this.fifo.length) {
+      // compact, or grow when more than half is in use
+      const live = this.tail - this.head;
+      if (live * 2 > this.fifo.length) {
+        const grown = new Float64Array(this.fifo.length * 2);
+        grown.set(this.fifo.subarray(this.head, this.tail));
+        this.fifo = grown;
+      } else this.fifo.copyWithin(0, this.head, this.tail);
+      this.head = 0;
+      this.tail = live;
+    }
+    this.fifo[this.tail++] = t;
+  }
+
+  pop(): number {
+    if (this.head < this.tail && this.fifo[this.head]! <= this.heap.top) return this.fifo[this.head++]!;
+    return this.heap.pop();
+  }
+}
+
+/**
  * Intervals [start, end) that arrive roughly in order (a trace is in order
  * of the calls' ends; a replay's results as the lanes finish them). Their
  * starts and ends wait in two heaps until no later interval can come
- * before them: HORIZON_NS, or twice the longest call seen, behind the
+ * before them: HORIZON_NS (1 s), or twice the longest call seen, behind the
  * latest end. An interval that still starts before the swept time (a call
  * longer than that) counts from the swept time on. Memory: the calls of
  * one horizon.
  */
 export class InFlightSweep {
   private static readonly HORIZON_NS = 1e9;
-  private readonly starts = new TimeHeap();
-  private readonly ends = new TimeHeap();
+  private readonly starts = new TimeQueue();
+  private readonly ends = new TimeQueue();
   /** ns spent at each level */
-  private readonly timeAt: number[] = [];
+  private timeAt = new Float64Array(64);
   private level = 0;
   private max = 0;
-  /** time swept up to (NaN: nothing yet) */
-  private last = NaN;
+  /** time swept up to (-Infinity: nothing yet) */
+  private last = -Infinity;
   private latest = -Infinity;
+  /** the sweep runs once the latest end has moved this far past where it last ran (not per call) */
+  private sweptFor = -Infinity;
   private longest = 0;
 
   add(start: number, end: number): void {
     if (end < start) end = start;
-    if (!Number.isNaN(this.last) && start < this.last) start = Math.min(this.last, end);
+    if (start < this.last) start = Math.min(this.last, end);
     this.starts.push(start);
     this.ends.push(end);
     if (end - start > this.longest) this.longest = end - start;
     if (end > this.latest) {
       this.latest = end;
-      this.sweep(end - Math.max(InFlightSweep.HORIZON_NS, 2 * this.longest));
+      const horizon = Math.max(InFlightSweep.HORIZON_NS, 2 * this.longest);
+      if (end - this.sweptFor > horizon / 8) {
+        this.sweptFor = end;
+        this.sweep(end - horizon);
+      }
     }
   }
 
@@ -105,8 +149,16 @@ export class InFlightSweep {
   }
 
   private at(t: number): void {
-    if (!Number.isNaN(this.last) && t > this.last) this.timeAt[this.level] = (this.timeAt[this.level] ?? 0) + (t - this.last);
-    if (Number.isNaN(this.last) || t > this.last) this.last = t;
+    if (!(t > this.last)) return;
+    if (this.last !== -Infinity) {
+      if (this.level >= this.timeAt.length) {
+        const grown = new Float64Array(Math.max(this.level + 1, this.timeAt.length * 2));
+        grown.set(this.timeAt);
+        this.timeAt = grown;
+      }
+      this.timeAt[this.level] += t - this.last;
+    }
+    this.last = t;
   }
 
   /** Level over time from the first start to the last end (the sweep is finished: add nothing after). */
@@ -115,12 +167,12 @@ export class InFlightSweep {
     const timeAt = this.timeAt;
     let total = 0, weighted = 0;
     for (let l = 0; l < timeAt.length; l++) {
-      total += timeAt[l] ?? 0;
-      weighted += (timeAt[l] ?? 0) * l;
+      total += timeAt[l]!;
+      weighted += timeAt[l]! * l;
     }
     let p99 = 0;
     for (let l = 0, seen = 0; l < timeAt.length && total > 0; l++) {
-      seen += timeAt[l] ?? 0;
+      seen += timeAt[l]!;
       if (seen >= 0.99 * total) {
         p99 = l;
         break;

@@ -18,6 +18,10 @@
  * database) run concurrently, as traced. Calls at the file position (read,
  * write) and calls on the whole file (truncate, open O_TRUNC, fallocate)
  * order against every range.
+ *
+ * While the trace has shown one lane only, nothing is recorded (no other
+ * lane could wait on it: the per-op cost of a single-threaded trace is
+ * nil); the first op of every later lane waits for all of those instead.
  */
 import { KIND } from './ops.js';
 import { parentOf } from './plan.js';
@@ -73,20 +77,44 @@ export class Orderer {
   private readonly ranges = new Map<string, Range[]>();
   /** the range the op being planned adds (until `commit`) */
   private pendingRange: { rel: string; start: number; end: number; write: boolean } | null = null;
-  private readonly deps = new Map<number, number>();
+  /**
+   * The op being planned's dependencies: (lane, count) pairs, at most one
+   * per lane (the lane's index in them where depGen[lane] is this op's gen).
+   * Arrays reused op after op: a Map cleared per op costs an allocation.
+   */
+  private readonly depLane: number[] = [];
+  private readonly depCount: number[] = [];
+  private ndeps = 0;
+  private gen = 0;
+  private depGen = new Int32Array(64);
+  private depAt = new Int32Array(64);
   private lane = 0;
-  /** resources the op being planned touches (until `commit`) */
-  private readonly touched: { r: Resource; write: boolean }[] = [];
+  /** resources the op being planned touches (until `commit`), and whether it writes them */
+  private readonly touched: Resource[] = [];
+  private readonly touchedWrite: boolean[] = [];
+  private ntouched = 0;
+  /** only lane 0 so far: its ops are not recorded; soloCount of them were planned */
+  private solo = true;
+  private soloCount = 0;
+  /** the highest lane seen: a higher one is new */
+  private lastLane = 0;
 
   /**
    * Dependencies of lane's next op; then `commit(count)` records it as the
    * lane's `count`-th op (after any wait ops the caller puts in front).
    */
   depsOf(step: Step, lane: number): Dep[] {
-    this.deps.clear();
+    if (this.solo && lane === 0) return NO_DEPS;
+    this.solo = false;
+    this.ndeps = 0;
+    this.gen++;
     this.lane = lane;
-    this.touched.length = 0;
+    this.ntouched = 0;
     this.pendingRange = null;
+    if (lane > this.lastLane) {
+      this.lastLane = lane;
+      this.need(0, this.soloCount);
+    }
     const k = step.kind;
     const rel = step.rel;
     if (step.slot >= 0) {
@@ -135,9 +163,9 @@ export class Orderer {
         this.rangesOf(rel, false);
       }
     }
-    if (this.deps.size === 0) return NO_DEPS;
-    const out: Dep[] = [];
-    for (const [l, c] of this.deps) out.push([l, c]);
+    if (this.ndeps === 0) return NO_DEPS;
+    const out: Dep[] = new Array(this.ndeps);
+    for (let i = 0; i < this.ndeps; i++) out[i] = [this.depLane[i]!, this.depCount[i]!];
     return out;
   }
 
@@ -173,8 +201,23 @@ export class Orderer {
 
   private need(lane: number, count: number): void {
     if (lane === this.lane || count <= 0) return;
-    const have = this.deps.get(lane);
-    if (have === undefined || have < count) this.deps.set(lane, count);
+    if (lane >= this.depGen.length) {
+      const size = Math.max(lane + 1, this.depGen.length * 2);
+      const gen = new Int32Array(size), at = new Int32Array(size);
+      gen.set(this.depGen);
+      at.set(this.depAt);
+      this.depGen = gen;
+      this.depAt = at;
+    }
+    if (this.depGen[lane] === this.gen) {
+      const i = this.depAt[lane]!;
+      if (this.depCount[i]! < count) this.depCount[i] = count;
+      return;
+    }
+    this.depGen[lane] = this.gen;
+    this.depAt[lane] = this.ndeps;
+    this.depLane[this.ndeps] = lane;
+    this.depCount[this.ndeps++] = count;
   }
 
   private resource<K>(map: Map<K, Resource>, key: K): Resource {
@@ -186,26 +229,36 @@ export class Orderer {
   private read<K>(map: Map<K, Resource>, key: K): void {
     const r = this.resource(map, key);
     this.need(r.writerLane, r.writerCount);
-    this.touched.push({ r, write: false });
+    this.touch(r, false);
   }
 
   private write<K>(map: Map<K, Resource>, key: K): void {
     const r = this.resource(map, key);
     this.need(r.writerLane, r.writerCount);
     if (r.readers) for (const [l, c] of r.readers) this.need(l, c);
-    this.touched.push({ r, write: true });
+    this.touch(r, true);
+  }
+
+  private touch(r: Resource, write: boolean): void {
+    this.touched[this.ntouched] = r;
+    this.touchedWrite[this.ntouched++] = write;
   }
 
   /** The op planned last is its lane's `count`-th op (1-based). */
   commit(count: number): void {
-    for (const { r, write } of this.touched) {
-      if (write) {
+    if (this.solo) {
+      this.soloCount = count;
+      return;
+    }
+    for (let i = 0; i < this.ntouched; i++) {
+      const r = this.touched[i]!;
+      if (this.touchedWrite[i]) {
         r.writerLane = this.lane;
         r.writerCount = count;
         r.readers = null;
       } else (r.readers ??= new Map()).set(this.lane, count);
     }
-    this.touched.length = 0;
+    this.ntouched = 0;
     const p = this.pendingRange;
     if (p) {
       let list = this.ranges.get(p.rel);
