@@ -11,7 +11,7 @@ import { formatDurationNs } from '../common/duration.js';
 import { formatBytes } from '../common/format.js';
 import { applyInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
-import { planReplay, topFilesOfStart, type Plan } from './plan.js';
+import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
 import { OpsOut } from './ops-out.js';
@@ -30,13 +30,6 @@ export function parseSpeed(text: string): number {
   if (!(v > 0) || !Number.isFinite(v) || v > 1e6) throw new IorError(`--speed ${JSON.stringify(text)} is not a speed: use 1x, 2x, 0.5x, 2 or max`);
   return v;
 }
-
-/**
- * A replay of a prepared target (--no-init) reads no plan pass: the files
- * whose calls in flight its report shows are those with the most traced
- * time among the trace's first this many events.
- */
-const TOP_FILES_SCAN_EVENTS = 1 << 16;
 
 /** Progress on a terminal only, never with --json. */
 function progressLine(stderr: NodeJS.WritableStream, json: boolean): (text: string | null) => void {
@@ -134,7 +127,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const runner = new Runner(addon, {
     trace: o.trace,
     speed,
-    topFiles: plan?.topFiles ?? (await topFilesOfStart(o.trace, TOP_FILES_SCAN_EVENTS)),
+    topFiles: plan?.topFiles,
     opsOut,
     onProgress: (done, planned, total, elapsed) => progress(`replay: ${done.toLocaleString('en-US')} ops, ${Math.floor((100 * planned) / Math.max(1, total))}% of the trace read, ${formatDurationNs(Math.max(0, elapsed))}`),
   });

@@ -79,7 +79,7 @@ export interface TracedInfo {
   latency: number;
   /** 1 read, 2 write, 0 neither (for byte totals) */
   direction: number;
-  /** the file's index in plan.topFiles (its calls in flight are measured), -1 for other files */
+  /** the number the run gave the file (Runner.fileOf: its calls in flight may be measured), -1 for none */
   file: number;
   /** the event's first op (an event gives several for close_range, process_fork, ...): counts the event */
   first: boolean;
@@ -109,7 +109,7 @@ export class Segment {
   readonly tracedSeq = new Float64Array(SEGMENT_OPS);
   readonly tracedPid = new Int32Array(SEGMENT_OPS);
   readonly tracedTid = new Int32Array(SEGMENT_OPS);
-  readonly tracedFile = new Int8Array(SEGMENT_OPS);
+  readonly tracedFile = new Int32Array(SEGMENT_OPS);
   readonly tracedFirst = new Uint8Array(SEGMENT_OPS);
   length = 0;
   private stringEnd = 0;

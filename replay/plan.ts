@@ -507,21 +507,6 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
   return planner.finish(reader);
 }
 
-/**
- * The files with the most traced time in calls among the trace's first
- * `events` events (the whole trace if it is shorter): the files whose calls
- * in flight a replay that plans as it goes measures.
- */
-export async function topFilesOfStart(tracePath: string, events: number): Promise<string[]> {
-  const reader = await TraceReader.open(tracePath);
-  const planner = new Planner(tracePath, { init: false, files: true });
-  read: for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
-    if (planner.plan.events >= events) break read;
-    planner.add(batch.load(row));
-  }
-  return planner.topFiles();
-}
-
 /** Absolute ts_ns of the event `relative` ns after the trace's first event. */
 export async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
   for await (const b of reader.batches(['ts_ns'])) return b.length > 0 ? b.ts_ns[0]! + BigInt(relative ?? 0) : 0n;

@@ -23,8 +23,8 @@ export interface RunOptions {
   trace: string;
   /** 0: as fast as possible */
   speed: number;
-  /** the files whose calls in flight the report shows */
-  topFiles: string[];
+  /** the files whose calls in flight the report shows (a plan pass's); none: those with the most traced time in the ops planned before the clock starts */
+  topFiles?: string[];
   onProgress?: (opsDone: number, eventsPlanned: number, eventsTotal: number, elapsedNs: number) => void;
   /** --ops-out: every op's row as results come back */
   opsOut?: OpsOut;
@@ -64,6 +64,8 @@ const SUBMIT_AHEAD_NS = 250e6;
  */
 const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
 const START_LEAD_MAX_NS = 20e6;
+/** files whose calls in flight the report shows */
+const TOP_FILES = 8;
 /** How often the main thread looks for results (ms). */
 const POLL_MS = 2;
 
@@ -101,8 +103,15 @@ export class Runner {
   private readonly invSpeed: number;
   /** the event being planned (segments copy it) */
   private readonly traced: TracedInfo = { seq: 0, pid: 0, tid: 0, syscall: '', ret: 0, latency: 0, direction: 0, file: -1, first: true };
-  /** opts.topFiles by path: their calls in flight are measured */
-  private readonly topFiles: Map<string, number>;
+  /**
+   * Files as ops name them (tracedFile): until the measured files are
+   * picked, every file met gets a number and its traced time is summed;
+   * after, only the measured ones have one.
+   */
+  private fileIds = new Map<string, number>();
+  private fileTime: number[] = [];
+  private picking: boolean;
+  private measured: string[] = [];
   private readonly planner: Planner;
   /** events in the trace */
   private total = 0;
@@ -115,8 +124,9 @@ export class Runner {
     private readonly opts: RunOptions,
   ) {
     this.planner = new Planner(opts.trace, { init: false, files: false });
-    this.tally = new Tally(opts.speed, opts.topFiles.length);
-    this.topFiles = new Map(opts.topFiles.map((rel, i) => [rel, i]));
+    this.tally = new Tally(opts.speed);
+    this.picking = opts.topFiles === undefined;
+    if (opts.topFiles) this.measure(opts.topFiles.map((rel, i) => [rel, i]), opts.topFiles.length);
     this.invSpeed = opts.speed > 0 ? 1 / opts.speed : 0;
   }
 
@@ -154,9 +164,7 @@ export class Runner {
       traced.ret = e.ret;
       traced.latency = e.latency;
       traced.direction = direction;
-      const rel = steps[0]!.rel;
-      traced.file = rel === null ? -1 : (this.topFiles.get(rel) ?? -1);
-      if (traced.file >= 0) this.tally.files[traced.file]!.traced.add(due, due + Math.max(0, e.latency));
+      traced.file = this.fileOf(steps[0]!.rel, e.latency);
       for (const s of steps) {
         traced.first = s === steps[0];
         if (s.preOpen) this.push(lane, { kind: KIND.open_pre, slot: s.preOpen.slot, slot2: -1, rel: s.preOpen.rel, rel2: null, flags: s.preOpen.flags, mode: 0, offset: s.preOpen.offset, count: 0, ringDepth: 0, preOpen: null }, due, null);
@@ -176,7 +184,7 @@ export class Runner {
     this.checkFinished();
     await all;
     const wallNs = Math.max(0, this.addon.now() - this.startAt);
-    const plan = { ...(await planner.finish(reader)), topFiles: this.opts.topFiles };
+    const plan = { ...(await planner.finish(reader)), topFiles: this.measured };
     return { plan, tally: this.tally, stopped: this.stopping, wallNs, startWallMs: this.startWallMs };
   }
 
@@ -197,6 +205,7 @@ export class Runner {
   private async startClock(reader: TraceReader, zero: number): Promise<void> {
     if (this.planner.plan.events === 0) throw new IorError(`${reader.path} holds no events: nothing to replay`);
     this.opts.opsOut?.zero(await firstTsOf(reader, zero));
+    this.pickFiles();
     this.clockStarted = true;
     const lead = this.invSpeed > 0 ? START_LEAD_PACED_NS : START_LEAD_MAX_NS;
     this.startAt = this.addon.now() + lead;
@@ -204,6 +213,37 @@ export class Runner {
     this.addon.start(this.startAt);
     this.poller = setInterval(() => this.poll(), POLL_MS);
     this.submitAll();
+  }
+
+  /** The number ops carry for the file rel (-1: not measured), its traced time summed while the measured files are not picked yet. */
+  private fileOf(rel: string | null, latency: number): number {
+    if (rel === null || rel === '') return -1;
+    let id = this.fileIds.get(rel);
+    if (!this.picking) return id ?? -1;
+    if (id === undefined) {
+      this.fileIds.set(rel, (id = this.fileTime.length));
+      this.fileTime.push(0);
+    }
+    this.fileTime[id] += Math.max(0, latency);
+    return id;
+  }
+
+  /** Measure these files: (path, number the ops carry); `count` numbers given out so far. */
+  private measure(files: [string, number][], count: number): void {
+    this.measured = files.map(([rel]) => rel);
+    this.fileIds = new Map(files);
+    const index = new Int32Array(count).fill(-1);
+    files.forEach(([, id], i) => (index[id] = i));
+    this.tally.measure(files.length, index);
+  }
+
+  /** The files with the most traced time in calls among the ops planned so far (before the first is tallied). */
+  private pickFiles(): void {
+    if (!this.picking) return;
+    this.picking = false;
+    const top = [...this.fileIds].sort((a, b) => this.fileTime[b[1]]! - this.fileTime[a[1]]!).slice(0, TOP_FILES);
+    this.measure(top, this.fileTime.length);
+    this.fileTime = [];
   }
 
   private push(lane: Lane, s: Step, due: number, traced: TracedInfo | null): void {

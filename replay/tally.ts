@@ -53,13 +53,20 @@ export class Tally {
   lastIssueNs = 0;
   lastDueNs = 0;
   readonly bytes = { tracedRead: 0, tracedWritten: 0, replayRead: 0, replayWritten: 0 };
-  /** calls in flight on each of plan.topFiles: the traced calls (added by the run pass) and the replay's */
-  readonly files: { traced: InFlightSweep; replayed: InFlightSweep }[];
+  /** calls in flight on each of the files the run measures: the traced calls and the replay's */
+  files: { traced: InFlightSweep; replayed: InFlightSweep }[] = [];
+  /** an op's file (its segment's tracedFile) -> its index in `files`, -1 for files not measured */
+  private fileIndex: Int32Array = new Int32Array(0);
   private readonly invSpeed: number;
 
-  constructor(speed: number, files: number) {
+  constructor(speed: number) {
     this.invSpeed = speed > 0 ? 1 / speed : 0;
-    this.files = Array.from({ length: files }, () => ({ traced: new InFlightSweep(), replayed: new InFlightSweep() }));
+  }
+
+  /** Measure these files: fileIndex[file] is the index in `files` of the ops' file (before the first op is tallied). */
+  measure(count: number, fileIndex: Int32Array): void {
+    this.files = Array.from({ length: count }, () => ({ traced: new InFlightSweep(), replayed: new InFlightSweep() }));
+    this.fileIndex = fileIndex;
   }
 
   add(seg: Segment, from: number, to: number): void {
@@ -101,7 +108,15 @@ export class Tally {
         this.replayed++;
       }
       const file = seg.tracedFile[i]!;
-      if (file >= 0) this.files[file]!.replayed.add(issue, issue + latency);
+      const measured = file >= 0 && file < this.fileIndex.length ? this.files[this.fileIndex[file]!] : undefined;
+      if (measured) {
+        measured.replayed.add(issue, issue + latency);
+        // the traced call once (its other steps are the same call), at its traced time from the replay's zero
+        if (seg.tracedFirst[i]) {
+          const at = f64[(i * OP_WORDS) / 2 + F.due]!;
+          measured.traced.add(at, at + seg.tracedLatency[i]!);
+        }
+      }
       s.traced.record(seg.tracedLatency[i]!);
       s.replay.record(Math.round(latency));
       if (tracedRet < 0 || ret < 0) {
