@@ -11,7 +11,7 @@ import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
-import { COLUMNS, FILE_TYPES, TraceEventSchema } from '../schema/index.js';
+import { COLUMNS, FILE_TYPES, TraceEventSchema, type CodedInt64, type CodedStrings } from '../schema/index.js';
 
 export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
 
@@ -95,24 +95,35 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
   const e: Ev = { seq: 0, ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null, ring: null, depth: null };
   let base: number | null = zero === null ? null : Number(zero);
   let row = 0;
-  for await (const b of reader.batches(REPLAY_COLUMNS)) {
+  // strings as dictionary codes: no string per row is made (each row's is the dictionary's own)
+  for await (const b of reader.codedBatches(REPLAY_COLUMNS)) {
     if (base === null && b.length > 0) base = Number(b.ts_ns[0]!);
+    const syscalls = b.syscall.dictionary, syscallCodes = b.syscall.codes;
+    const paths = b.path.dictionary, pathCodes = b.path.codes;
+    const paths2 = b.path2.dictionary, path2Codes = b.path2.codes;
+    const fileTypes = b.file_type.dictionary, fileTypeCodes = b.file_type.codes;
+    const str = (dict: string[], codes: Int32Array, i: number): string | null => (codes[i]! < 0 ? null : dict[codes[i]!]!);
     for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
-      const parsed = TraceEventSchema.safeParse({ ...UNREAD, seq: BigInt(row + i), ...Object.fromEntries(REPLAY_COLUMNS.map((c) => [c, (b[c] as ArrayLike<unknown>)[i]])) });
+      const row1 = Object.fromEntries(REPLAY_COLUMNS.map((c) => {
+        const col = b[c] as ArrayLike<unknown> | CodedStrings | CodedInt64;
+        return [c, 'codes' in col ? str(col.dictionary, col.codes, i) : 'defs' in col ? (col.defs[i] ? col.values[i]! : null) : col[i]];
+      }));
+      const parsed = TraceEventSchema.safeParse({ ...UNREAD, seq: BigInt(row + i), ...row1 });
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw badRow(reader, row + i, `${issue.path.join('.')}: ${issue.message}`);
       }
     }
     const ts = int64Reader(b.ts_ns), latency = int64Reader(b.latency_ns), ret = int64Reader(b.ret), bytes = int64Reader(b.bytes);
+    const offsets = int64Reader(b.offset.values), offsetDefs = b.offset.defs, counts = int64Reader(b.count.values), countDefs = b.count.defs;
     const first = row, zeroTs = base!;
     row += b.length;
     yield {
       length: b.length,
       load(i: number): Ev {
-        const syscall = b.syscall[i];
-        if (typeof syscall !== 'string' || syscall === '') throw badRow(reader, first + i, 'no syscall name');
-        const fileType = b.file_type[i] ?? null;
+        const syscall = str(syscalls, syscallCodes, i);
+        if (syscall === null || syscall === '') throw badRow(reader, first + i, 'no syscall name');
+        const fileType = str(fileTypes, fileTypeCodes, i);
         if (!FILE_TYPE_NAMES.has(fileType)) throw badRow(reader, first + i, `file_type ${JSON.stringify(fileType)}`);
         e.seq = first + i;
         e.ts = ts(i) - zeroTs;
@@ -122,14 +133,12 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
         e.syscall = syscall;
         e.fd = b.fd[i]!;
         e.fd2 = b.fd2[i]!;
-        e.path = b.path[i] ?? null;
-        e.path2 = b.path2[i] ?? null;
+        e.path = str(paths, pathCodes, i);
+        e.path2 = str(paths2, path2Codes, i);
         e.flags = b.flags[i] ?? null;
         e.mode = b.mode[i] ?? null;
-        const off = b.offset[i];
-        e.offset = off === null || off === undefined ? null : Number(off);
-        const cnt = b.count[i];
-        e.count = cnt === null || cnt === undefined ? null : Number(cnt);
+        e.offset = offsetDefs[i] ? offsets(i) : null;
+        e.count = countDefs[i] ? counts(i) : null;
         e.ret = ret(i);
         e.bytes = bytes(i);
         e.fileType = fileType;

@@ -37,9 +37,18 @@ export interface CodedStrings {
   codes: Int32Array;
 }
 
-/** A batch whose string columns come as CodedStrings (TraceReader.codedBatches). */
+/**
+ * A nullable 64-bit column as one value per row (0 where null) and its
+ * definition levels (1: the row has a value): no bigint is made per row.
+ */
+export interface CodedInt64 {
+  values: BigInt64Array;
+  defs: Uint8Array;
+}
+
+/** A batch whose string columns come as CodedStrings, its nullable 64-bit ones as CodedInt64 (TraceReader.codedBatches). */
 export type CodedBatch<K extends ColumnName = ColumnName> = { length: number } & {
-  [N in K]: ColumnOf<N>['kind'] extends 'string' ? CodedStrings : BatchColumn<ColumnOf<N>>;
+  [N in K]: ColumnOf<N>['kind'] extends 'string' ? CodedStrings : ColumnOf<N>['kind'] extends 'int64' | 'uint64' ? (ColumnOf<N>['nullable'] extends true ? CodedInt64 : BatchColumn<ColumnOf<N>>) : BatchColumn<ColumnOf<N>>;
 };
 
 /** One event as a plain object. */

@@ -11,7 +11,7 @@
  */
 import type { ColumnMetaData, SchemaElement } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
-import type { CodedStrings, ColumnDef } from '../schema/index.js';
+import type { CodedInt64, CodedStrings, ColumnDef } from '../schema/index.js';
 import { zstdDecompressPage } from './zstd.js';
 
 const TWO_32 = 2 ** 32;
@@ -199,7 +199,8 @@ function sameElement(written: SchemaElement, expected: SchemaElement): boolean {
  * Decode one column chunk (`chunk`: its bytes, from its first page to its
  * end) of `rows` rows as `column`'s batch array: Int32Array or
  * BigInt64Array for required numbers, an array with nulls for nullable ones,
- * an array of strings (or nulls) for strings, or CodedStrings when `coded`.
+ * an array of strings (or nulls) for strings; when `coded`, CodedStrings for
+ * strings and CodedInt64 for nullable 64-bit numbers.
  * Null if the chunk is not laid out as trace/pages.ts writes it.
  * With `scratch`, the typed arrays are the scratch's, reused by the next
  * call: what is returned is valid until then.
@@ -260,7 +261,22 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
     const codes = defs === null ? (packed as Int32Array) : spreadCodes(packed as Int32Array, defs, reuse(scratch, 'codes', rows, Int32Array));
     return { dictionary: dict, codes } satisfies CodedStrings;
   }
-  return defs === null ? packed : withNulls(packed, defs, rows);
+  if (defs === null) return packed;
+  if (coded && !isInt32) return { values: spreadWide(packed as BigInt64Array, defs, reuse(scratch, 'spread', rows, BigInt64Array)), defs } satisfies CodedInt64;
+  return withNulls(packed, defs, rows);
+}
+
+/** 64-bit values spread over the rows of `out`, 0 where defs says null: copied as 32-bit halves (no bigint made per value). */
+function spreadWide(packed: BigInt64Array, defs: Uint8Array, out: BigInt64Array): BigInt64Array {
+  const from = new Int32Array(packed.buffer, packed.byteOffset, packed.length * 2), to = new Int32Array(out.buffer, out.byteOffset, out.length * 2);
+  for (let i = 0, k = 0; i < out.length; i++) {
+    if (defs[i]) {
+      to[2 * i] = from[2 * k]!;
+      to[2 * i + 1] = from[2 * k + 1]!;
+      k++;
+    } else to[2 * i] = to[2 * i + 1] = 0;
+  }
+  return out;
 }
 
 // The loops over rows live in small functions of their own: in decodeChunk
@@ -335,6 +351,7 @@ function spreadCodes(packed: Int32Array, defs: Uint8Array, out: Int32Array): Int
 export interface ColumnScratch {
   ints?: Int32Array;
   wide?: BigInt64Array;
+  spread?: BigInt64Array;
   defs?: Uint8Array;
   codes?: Int32Array;
 }

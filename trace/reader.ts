@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
-import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
+import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedInt64, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
 import { checkLevelStreams, decodeChunk, type ColumnScratch } from './page-reader.js';
@@ -150,7 +150,7 @@ export class TraceReader {
           const others: ColumnName[] = []; // chunks not laid out as trace/pages.ts writes them
           for (const [i, name] of wanted.entries()) {
             if (!this.present.has(name)) {
-              batch[name] = absentColumn(COLUMN_BY_NAME.get(name)!.kind === 'string' && coded, rows);
+              batch[name] = absentColumn(COLUMN_BY_NAME.get(name)!, coded, rows);
               continue;
             }
             const { meta, written, bytes } = chunks[i]!;
@@ -164,7 +164,7 @@ export class TraceReader {
               checkLevelStreams(chunks[i]!.bytes, COLUMN_BY_NAME.get(name)!.nullable, rows);
             }
             const decoded = await this.readWithHyparquet(others, rowStart, rows);
-            for (const name of others) batch[name] = coded && COLUMN_BY_NAME.get(name)!.kind === 'string' ? codeStrings(decoded[name] as (string | null)[], COLUMN_BY_NAME.get(name)!) : decoded[name];
+            for (const name of others) batch[name] = coded ? codeColumn(decoded[name] as unknown[], COLUMN_BY_NAME.get(name)!) : decoded[name];
           }
         } catch (err) {
           throw new IorError(`${this.path}: cannot decode row group at row ${rowStart} (${(err as Error).message}): the file is damaged`);
@@ -217,9 +217,30 @@ export class TraceReader {
   }
 }
 
+/** A nullable 64-bit column (a nullable column, so absent ones are too) is coded: CodedInt64. */
+function isCodedInt64(column: ColumnDef): boolean {
+  return column.nullable && (column.kind === 'int64' || column.kind === 'uint64');
+}
+
 /** A column the trace's schema version predates: all nulls. */
-function absentColumn(coded: boolean, rows: number): unknown {
-  return coded ? ({ dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings) : new Array(rows).fill(null);
+function absentColumn(column: ColumnDef, coded: boolean, rows: number): unknown {
+  if (coded && column.kind === 'string') return { dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings;
+  if (coded && isCodedInt64(column)) return { values: new BigInt64Array(rows), defs: new Uint8Array(rows) } satisfies CodedInt64;
+  return new Array(rows).fill(null);
+}
+
+/** A column of hyparquet's as codedBatches gives it. */
+function codeColumn(values: unknown[], column: ColumnDef): unknown {
+  if (column.kind === 'string') return codeStrings(values as (string | null)[], column);
+  if (!isCodedInt64(column)) return values;
+  const coded: CodedInt64 = { values: new BigInt64Array(values.length), defs: new Uint8Array(values.length) };
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    coded.values[i] = BigInt.asIntN(64, v as bigint);
+    coded.defs[i] = 1;
+  }
+  return coded;
 }
 
 /**
