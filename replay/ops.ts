@@ -34,7 +34,8 @@ export const F = { offset: 6, count: 7, due: 8 } as const;
 export const RESULT_DOUBLES = 3;
 /** Ops per segment; a task runs a range of one segment. */
 export const SEGMENT_OPS = 2048;
-const STRING_BYTES = 256 * 1024;
+/** a segment's room for the strings of its ops (each distinct one once); one whose op needs more gets more */
+const STRING_BYTES = 64 * 1024;
 
 /** One op as the planner hands it to a segment. */
 export interface Op {
@@ -113,14 +114,30 @@ export class Segment {
   readonly tracedFirst = new Uint8Array(SEGMENT_OPS);
   length = 0;
   private stringEnd = 0;
+  /** where each string is in `strings`: ops on the same path share it (most ops of a segment do) */
+  private readonly stringAt = new Map<string, number>();
 
-  /** `base`: the lane-wide index of this segment's first op */
-  constructor(readonly lane: number, readonly base: number) {
+  /** `base`: the lane-wide index of this segment's first op; `op`: the first op, whose strings must fit */
+  constructor(public lane: number, public base: number, op: Op) {
     const ops = new SharedArrayBuffer(SEGMENT_OPS * OP_WORDS * 4);
     this.i32 = new Int32Array(ops);
     this.f64 = new Float64Array(ops);
-    this.strings = new Uint8Array(new SharedArrayBuffer(STRING_BYTES));
+    this.strings = new Uint8Array(new SharedArrayBuffer(Math.max(STRING_BYTES, stringBytes(op))));
     this.results = new Float64Array(new SharedArrayBuffer(SEGMENT_OPS * RESULT_DOUBLES * 8));
+  }
+
+  /**
+   * This segment as a new one, once the executor is done with it and every
+   * result is tallied (allocating segments anew cost a tenth of a --speed
+   * max replay's main thread, and its memory).
+   */
+  reuse(lane: number, base: number): this {
+    this.lane = lane;
+    this.base = base;
+    this.length = 0;
+    this.stringEnd = 0;
+    this.stringAt.clear();
+    return this;
   }
 
   get full(): boolean {
@@ -129,7 +146,7 @@ export class Segment {
 
   /** Room for one more op with these strings? */
   fits(op: Op): boolean {
-    return this.length < SEGMENT_OPS && this.stringEnd + 3 * ((op.path?.length ?? 0) + (op.path2?.length ?? 0)) + 2 <= STRING_BYTES;
+    return this.length < SEGMENT_OPS && this.stringEnd + stringBytes(op) <= this.strings.length;
   }
 
   push(op: Op): void {
@@ -169,10 +186,18 @@ export class Segment {
 
   private string(s: string | null): number {
     if (s === null) return -1;
+    const known = this.stringAt.get(s);
+    if (known !== undefined) return known;
     const at = this.stringEnd;
-    const { written } = encoder.encodeInto(s, this.strings.subarray(at, STRING_BYTES - 1));
+    const { written } = encoder.encodeInto(s, this.strings.subarray(at, this.strings.length - 1));
     this.strings[at + written] = 0;
     this.stringEnd = at + written + 1;
+    this.stringAt.set(s, at);
     return at;
   }
+}
+
+/** The most bytes an op's strings take (UTF-8 of UTF-16, NUL-terminated). */
+function stringBytes(op: Op): number {
+  return 3 * ((op.path?.length ?? 0) + (op.path2?.length ?? 0)) + 2;
 }

@@ -64,6 +64,8 @@ const SUBMIT_AHEAD_NS = 250e6;
  */
 const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
 const START_LEAD_MAX_NS = 20e6;
+/** segments kept for reuse at most (~0.4 MB each) */
+const SPARE_SEGMENTS = 64;
 /** files whose calls in flight the report shows */
 const TOP_FILES = 8;
 /** How often the main thread looks for results (ms). */
@@ -86,6 +88,8 @@ export class Runner {
   /** lanes with ops submitted and not tallied yet */
   private readonly active = new Set<Lane>();
   private readonly orderer = new Orderer();
+  /** segments done with (executed, tallied), for new ops */
+  private readonly spare: Segment[] = [];
   private readonly tally: Tally;
   private pending = 0;
   private done = 0;
@@ -260,7 +264,8 @@ export class Runner {
   private append(lane: Lane, op: Op): void {
     let seg = lane.segments.at(-1);
     if (!seg || !seg.fits(op)) {
-      seg = new Segment(lane.id, lane.count);
+      const spare = this.spare.pop()?.reuse(lane.id, lane.count);
+      seg = spare?.fits(op) ? spare : new Segment(lane.id, lane.count, op);
       lane.segments.push(seg);
     }
     seg.push(op);
@@ -338,6 +343,7 @@ export class Runner {
       const sg = lane.segments[0]!;
       if (sg.base + sg.length > lane.tallied || (sg === lane.segments.at(-1) && !sg.full)) break;
       lane.segments.shift();
+      if (this.spare.length < SPARE_SEGMENTS) this.spare.push(sg);
     }
     return lane.tallied - before;
   }
