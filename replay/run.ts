@@ -277,7 +277,11 @@ export class Runner {
     if (!this.clockStarted) return;
     const interp = this.planner.interp;
     if (interp.laneCount > this.grownLanes || interp.slotCount > this.grownSlots) {
-      this.addon.grow((this.grownLanes = interp.laneCount), (this.grownSlots = interp.slotCount));
+      try {
+        this.addon.grow((this.grownLanes = interp.laneCount), (this.grownSlots = interp.slotCount));
+      } catch (err) {
+        throw new IorError(`the trace has more traced threads (${interp.laneCount.toLocaleString('en-US')}) or fds opened (${interp.slotCount.toLocaleString('en-US')}) than a replay can hold: ${(err as Error).message}`);
+      }
     }
     for (const lane of this.lanes) this.submit(lane);
   }

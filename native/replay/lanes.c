@@ -86,7 +86,18 @@ static int queue_room(struct lane_queue *q)
 	return 0;
 }
 
-/* Start the lane's thread (the caller holds q->mu): 0, or an errno. */
+/* A place for one more thread, if fewer than max_threads run: taken at
+ * once (the main thread and threads that leave both start threads: a check
+ * then an increment let them start one too many between them). */
+static int reserve(void)
+{
+	for (int live = atomic_load(&g_live); live < g_max_threads;)
+		if (atomic_compare_exchange_weak(&g_live, &live, live + 1))
+			return 1;
+	return 0;
+}
+
+/* Start the lane's thread in a reserved place (the caller holds q->mu): 0, or an errno (the place freed). */
 static int spawn(int lane)
 {
 	pthread_attr_t attr;
@@ -94,7 +105,6 @@ static int spawn(int lane)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STACK_BYTES);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	atomic_fetch_add(&g_live, 1);
 	int err = pthread_create(&t, &attr, lane_main, (void *)(intptr_t)lane);
 	pthread_attr_destroy(&attr);
 	if (err) {
@@ -129,10 +139,11 @@ int lanes_waiting(void)
 /* Threads for the lanes that wait, while fewer than max_threads run. */
 void lanes_kick(void)
 {
-	while (atomic_load(&g_nwaiting) > 0 && atomic_load(&g_live) < g_max_threads && !atomic_load(&g_stopping)) {
+	while (atomic_load(&g_nwaiting) > 0 && !atomic_load(&g_stopping) && reserve()) {
 		pthread_mutex_lock(&g_waiting_mu);
 		if (g_waiting_n == 0) {
 			pthread_mutex_unlock(&g_waiting_mu);
+			atomic_fetch_sub(&g_live, 1);
 			return;
 		}
 		int lane = g_waiting[g_waiting_head];
@@ -143,7 +154,11 @@ void lanes_kick(void)
 		struct lane_queue *q = &g_queues[lane];
 		pthread_mutex_lock(&q->mu);
 		q->waiting = 0;
-		int err = !q->live && q->n > 0 ? spawn(lane) : 0;
+		int err = 0;
+		if (!q->live && q->n > 0)
+			err = spawn(lane);
+		else
+			atomic_fetch_sub(&g_live, 1); /* nothing to run after all */
 		if (err)
 			wait_for_thread(lane); /* out of threads (RLIMIT_NPROC, memory): later */
 		pthread_mutex_unlock(&q->mu);
@@ -238,7 +253,7 @@ int lanes_submit(int lane, const struct range *r)
 	q->n++;
 	if (q->live)
 		wake(q);
-	else if (!q->waiting && (atomic_load(&g_live) >= g_max_threads || lanes_waiting() > 0 || spawn(lane) != 0))
+	else if (!q->waiting && (lanes_waiting() > 0 || !reserve() || spawn(lane) != 0))
 		wait_for_thread(lane);
 	pthread_mutex_unlock(&q->mu);
 	return 1;

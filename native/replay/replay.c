@@ -311,6 +311,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	switch (kind) {
 	case K_WAIT:
 		return 0;
+
 	case K_OPEN:
 		r = open_confined(path, flags, op[W_MODE]);
 		if (r >= 0)
@@ -634,7 +635,7 @@ static napi_value js_grow(napi_env env, napi_callback_info info)
 	napi_value argv[2];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	int lanes = arg_i32(env, argv[0]), slots = arg_i32(env, argv[1]);
-	if (lanes > LANES_MAX || slots < 0 || (long long)slots > (long long)SLOT_CHUNKS * SLOT_CHUNK) {
+	if (lanes < 0 || lanes > LANES_MAX || slots < 0) {
 		napi_throw_error(env, "ELIMIT", "more traced threads or open files than the replay can hold");
 		return NULL;
 	}
@@ -1002,88 +1003,6 @@ static napi_value js_kick(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* ---- init helpers: everything confined under the root, nothing followed out ---- */
-
-/* mkdirat(parent of p, its leaf), the parent found by a confined walk (p is
- * restored before return). 0, also when p exists, or -errno. */
-static int mkdir_in_parent(char *p)
-{
-	char *slash = strrchr(p, '/');
-	int dir = g_root;
-	const char *leaf = p;
-	if (!p[0])
-		return 0;
-	if (slash) {
-		*slash = 0;
-		dir = open_confined(p, O_PATH | O_DIRECTORY, 0);
-		*slash = '/';
-		leaf = slash + 1;
-		if (dir < 0)
-			return dir;
-	}
-	int r = mkdirat(dir, leaf, 0755) < 0 && errno != EEXIST ? -errno : 0;
-	if (dir != g_root)
-		close(dir);
-	return r;
-}
-
-/* mkdirs(rel): create rel and its missing parents. Returns 0 or -errno.
- * Init creates directories outermost first, so the parent is almost always
- * there: one confined walk per directory. Only when it is missing is every
- * prefix made, each walked from the root (doing that for every directory
- * made a deep tree cubic: 126 s for 2,000 levels). */
-static int mkdirs(const char *rel)
-{
-	char *p = strdup(rel);
-	if (!p)
-		return -ENOMEM;
-	int r = mkdir_in_parent(p);
-	if (r == -ENOENT) {
-		/* a parent is missing: every prefix, outermost first */
-		r = 0;
-		for (char *s = p; r == 0 && *s; s++) {
-			if (s[1] != '/' && s[1] != 0)
-				continue;
-			char c = s[1];
-			s[1] = 0;
-			r = mkdir_in_parent(p);
-			s[1] = c;
-		}
-	}
-	free(p);
-	return r;
-}
-
-static int remove_tree_at(int dir, const char *name, int depth)
-{
-	if (unlinkat(dir, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	if (depth > 256)
-		return -ELOOP;
-	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *e;
-	int r = 0;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if ((r = remove_tree_at(dirfd(d), e->d_name, depth + 1)) < 0)
-			break;
-	}
-	closedir(d);
-	if (r < 0)
-		return r;
-	return unlinkat(dir, name, AT_REMOVEDIR) == 0 ? 0 : -errno;
-}
-
 /* initDir(rel) -> 0 | -errno: rel is a directory afterwards (a file in the way is removed) */
 static napi_value js_init_dir(napi_env env, napi_callback_info info)
 {
@@ -1091,17 +1010,7 @@ static napi_value js_init_dir(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *rel = arg_str(env, argv[0]);
-	int r = mkdirs(rel);
-	if (r == -EEXIST || r == -ENOTDIR) {
-		const char *leaf;
-		int dir = parent_of(rel, &leaf);
-		struct stat st;
-		if (dir >= 0 && fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
-			unlinkat(dir, leaf, 0);
-			r = mkdirs(rel);
-		}
-	}
-	drop_parent_cache();
+	int r = init_dir(rel);
 	free(rel);
 	return num(env, r);
 }
@@ -1113,15 +1022,7 @@ static napi_value js_init_remove(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *rel = arg_str(env, argv[0]);
-	int r;
-	if (!rel[0]) {
-		r = -EBUSY;
-	} else {
-		const char *leaf;
-		int dir = parent_of(rel, &leaf);
-		r = dir == -ENOENT ? 0 : dir < 0 ? dir : remove_tree_at(dir, leaf, 0);
-		drop_parent_cache();
-	}
+	int r = init_remove(rel);
 	free(rel);
 	return num(env, r);
 }
@@ -1137,36 +1038,13 @@ static napi_value js_init_file(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *rel = arg_str(env, argv[0]);
-	int fd = -EINVAL;
-	struct stat st = { 0 };
-	if (rel[0]) {
-		char *slash = strrchr(rel, '/');
-		if (slash) {
-			*slash = 0;
-			mkdirs(rel);
-			*slash = '/';
-		}
-		const char *leaf;
-		int dir = parent_of(rel, &leaf);
-		if (dir >= 0) {
-			struct stat cur;
-			if (fstatat(dir, leaf, &cur, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(cur.st_mode))
-				remove_tree_at(dir, leaf, 0);
-			fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (fd < 0)
-				fd = -errno;
-			else if (fstat(fd, &st) < 0)
-				st.st_size = 0;
-		} else {
-			fd = dir;
-		}
-		drop_parent_cache();
-	}
+	off_t size = 0;
+	int fd = init_file_open(rel, &size);
 	free(rel);
 	napi_value out;
 	napi_create_array_with_length(env, 2, &out);
 	napi_set_element(env, out, 0, num(env, fd));
-	napi_set_element(env, out, 1, num(env, (double)st.st_size));
+	napi_set_element(env, out, 1, num(env, (double)size));
 	return out;
 }
 
@@ -1178,24 +1056,7 @@ static napi_value js_init_symlink(napi_env env, napi_callback_info info)
 	CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	char *rel = arg_str(env, argv[0]);
 	char *target = arg_str(env, argv[1]);
-	int r = -EINVAL;
-	if (rel[0]) {
-		char *slash = strrchr(rel, '/');
-		if (slash) {
-			*slash = 0;
-			mkdirs(rel);
-			*slash = '/';
-		}
-		const char *leaf;
-		int dir = parent_of(rel, &leaf);
-		r = dir;
-		if (dir >= 0) {
-			remove_tree_at(dir, leaf, 0);
-			r = symlinkat(target, dir, leaf) == 0 ? 0 : -errno;
-		}
-		drop_parent_cache();
-	}
-	atomic_store(&g_symlinks, 1);
+	int r = init_symlink(rel, target);
 	free(rel);
 	free(target);
 	return num(env, r);

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 static inline int64_t mono_ns(void)
@@ -76,6 +77,16 @@ int run_range(struct range *r, int lane);
  * mode) and end (its buffers freed). */
 void executor_thread_begin(void);
 void executor_thread_end(void);
+
+/* The state a trace expects, made under the target (init.c), 0 or -errno:
+ * rel a directory (a file in the way removed); nothing at rel (directories
+ * removed whole); rel a regular file opened for writing (created if
+ * missing, anything else in the way removed: the fd, its size in *size); a
+ * symlink to target. */
+int init_dir(const char *rel);
+int init_remove(const char *rel);
+int init_file_open(const char *rel, off_t *size);
+int init_symlink(const char *rel, const char *target);
 
 /* Lanes a replay can have (traced threads and rings): per-lane arrays are
  * reserved for this many, and filled as the run meets them (lanes_grow). */
