@@ -15,7 +15,7 @@ import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
 import { Runner } from './run.js';
 import { OpsOut } from './ops-out.js';
-import { createTarget, inspectTarget, markTarget } from './target.js';
+import { createTarget, inspectTarget, markTarget, rememberedInit } from './target.js';
 import { CONFINE_MODES, MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
@@ -83,9 +83,11 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a thread count: use 1 to ${MAX_WORKERS}`);
   const target = inspectTarget(o.target, o.force);
   const progress = progressLine(o.stderr, o.json);
-  // the initial state needs the whole trace read first; a prepared target (--no-init) does not: its first op goes out at once
+  // the initial state needs the whole trace read first, unless this target was prepared for this very
+  // trace (the state is in its marker) or needs none (--no-init): then the first op goes out at once
+  const remembered = o.dryRun || o.noInit ? null : rememberedInit(target, o.trace);
   let plan: Plan | null = null;
-  if (o.dryRun || !o.noInit) {
+  if (o.dryRun || (!o.noInit && !remembered)) {
     plan = await planReplay(o.trace, (done, total) => progress(`replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${total.toLocaleString('en-US')} events`));
     progress(null);
   }
@@ -109,10 +111,11 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   };
   setup(false);
   let init: InitResult | null = null;
-  if (plan) {
-    init = applyInit(addon, plan.init, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`));
+  const state = plan?.init ?? remembered;
+  if (state) {
+    init = { ...applyInit(addon, state, (done, total, bytes) => progress(`replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`)), stateFrom: plan ? 'plan pass' : 'target marker' };
     progress(null);
-    markTarget(target, plan.trace);
+    markTarget(target, o.trace, state);
   }
   if (o.initOnly) {
     addon.teardown();

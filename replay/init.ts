@@ -16,6 +16,8 @@ import type { InitState } from './plan.js';
 import type { ReplayAddon } from './native.js';
 
 export interface InitResult {
+  /** where the state came from: this replay's plan pass, or the marker of the replay that prepared the target for the same trace */
+  stateFrom?: 'plan pass' | 'target marker';
   dirs: number;
   files: number;
   symlinks: number;

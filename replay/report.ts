@@ -31,7 +31,7 @@ export interface ReplayReport {
   duration: { intended_s: number; achieved_s: number; wall_s: number };
   /** CPU time of the threads issuing the calls while they ran ops (not while sleeping until due) */
   executor_cpu_s: number;
-  /** from ior's start to the replay clock's start (planning, init, the pool): when the first call could go */
+  /** from ior's start to the replay clock's start (the plan pass and init, the first ops planned): when the first call could go */
   startup_s: number;
   /** the ior process's peak resident memory (MiB) */
   peak_rss_mib: number;
@@ -146,6 +146,7 @@ export function renderReport(r: ReplayReport): string {
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
   out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;
   out += `start       ${formatDurationNs(r.startup_s * 1e9)} from ior's start to the first call's time, ${n(r.peak_rss_mib)} MiB peak memory\n`;
+  if (r.init) out += `init        ${n(r.init.dirs)} directories, ${n(r.init.files)} files (${formatBytes(r.init.bytesWritten)} written), ${n(r.init.symlinks)} symlinks, ${n(r.init.removed)} paths cleared in ${r.init.seconds.toFixed(2)} s, the state from ${r.init.stateFrom === 'target marker' ? "the target's marker (prepared for this trace: no plan pass)" : 'a plan pass'}\n`;
   out += r.lag_ms ? `lag         p50 ${r.lag_ms.p50} ms, p99 ${r.lag_ms.p99} ms, max ${r.lag_ms.max} ms (issue time after due time)\n` : `lag         - (${r.speed === 'max' ? '--speed max: no schedule' : 'nothing replayed'})\n`;
   if (r.lag_ms?.held) out += `            ${n(r.lag_ms.held)} calls held by their thread's previous call (slower than traced); the others: p99 ${r.lag_ms.free?.p99 ?? '-'} ms, max ${r.lag_ms.free?.max ?? '-'} ms\n`;
   out += `read        ${formatBytes(r.bytes.read.replayed)} replayed, ${formatBytes(r.bytes.read.traced)} traced\n`;

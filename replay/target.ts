@@ -1,12 +1,16 @@
 /**
  * The replay target directory: checks that it is a place ior may write
  * (never / or a system directory; a non-empty directory only if ior
- * prepared it before, or with --force), and the marker that says ior did.
+ * prepared it before, or with --force), and the marker that says ior did,
+ * for which trace, and the initial state it made (a later replay of the
+ * same trace makes it again without a plan pass).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { IorError, errnoCode } from '../common/errors.js';
+import type { InitState } from './plan.js';
 
 export const MARKER = '.ior-replay-target';
 
@@ -66,7 +70,50 @@ export function createTarget(t: Target): void {
   fs.mkdirSync(t.dir, { recursive: true });
 }
 
+/** Bumped when the plan's initial state changes meaning: markers of other versions are not reused. */
+const STATE_VERSION = 1;
+
+/** The trace file as the marker names it: a re-captured or changed file is another trace. */
+function traceIdentity(trace: string): { trace: string; traceBytes: number; traceMtimeMs: number } {
+  const st = fs.statSync(trace);
+  return { trace: path.resolve(trace), traceBytes: st.size, traceMtimeMs: st.mtimeMs };
+}
+
+const MarkerSchema = z.object({
+  tool: z.literal('ior replay'),
+  trace: z.string(),
+  traceBytes: z.number(),
+  traceMtimeMs: z.number(),
+  stateVersion: z.literal(STATE_VERSION),
+  init: z.object({
+    dirs: z.array(z.string()),
+    files: z.array(z.object({ rel: z.string(), size: z.number().nonnegative(), executable: z.boolean().optional() })),
+    symlinks: z.array(z.string()),
+    absent: z.array(z.string()),
+    bytes: z.number().nonnegative(),
+  }),
+});
+
 /** Mark DIR as ior's: only once init succeeded, so a failed init (of a --force'd directory) leaves no claim on it. */
-export function markTarget(t: Target, trace: string): void {
-  fs.writeFileSync(path.join(t.dir, MARKER), JSON.stringify({ tool: 'ior replay', trace, prepared: new Date().toISOString() }) + '\n');
+export function markTarget(t: Target, trace: string, init: InitState): void {
+  const marker: z.infer<typeof MarkerSchema> = { tool: 'ior replay', ...traceIdentity(trace), stateVersion: STATE_VERSION, init };
+  fs.writeFileSync(path.join(t.dir, MARKER), JSON.stringify({ ...marker, prepared: new Date().toISOString() }) + '\n');
+}
+
+/**
+ * The initial state the replay that prepared DIR made for this very trace
+ * (same file, same size and mtime), else null: anything else (another
+ * trace, an older ior, a damaged or hand-edited marker) means a plan pass.
+ * Its paths are made under the target through the same confined init.
+ */
+export function rememberedInit(t: Target, trace: string): InitState | null {
+  if (!t.prepared) return null;
+  try {
+    const marker = MarkerSchema.safeParse(JSON.parse(fs.readFileSync(path.join(t.dir, MARKER), 'utf8')));
+    const now = traceIdentity(trace);
+    if (!marker.success || marker.data.trace !== now.trace || marker.data.traceBytes !== now.traceBytes || marker.data.traceMtimeMs !== now.traceMtimeMs) return null;
+    return marker.data.init;
+  } catch {
+    return null;
+  }
 }

@@ -465,6 +465,52 @@ test('target safety: system directories refused, non-empty needs --force, --init
   done();
 });
 
+test('a target prepared for the same trace is initialized again from its marker, without a plan pass; another trace, a changed one or a bad marker plan again; a hostile marker stays inside', () => {
+  const { dir, target, outside, done } = setup('remembered');
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', path: '/in/data', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'read', fd: 3, path: '/in/data', offset: 0n, count: 5000n, ret: 5000n, bytes: 5000n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: '/in/data', file_type: 'regular' },
+    { syscall: 'unlink', path: '/in/data' },
+    { syscall: 'openat', path: '/out/new', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+  ];
+  const file = trace(dir, 'remembered', rows);
+  const marker = path.join(target, '.ior-replay-target');
+  const first = replay([file, '--target', target, '--speed', 'max']).report;
+  assert.equal(first.init?.stateFrom, 'plan pass');
+  assert.equal(first.events.failed, 0, JSON.stringify(first.failed));
+  assert.equal(fs.existsSync(path.join(target, 'in/data')), false, 'the replay removed it');
+  // again: the state from the marker puts the file back (and clears /out/new) before the first call
+  const again = replay([file, '--target', target, '--speed', 'max']).report;
+  assert.equal(again.init?.stateFrom, 'target marker');
+  assert.equal(again.init?.files, 1);
+  assert.equal(again.init?.removed, 1);
+  assert.equal(again.events.failed, 0, JSON.stringify(again.failed));
+  assert.equal(again.events.short_transfers, 0, 'the read found its 5000 bytes');
+  const calls = (r: ReplayReport) => r.syscalls.map((x) => [x.syscall, x.replayed, x.failed]);
+  assert.deepEqual(calls(again), calls(first), 'the same calls, with the same results');
+  // the trace file changed (re-captured at the same path): a plan pass
+  fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  assert.equal(replay([file, '--target', target, '--speed', 'max']).report.init?.stateFrom, 'plan pass');
+  // another trace into the same target: a plan pass
+  const other = trace(dir, 'other', rows.slice(0, 3));
+  assert.equal(replay([other, '--target', target, '--speed', 'max']).report.init?.stateFrom, 'plan pass');
+  // a damaged marker: a plan pass, no error
+  fs.writeFileSync(marker, '{not json');
+  assert.equal(replay([other, '--target', target, '--speed', 'max']).report.init?.stateFrom, 'plan pass');
+  // a marker that names this trace but was edited to point out of the target: made inside, or refused, never outside
+  const edited = JSON.parse(fs.readFileSync(marker, 'utf8'));
+  edited.init.files.push({ rel: '../outside/victim.txt', size: 4096 }, { rel: '../../outside/new.bin', size: 10 });
+  edited.init.absent.push('../outside', '/../outside/victim.txt');
+  edited.init.dirs.push('../outside/made');
+  fs.writeFileSync(marker, JSON.stringify(edited));
+  const before = snapshot(outside);
+  const r = ior(['replay', other, '--target', target, '--speed', 'max', '--json']);
+  assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+  done();
+});
+
 test('the stored capture of a real shell workload replays with every file in place', () => {
   const { target, done } = setup('stored');
   const file = path.join(REPO_ROOT, 'fixtures/replay/shell-workload.parquet');
