@@ -48,6 +48,8 @@ export interface RunOutcome {
 const WINDOW_OPS = Number(process.env.IOR_REPLAY_WINDOW) > 0 ? Number(process.env.IOR_REPLAY_WINDOW) : 1 << 20;
 /** The clock starts after this long planning at --speed max, or once this much replay time is planned paced (or the window is full). */
 const START_OPS_AT_MAX = 1 << 16;
+/** --speed max: a trace planned whole within this long (ms) is planned whole before the clock starts */
+const PLAN_WHOLE_MS = 600;
 const START_AHEAD_NS = 2e9;
 /**
  * A lane's ops go to its thread this long (wall time) before the first of
@@ -119,6 +121,8 @@ export class Runner {
   private readonly planner: Planner;
   /** events in the trace */
   private total = 0;
+  /** when the run started reading the trace (performance.now()) */
+  private planningSince = 0;
   /** lanes and fd slots the executor has room for */
   private grownLanes = 0;
   private grownSlots = 0;
@@ -145,6 +149,7 @@ export class Runner {
   async run(): Promise<RunOutcome> {
     const reader = await TraceReader.open(this.opts.trace);
     this.total = reader.rowCount;
+    this.planningSince = performance.now();
     const planner = this.planner;
     const all = new Promise<void>((resolve) => (this.finished = resolve));
     // due times count from the first replayed event: the replay's time zero
@@ -196,14 +201,17 @@ export class Runner {
    * The clock may start before the window is full once the ops planned
    * cover the start: paced, the first START_AHEAD_NS of replay time
    * (planning runs ~10x faster than most traces' pace and keeps going while
-   * they run); at --speed max, a first stretch of ops, the rest planned
-   * beside the executor. Planning a 400k-event trace whole first issued 6%
-   * more calls/s on 2 CPUs (505k against 474k) but its first call came at
-   * 1.5 s instead of 0.74 s, and it ended later (2.3 s against 1.6 s).
+   * they run); at --speed max, a first stretch of ops, unless the whole
+   * trace will be planned within PLAN_WHOLE_MS (at the rate so far): on 2
+   * CPUs, planning beside the executor costs it calls/s (the issue-rate
+   * benchmark, 400k events: 0.86 -> 0.70 of the native loop), while
+   * planning a long trace whole first puts its first call seconds late.
    */
   private farEnoughAhead(plannedDue: number): boolean {
-    if (this.invSpeed === 0) return this.pending >= START_OPS_AT_MAX;
-    return plannedDue * this.invSpeed >= START_AHEAD_NS;
+    if (this.invSpeed > 0) return plannedDue * this.invSpeed >= START_AHEAD_NS;
+    if (this.pending < START_OPS_AT_MAX) return false;
+    const planned = this.planner.plan.events, elapsed = performance.now() - this.planningSince;
+    return elapsed + ((this.total - planned) * elapsed) / planned > PLAN_WHOLE_MS;
   }
 
   private async startClock(reader: TraceReader, zero: number): Promise<void> {
