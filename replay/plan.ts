@@ -11,7 +11,7 @@ import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
-import { COLUMNS, FILE_TYPES, TraceEventSchema, type CodedInt64, type CodedStrings } from '../schema/index.js';
+import { COLUMNS, FILE_TYPES, TraceEventSchema, type CodedInt32, type CodedInt64, type CodedStrings } from '../schema/index.js';
 
 export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
 
@@ -103,6 +103,7 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
     const paths2 = b.path2.dictionary, path2Codes = b.path2.codes;
     const fileTypes = b.file_type.dictionary, fileTypeCodes = b.file_type.codes;
     const str = (dict: string[], codes: Int32Array, i: number): string | null => (codes[i]! < 0 ? null : dict[codes[i]!]!);
+    const int = (col: CodedInt32, i: number): number | null => (col.defs[i] ? col.values[i]! : null);
     for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
       const row1 = Object.fromEntries(REPLAY_COLUMNS.map((c) => {
         const col = b[c] as ArrayLike<unknown> | CodedStrings | CodedInt64;
@@ -135,15 +136,15 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
         e.fd2 = b.fd2[i]!;
         e.path = str(paths, pathCodes, i);
         e.path2 = str(paths2, path2Codes, i);
-        e.flags = b.flags[i] ?? null;
-        e.mode = b.mode[i] ?? null;
+        e.flags = int(b.flags, i);
+        e.mode = int(b.mode, i);
         e.offset = offsetDefs[i] ? offsets(i) : null;
         e.count = countDefs[i] ? counts(i) : null;
         e.ret = ret(i);
         e.bytes = bytes(i);
         e.fileType = fileType;
-        e.ring = b.async_ring[i] ?? null;
-        e.depth = b.async_depth[i] ?? null;
+        e.ring = int(b.async_ring, i);
+        e.depth = int(b.async_depth, i);
         return e;
       },
     };

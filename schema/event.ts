@@ -38,18 +38,25 @@ export interface CodedStrings {
 }
 
 /**
- * A nullable 64-bit column as one value per row (0 where null) and its
- * definition levels (1: the row has a value): no bigint is made per row.
+ * A nullable number column as one value per row (0 where null) and its
+ * definition levels (1: the row has a value): no JS value (a bigint, a
+ * slot of an array with nulls) is made per row.
  */
-export interface CodedInt64 {
-  values: BigInt64Array;
+export interface CodedNumbers<T extends Int32Array | BigInt64Array> {
+  values: T;
   defs: Uint8Array;
 }
+export type CodedInt64 = CodedNumbers<BigInt64Array>;
+export type CodedInt32 = CodedNumbers<Int32Array>;
 
-/** A batch whose string columns come as CodedStrings, its nullable 64-bit ones as CodedInt64 (TraceReader.codedBatches). */
-export type CodedBatch<K extends ColumnName = ColumnName> = { length: number } & {
-  [N in K]: ColumnOf<N>['kind'] extends 'string' ? CodedStrings : ColumnOf<N>['kind'] extends 'int64' | 'uint64' ? (ColumnOf<N>['nullable'] extends true ? CodedInt64 : BatchColumn<ColumnOf<N>>) : BatchColumn<ColumnOf<N>>;
-};
+type CodedColumn<C extends ColumnDef> = C['kind'] extends 'string'
+  ? CodedStrings
+  : C['nullable'] extends true
+    ? C['kind'] extends 'int32' ? CodedInt32 : CodedInt64
+    : BatchColumn<C>;
+
+/** A batch whose string columns come as CodedStrings, its nullable numbers as CodedInt32 / CodedInt64 (TraceReader.codedBatches). */
+export type CodedBatch<K extends ColumnName = ColumnName> = { length: number } & { [N in K]: CodedColumn<ColumnOf<N>> };
 
 /** One event as a plain object. */
 export type TraceEvent = { [N in ColumnName]: RowValue<ColumnOf<N>> };

@@ -346,7 +346,7 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
     const groupOf = perEntry<Group>(by === 'file' || by === 'dir' ? pathNames.length : 0);
     const commPasses = commFilter === null ? null : commNames.map((c) => c === commFilter);
     const pathPasses = prefixes === null ? null : pathNames.map(passesPrefix);
-    const depthOf = batch.async_depth;
+    const depthOf = batch.async_depth.values, depthDefs = batch.async_depth.defs;
     const endCodes = batch.async_end.codes;
     const endNone = batch.async_end.dictionary.indexOf('none');
     const asyncOf = perEntry<AsyncTotals>(batch.syscall.dictionary.length);
@@ -443,8 +443,8 @@ export async function aggregatePart(reader: TraceReader, scope: AggregationScope
       proc!.comm = task;
       if (failed) proc!.errors++;
 
-      const depth = depthOf[i];
-      if (depth !== null && depth !== undefined) {
+      if (depthDefs[i]) {
+        const depth = depthOf[i]!;
         const a = asyncOf[syscallCode] ?? (asyncOf[syscallCode] = mapGet(agg.async, batch.syscall.dictionary[syscallCode]!, () => new AsyncTotals()));
         a.ops++;
         a.bytes += moved;

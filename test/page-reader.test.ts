@@ -16,7 +16,7 @@ import { ChunkEncoder } from '../trace/pages.js';
 import { decodeChunk } from '../trace/page-reader.js';
 import { zstdDecompress } from '../trace/zstd.js';
 import { REPO_ROOT } from '../common/assets.js';
-import { COLUMNS, rowOf, type CodedInt64, type CodedStrings, type ColumnDef, type TraceEvent } from '../schema/index.js';
+import { COLUMNS, rowOf, type CodedInt32, type CodedInt64, type CodedStrings, type ColumnDef, type TraceEvent } from '../schema/index.js';
 import { event, tempDir, writeFixtureTrace } from './helpers/fixture.js';
 
 const MIN64 = -(2n ** 63n);
@@ -183,7 +183,7 @@ test('traces of older writers fall back to hyparquet and read as DuckDB reads th
   }
 });
 
-/** Every row through TraceReader.codedBatches(), strings looked up in their dictionaries, nullable 64-bit values by their definition levels; each batch read before the next is asked for. */
+/** Every row through TraceReader.codedBatches(), strings looked up in their dictionaries, nullable numbers by their definition levels; each batch read before the next is asked for. */
 async function codedRows(file: string, reused: boolean): Promise<TraceEvent[]> {
   const reader = await TraceReader.open(file);
   const rows: TraceEvent[] = [];
@@ -196,8 +196,8 @@ async function codedRows(file: string, reused: boolean): Promise<TraceEvent[]> {
       const row: Record<string, unknown> = {};
       for (const c of COLUMNS) {
         const column = (b as Record<string, unknown>)[c.name];
-        if (c.nullable && c.kind === 'int64') {
-          const { values, defs } = column as CodedInt64;
+        if (c.nullable && c.kind !== 'string') {
+          const { values, defs } = column as CodedInt32 | CodedInt64;
           row[c.name] = defs[i] ? values[i]! : null;
         } else if (c.kind !== 'string') row[c.name] = (column as ArrayLike<unknown>)[i];
         else {
@@ -211,7 +211,7 @@ async function codedRows(file: string, reused: boolean): Promise<TraceEvent[]> {
   return rows;
 }
 
-test('coded batches: every string as its dictionary entry (or null), every nullable 64-bit value with its level, for current (arrays reused) and older writers (hyparquet)', async () => {
+test('coded batches: every string as its dictionary entry (or null), every nullable number with its level, for current (arrays reused) and older writers (hyparquet)', async () => {
   const dir = tempDir('page-reader');
   const rows = edgeRows(3000);
   const current = writeFixtureTrace(path.join(dir, 'edge.parquet'), rows, {}, 1024);

@@ -11,7 +11,7 @@
  */
 import type { ColumnMetaData, SchemaElement } from 'hyparquet';
 import { parquetHeader } from 'hyparquet/src/column.js';
-import type { CodedInt64, CodedStrings, ColumnDef } from '../schema/index.js';
+import type { CodedInt32, CodedInt64, CodedStrings, ColumnDef } from '../schema/index.js';
 import { zstdDecompressPage } from './zstd.js';
 
 const TWO_32 = 2 ** 32;
@@ -200,7 +200,7 @@ function sameElement(written: SchemaElement, expected: SchemaElement): boolean {
  * end) of `rows` rows as `column`'s batch array: Int32Array or
  * BigInt64Array for required numbers, an array with nulls for nullable ones,
  * an array of strings (or nulls) for strings; when `coded`, CodedStrings for
- * strings and CodedInt64 for nullable 64-bit numbers.
+ * strings and CodedInt32 / CodedInt64 for nullable numbers.
  * Null if the chunk is not laid out as trace/pages.ts writes it.
  * With `scratch`, the typed arrays are the scratch's, reused by the next
  * call: what is returned is valid until then.
@@ -262,8 +262,15 @@ export function decodeChunk(chunk: Uint8Array, column: ColumnDef, meta: ColumnMe
     return { dictionary: dict, codes } satisfies CodedStrings;
   }
   if (defs === null) return packed;
-  if (coded && !isInt32) return { values: spreadWide(packed as BigInt64Array, defs, reuse(scratch, 'spread', rows, BigInt64Array)), defs } satisfies CodedInt64;
+  if (coded && isInt32) return { values: spreadInts(packed as Int32Array, defs, reuse(scratch, 'spreadInts', rows, Int32Array)), defs } satisfies CodedInt32;
+  if (coded) return { values: spreadWide(packed as BigInt64Array, defs, reuse(scratch, 'spread', rows, BigInt64Array)), defs } satisfies CodedInt64;
   return withNulls(packed, defs, rows);
+}
+
+/** 32-bit values spread over the rows of `out`, 0 where defs says null. */
+function spreadInts(packed: Int32Array, defs: Uint8Array, out: Int32Array): Int32Array {
+  for (let i = 0, k = 0; i < out.length; i++) out[i] = defs[i] ? packed[k++]! : 0;
+  return out;
 }
 
 /** 64-bit values spread over the rows of `out`, 0 where defs says null: copied as 32-bit halves (no bigint made per value). */
@@ -352,6 +359,7 @@ export interface ColumnScratch {
   ints?: Int32Array;
   wide?: BigInt64Array;
   spread?: BigInt64Array;
+  spreadInts?: Int32Array;
   defs?: Uint8Array;
   codes?: Int32Array;
 }

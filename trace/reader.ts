@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type AsyncBuffer, type ColumnMetaData, type FileMetaData, type RowGroup, type SchemaElement } from 'hyparquet';
-import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedInt64, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
+import { COLUMNS, FOOTER_KEY, type ColumnDef, FooterSchema, SCHEMA_VERSION, type CodedBatch, type CodedInt32, type CodedInt64, type CodedStrings, type ColumnName, type Footer, type PartialEventBatch } from '../schema/index.js';
 import { IorError, errnoCode } from '../common/errors.js';
 import { zstdDecompress } from './zstd.js';
 import { checkLevelStreams, decodeChunk, type ColumnScratch } from './page-reader.js';
@@ -217,30 +217,31 @@ export class TraceReader {
   }
 }
 
-/** A nullable 64-bit column (a nullable column, so absent ones are too) is coded: CodedInt64. */
-function isCodedInt64(column: ColumnDef): boolean {
-  return column.nullable && (column.kind === 'int64' || column.kind === 'uint64');
-}
-
-/** A column the trace's schema version predates: all nulls. */
+/** A column the trace's schema version predates: all nulls (absent columns are nullable ones). */
 function absentColumn(column: ColumnDef, coded: boolean, rows: number): unknown {
-  if (coded && column.kind === 'string') return { dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings;
-  if (coded && isCodedInt64(column)) return { values: new BigInt64Array(rows), defs: new Uint8Array(rows) } satisfies CodedInt64;
-  return new Array(rows).fill(null);
+  if (!coded) return new Array(rows).fill(null);
+  if (column.kind === 'string') return { dictionary: [], codes: new Int32Array(rows).fill(-1) } satisfies CodedStrings;
+  if (column.kind === 'int32') return { values: new Int32Array(rows), defs: new Uint8Array(rows) } satisfies CodedInt32;
+  return { values: new BigInt64Array(rows), defs: new Uint8Array(rows) } satisfies CodedInt64;
 }
 
 /** A column of hyparquet's as codedBatches gives it. */
 function codeColumn(values: unknown[], column: ColumnDef): unknown {
   if (column.kind === 'string') return codeStrings(values as (string | null)[], column);
-  if (!isCodedInt64(column)) return values;
-  const coded: CodedInt64 = { values: new BigInt64Array(values.length), defs: new Uint8Array(values.length) };
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
-    coded.values[i] = BigInt.asIntN(64, v as bigint);
-    coded.defs[i] = 1;
+  if (!column.nullable) return values;
+  const defs = new Uint8Array(values.length);
+  if (column.kind === 'int32') {
+    const ints = new Int32Array(values.length);
+    values.forEach((v, i) => {
+      if (v !== null && v !== undefined) (ints[i] = v as number), (defs[i] = 1);
+    });
+    return { values: ints, defs } satisfies CodedInt32;
   }
-  return coded;
+  const wide = new BigInt64Array(values.length);
+  values.forEach((v, i) => {
+    if (v !== null && v !== undefined) (wide[i] = BigInt.asIntN(64, v as bigint)), (defs[i] = 1);
+  });
+  return { values: wide, defs } satisfies CodedInt64;
 }
 
 /**
