@@ -60,7 +60,7 @@ export interface Plan {
 
 const ENOENT = 2, EEXIST = 17, EISDIR = 21;
 /** files whose calls in flight the report shows */
-const TOP_FILES = 8;
+export const TOP_FILES = 8;
 const X_OK = 1;
 
 /** Rows checked against the Zod event schema at the start of each row group (the rest: the checks replay relies on). */

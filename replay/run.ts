@@ -11,7 +11,7 @@
  */
 import { TraceReader } from '../trace/index.js';
 import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
-import { eventBatches, firstTsOf, Planner, type Plan } from './plan.js';
+import { eventBatches, firstTsOf, Planner, TOP_FILES, type Plan } from './plan.js';
 import { IorError } from '../common/errors.js';
 import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, type Op, type TracedInfo } from './ops.js';
@@ -46,7 +46,7 @@ export interface RunOutcome {
  * trace's length). IOR_REPLAY_WINDOW lowers it (tests of the streaming path).
  */
 const WINDOW_OPS = Number(process.env.IOR_REPLAY_WINDOW) > 0 ? Number(process.env.IOR_REPLAY_WINDOW) : 1 << 20;
-/** The clock starts after this long planning at --speed max, or once this much replay time is planned paced (or the window is full). */
+/** The clock starts once this many ops are planned at --speed max (see farEnoughAhead), or this much replay time paced (or the window is full). */
 const START_OPS_AT_MAX = 1 << 16;
 /** --speed max: a trace planned whole within this long (ms) is planned whole before the clock starts */
 const PLAN_WHOLE_MS = 600;
@@ -68,8 +68,6 @@ const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
 const START_LEAD_MAX_NS = 20e6;
 /** segments kept for reuse at most (~0.4 MB each) */
 const SPARE_SEGMENTS = 64;
-/** files whose calls in flight the report shows */
-const TOP_FILES = 8;
 /** How often the main thread looks for results (ms). */
 const POLL_MS = 2;
 
