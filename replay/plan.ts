@@ -106,7 +106,7 @@ export async function* eventBatches(reader: TraceReader, zero: bigint | null): A
     const int = (col: CodedInt32, i: number): number | null => (col.defs[i] ? col.values[i]! : null);
     for (let i = 0; i < Math.min(ZOD_SAMPLE, b.length); i++) {
       const row1 = Object.fromEntries(REPLAY_COLUMNS.map((c) => {
-        const col = b[c] as ArrayLike<unknown> | CodedStrings | CodedInt64;
+        const col = b[c] as ArrayLike<unknown> | CodedStrings | CodedInt32 | CodedInt64;
         return [c, 'codes' in col ? str(col.dictionary, col.codes, i) : 'defs' in col ? (col.defs[i] ? col.values[i]! : null) : col[i]];
       }));
       const parsed = TraceEventSchema.safeParse({ ...UNREAD, seq: BigInt(row + i), ...row1 });

@@ -150,16 +150,14 @@ export class Runner {
     this.planningSince = performance.now();
     const planner = this.planner;
     const all = new Promise<void>((resolve) => (this.finished = resolve));
-    // due times count from the first replayed event: the replay's time zero
-    let zero = 0;
     let n = 0;
     read: for await (const batch of eventBatches(reader, null)) for (let row = 0; row < batch.length; row++) {
       if (this.stopping) break read;
       const e = batch.load(row);
       const steps = planner.add(e);
       if (steps === null) continue;
-      if (planner.plan.replayed === 1) zero = e.ts;
-      const due = e.ts - zero;
+      // due times count from the first replayed event: the replay's time zero
+      const due = e.ts - planner.first!;
       let lane = this.lanes[planner.lane];
       if (!lane) this.lanes.push((lane = new Lane(planner.lane)));
       const direction = steps[0]!.kind === KIND.copy_file_range || steps[0]!.kind === KIND.sendfile ? 3 : READ_KINDS.has(steps[0]!.kind) ? 1 : WRITE_KINDS.has(steps[0]!.kind) ? 2 : 0;
@@ -178,7 +176,7 @@ export class Runner {
         this.push(lane, s, due, traced);
       }
       if (++n % 4096 === 0) {
-        if (!this.clockStarted && (this.pending >= WINDOW_OPS || this.farEnoughAhead(due))) await this.startClock(reader, zero);
+        if (!this.clockStarted && (this.pending >= WINDOW_OPS || this.farEnoughAhead(due))) await this.startClock(reader);
         else this.submitAll();
         if (this.pending >= WINDOW_OPS) await new Promise<void>((resolve) => (this.drained = resolve));
         else if (this.clockStarted) await new Promise((resolve) => setImmediate(resolve));
@@ -186,7 +184,7 @@ export class Runner {
       }
     }
     this.producing = false;
-    if (!this.clockStarted) await this.startClock(reader, zero);
+    if (!this.clockStarted) await this.startClock(reader);
     this.submitAll();
     this.checkFinished();
     await all;
@@ -212,9 +210,8 @@ export class Runner {
     return elapsed + ((this.total - planned) * elapsed) / planned > PLAN_WHOLE_MS;
   }
 
-  private async startClock(reader: TraceReader, zero: number): Promise<void> {
-    if (this.planner.plan.events === 0) throw new IorError(`${reader.path} holds no events: nothing to replay`);
-    this.opts.opsOut?.zero(await firstTsOf(reader, zero));
+  private async startClock(reader: TraceReader): Promise<void> {
+    this.opts.opsOut?.zero(await firstTsOf(reader, this.planner.first));
     this.pickFiles();
     this.clockStarted = true;
     const lead = this.invSpeed > 0 ? START_LEAD_PACED_NS : START_LEAD_MAX_NS;

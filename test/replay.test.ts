@@ -634,6 +634,17 @@ test('calls in flight swept as they stream in equal a sweep of them all at once 
   assert.ok(max > 3, 'the calls overlap');
 });
 
+test('a trace with no events: one line and exit 1, with a plan pass and without one (--no-init)', () => {
+  const { dir, target, done } = setup('empty');
+  const file = writeFixtureTrace(path.join(dir, 'empty.parquet'), []);
+  assertOneLineError(ior(['replay', file, '--target', target, '--json']), /holds no events: nothing to replay/);
+  fs.mkdirSync(target, { recursive: true });
+  const r = ior(['replay', file, '--target', target, '--no-init', '--speed', 'max', '--json']);
+  assertOneLineError(r, /holds no events: nothing to replay/);
+  assert.equal(r.status, 1);
+  done();
+});
+
 test('replay of files that are not usable traces: one line, non-zero exit, nothing created under the target', () => {
   const dir = tempDir('replay-bad');
   const target = path.join(dir, 'target');
