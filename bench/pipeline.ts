@@ -14,6 +14,7 @@
  * --keep-stream records into FILE once and reuses it on later runs
  * (profiling: node --cpu-prof build/bench/pipeline.js --keep-stream FILE).
  */
+import { formatCount } from '../common/format.js';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -103,7 +104,7 @@ function main(): void {
     }
     const figures = (ts: Timing[]) => ({ rate: n / median(ts.map((t) => t.seconds)), cpuNs: (1e9 * median(ts.map((t) => t.cpuSeconds))) / n });
     const [decode, writeOnly, pipeline] = [figures(times.decode), figures(times.write), figures(times.pipeline)];
-    const line = (name: string, f: { rate: number; cpuNs: number }) => `  ${name.padEnd(15)}${Math.round(f.rate).toLocaleString('en-US').padStart(12)} events/s ${f.cpuNs.toFixed(0).padStart(6)} ns CPU/event`;
+    const line = (name: string, f: { rate: number; cpuNs: number }) => `  ${name.padEnd(15)}${formatCount(f.rate).padStart(12)} events/s ${f.cpuNs.toFixed(0).padStart(6)} ns CPU/event`;
     console.log(`pipeline bench: ${n} events (${KEEP ? KEEP : `iowork-loop, ${LOOP_ITERS} iterations`}), ${ROUNDS} round(s), medians; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(line('decode alone', decode));
     console.log(line('write alone', writeOnly));

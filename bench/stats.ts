@@ -19,6 +19,7 @@
  *   node build/bench/stats.js            # 1M and 10M
  *   node build/bench/stats.js --quick    # 200k and 1M (a smoke run)
  */
+import { formatCount } from '../common/format.js';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -278,7 +279,7 @@ function main(): void {
       const report = JSON.parse(json.stdout) as { totals: { events: number } };
       if (report.totals.events !== events) throw new Error(`stats counted ${report.totals.events} events, the trace has ${events}`);
       rows.push({ events, mib: fs.statSync(file).size / 2 ** 20, gen, decode, stats, parallel, json, binary });
-      console.error(`  ${events.toLocaleString('en-US')} events: generated in ${gen.toFixed(1)} s`);
+      console.error(`  ${formatCount(events)} events: generated in ${gen.toFixed(1)} s`);
     }
 
     // both runs (full and --quick) have a 1M-event trace
@@ -298,7 +299,7 @@ function main(): void {
     for (const r of rows) {
       const millions = r.events / 1e6;
       line([
-        [r.events.toLocaleString('en-US'), 11],
+        [formatCount(r.events), 11],
         [`${r.mib.toFixed(1)} MiB`, 10],
         [r.decode.seconds.toFixed(2), 9],
         [r.stats.seconds.toFixed(2), 8],
@@ -320,8 +321,8 @@ function main(): void {
       `growth ${large.events / small.events}x events: stats wall ${(large.stats.seconds / small.stats.seconds).toFixed(2)}x, CPU ${(large.stats.cpuSeconds / small.stats.cpuSeconds).toFixed(2)}x, peak RSS ${(large.stats.maxRssMiB / small.stats.maxRssMiB).toFixed(2)}x` +
         '  (targets: <= 1 s per 1M events; RSS flat)',
     );
-    for (const r of rows) console.log(`${r.events.toLocaleString('en-US')} events: --threads ${PARALLEL_THREADS} / one thread: wall ${(r.parallel.seconds / r.stats.seconds).toFixed(2)}x, CPU ${(r.parallel.cpuSeconds / r.stats.cpuSeconds).toFixed(2)}x`);
-    console.log(`ior sql GROUP BY syscall over ${sqlEvents.toLocaleString('en-US')} events (4 columns loaded): ${sql.seconds.toFixed(2)} s wall, ${sql.cpuSeconds.toFixed(2)} s CPU, peak RSS ${sql.maxRssMiB.toFixed(0)} MiB (target < 3 s)`);
+    for (const r of rows) console.log(`${formatCount(r.events)} events: --threads ${PARALLEL_THREADS} / one thread: wall ${(r.parallel.seconds / r.stats.seconds).toFixed(2)}x, CPU ${(r.parallel.cpuSeconds / r.stats.cpuSeconds).toFixed(2)}x`);
+    console.log(`ior sql GROUP BY syscall over ${formatCount(sqlEvents)} events (4 columns loaded): ${sql.seconds.toFixed(2)} s wall, ${sql.cpuSeconds.toFixed(2)} s CPU, peak RSS ${sql.maxRssMiB.toFixed(0)} MiB (target < 3 s)`);
     console.log(`ior sql SELECT count(*) FROM events (1 column loaded): ${countAll.seconds.toFixed(2)} s wall, ${countAll.cpuSeconds.toFixed(2)} s CPU`);
     const met = rows.every((r) => r.stats.seconds <= Math.max(1, r.events / 1e6) && (r.binary === null || r.binary <= Math.max(1, r.events / 1e6))) && sql.seconds < 3;
     console.log(met ? 'targets met' : 'TARGET MISSED (wall time; on a busy machine compare the CPU columns)');

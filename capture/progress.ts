@@ -4,7 +4,7 @@
  * when stderr is not a terminal or --json was asked.
  */
 import { formatDurationNs } from '../common/duration.js';
-import { formatBytes } from '../common/format.js';
+import { formatBytes, formatCount } from '../common/format.js';
 
 export interface ProgressSample {
   events: number;
@@ -40,8 +40,8 @@ export class ProgressLine {
     this.last = { at: now, events: s.events };
     const elapsedNs = (now - this.started) * 1e6;
     const time = this.durationNs ? `${formatDurationNs(elapsedNs)} / ${formatDurationNs(this.durationNs)}` : formatDurationNs(elapsedNs);
-    const lost = s.lost > 0 ? `\x1b[31m${s.lost.toLocaleString('en-US')} lost\x1b[0m` : '0 lost';
-    this.stream.write(`\r\x1b[K ior capture  ${time}  ${s.events.toLocaleString('en-US')} events  ${Math.round(rate).toLocaleString('en-US')} ev/s  ${lost}  ${formatBytes(s.bytes)}`);
+    const lost = s.lost > 0 ? `\x1b[31m${formatCount(s.lost)} lost\x1b[0m` : '0 lost';
+    this.stream.write(`\r\x1b[K ior capture  ${time}  ${formatCount(s.events)} events  ${formatCount(rate)} ev/s  ${lost}  ${formatBytes(s.bytes)}`);
   }
 
   stop(): void {

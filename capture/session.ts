@@ -17,7 +17,7 @@ import { leftoverTemps, TraceWriter } from '../trace/index.js';
 import { EventDecoder } from './decode.js';
 import { PathResolver } from './fd-table.js';
 import { LoaderProcess } from './loader.js';
-import { formatBytes } from '../common/format.js';
+import { formatBytes, formatCount } from '../common/format.js';
 import { ProgressLine } from './progress.js';
 
 export interface CaptureOptions {
@@ -293,7 +293,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   if (failure) throw failure;
   if (loaderErrors.length > 0) throw new IorError(`${loaderErrors[0]} (the trace up to that point is in ${output})`, 2);
   if (writer.full) {
-    throw new IorError(`disk full (${writer.full}) writing ${output}: the trace holds the first ${footer.events.toLocaleString('en-US')} events, the ${writer.droppedRows.toLocaleString('en-US')} after them were not recorded${child ? ` (the command ran to its end: ${child.signal ? `killed by ${signalName(child.signal)}` : `exit ${child.code}`})` : ''}; free space in ${path.dirname(output)}`, 2);
+    throw new IorError(`disk full (${writer.full}) writing ${output}: the trace holds the first ${formatCount(footer.events)} events, the ${formatCount(writer.droppedRows)} after them were not recorded${child ? ` (the command ran to its end: ${child.signal ? `killed by ${signalName(child.signal)}` : `exit ${child.code}`})` : ''}; free space in ${path.dirname(output)}`, 2);
   }
   const running = opts.command.length > 0 && hello.child_pid && (!child || (child.code === null && child.signal === null)) ? hello.child_pid : null;
   if (loaderDied) {
@@ -332,11 +332,11 @@ function exitStatusOf(child: EndFrame['child'], reason: StopReason, endSignal: N
 }
 
 function humanSummary(s: CaptureSummary): string {
-  const lossParts = Object.entries(s.losses).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`);
+  const lossParts = Object.entries(s.losses).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${formatCount(v)}`);
   return (
-    `ior: wrote ${s.output}: ${s.events.toLocaleString('en-US')} events in ${formatDurationNs(s.duration_s * 1e9)}, ` +
+    `ior: wrote ${s.output}: ${formatCount(s.events)} events in ${formatDurationNs(s.duration_s * 1e9)}, ` +
     `${formatBytes(s.bytes)} (${s.bytes_per_event.toFixed(1)} B/event), stopped by ${s.stop_reason}\n` +
-    `ior: ${s.events_lost > 0 ? `LOST ${s.events_lost.toLocaleString('en-US')} events; ` : 'no events lost; '}${lossParts.length ? lossParts.join(', ') : 'all loss counters 0'}` +
-    `${s.filtered_out ? `; ${s.filtered_out.toLocaleString('en-US')} events outside --path-prefix left out` : ''}\n`
+    `ior: ${s.events_lost > 0 ? `LOST ${formatCount(s.events_lost)} events; ` : 'no events lost; '}${lossParts.length ? lossParts.join(', ') : 'all loss counters 0'}` +
+    `${s.filtered_out ? `; ${formatCount(s.filtered_out)} events outside --path-prefix left out` : ''}\n`
   );
 }

@@ -170,6 +170,9 @@ export class Segment {
     this.f64[f + F.offset] = op.offset;
     this.f64[f + F.count] = op.count;
     this.f64[f + F.due] = op.due;
+    // the op's result slot written here first: a page the executor thread
+    // faulted in at the op's due time made 256 threads' first calls late
+    this.results[i * RESULT_DOUBLES] = 0;
     const t = op.traced;
     this.tracedSyscall[i] = t ? syscallId(t.syscall) : -1;
     if (t) {

@@ -3,7 +3,7 @@
  * --json) saying how faithful the replay was.
  */
 import { formatDurationNs } from '../common/duration.js';
-import { formatBytes } from '../common/format.js';
+import { formatBytes, formatCount } from '../common/format.js';
 import { ISSUED_AS, ISSUED_AS_CHROOT } from './interpret.js';
 import { asyncOpNamed } from '../schema/index.js';
 import { HELPER_NAMES } from './native.js';
@@ -136,7 +136,7 @@ function table(rows: string[][], right: Set<number>): string {
   return rows.map((r) => r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-const n = (x: number) => x.toLocaleString('en-US');
+const n = formatCount;
 const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000));
 
 export function renderReport(r: ReplayReport): string {

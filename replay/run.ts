@@ -9,6 +9,7 @@
  * thread only plans, submits, and tallies the results it finds by polling
  * each lane's progress.
  */
+import { formatCount } from '../common/format.js';
 import { TraceReader } from '../trace/index.js';
 import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
 import { eventBatches, firstTsOf, Planner, TOP_FILES, type Plan } from './plan.js';
@@ -283,7 +284,7 @@ export class Runner {
       try {
         this.addon.grow((this.grownLanes = interp.laneCount), (this.grownSlots = interp.slotCount));
       } catch (err) {
-        throw new IorError(`the trace has more traced threads (${interp.laneCount.toLocaleString('en-US')}) or fds opened (${interp.slotCount.toLocaleString('en-US')}) than a replay can hold: ${(err as Error).message}`);
+        throw new IorError(`the trace has more traced threads (${formatCount(interp.laneCount)}) or fds opened (${formatCount(interp.slotCount)}) than a replay can hold: ${(err as Error).message}`);
       }
     }
     for (const lane of this.lanes) this.submit(lane);

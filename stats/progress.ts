@@ -5,6 +5,8 @@
  * nothing), at most five times a second, erased when the last row group
  * is read.
  */
+import { formatCount } from '../common/format.js';
+
 const SHOW_AFTER_MS = 500;
 const EVERY_MS = 200;
 
@@ -33,7 +35,7 @@ export class ReadProgress {
     this.lastDrawn = now;
     this.drawn = true;
     const percent = total > 0 ? Math.floor((100 * done) / total) : 100;
-    this.stream.write(`\r\x1b[K ${this.label} ${percent}% (${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} events)`);
+    this.stream.write(`\r\x1b[K ${this.label} ${percent}% (${formatCount(done)} of ${formatCount(total)} events)`);
   };
 
   /** Erase the line (the last row group, or an error, ends the read). */

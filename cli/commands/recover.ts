@@ -1,3 +1,4 @@
+import { formatCount } from '../../common/format.js';
 import { Option } from 'clipanion';
 import { BaseCommand } from '../base.js';
 
@@ -21,7 +22,7 @@ export class RecoverCommand extends BaseCommand {
     const { recoverTrace } = await import('../../trace/index.js');
     const r = recoverTrace(this.file, this.output);
     if (this.json) this.context.stdout.write(`${JSON.stringify(r)}\n`);
-    else this.context.stderr.write(`ior: recovered ${r.output}: ${r.events.toLocaleString('en-US')} events in ${r.row_groups} row groups, up to the last checkpoint (${r.checkpoint_wall}); ${r.dropped_bytes.toLocaleString('en-US')} bytes written after it dropped\n`);
+    else this.context.stderr.write(`ior: recovered ${r.output}: ${formatCount(r.events)} events in ${r.row_groups} row groups, up to the last checkpoint (${r.checkpoint_wall}); ${formatCount(r.dropped_bytes)} bytes written after it dropped\n`);
     return 0;
   }
 }
