@@ -10,6 +10,9 @@
  * the same file, renames and unlinks before later use, and no fd is used
  * before its open or after its close.
  *
+ * copy_file_range and sendfile read one file and write another: ordered
+ * as a read of the input and a whole-file write of the output.
+ *
  * File data is ordered by byte range where the call names its offset
  * (pread, pwrite, their vectored forms, async reads and writes): such a
  * write waits only for the reads and writes of other lanes that overlap its
@@ -144,6 +147,18 @@ export class Orderer {
         } else this.read(this.nodes, rel);
         this.write(this.nodes, rel2);
         this.entry(parentOf(rel2) ?? '');
+      } else if (k === KIND.copy_file_range || k === KIND.sendfile) {
+        // reads its input (rel) and writes its output (rel2), at the file position or an offset:
+        // a read of the one and a whole-file write of the other (a truncate of the copy waits for it)
+        this.read(this.nodes, rel);
+        this.rangesOf(rel, false);
+        const out = step.rel2;
+        if (out !== null) {
+          this.ancestors(out);
+          this.write(this.nodes, out);
+          this.rangesOf(out, true);
+          this.ranges.delete(out);
+        }
       } else if (k === KIND.getdents) {
         // a listing sees every entry made or removed before it, and none after
         this.write(this.listings, rel);

@@ -18,6 +18,9 @@ import { needRoot } from './helpers/bpf.js';
 import { SCHEMA_VERSION, type TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 import { InFlightSweep } from '../replay/concurrency.js';
+import { Orderer } from '../replay/order.js';
+import { KIND } from '../replay/ops.js';
+import type { Step } from '../replay/interpret.js';
 
 const O_WRONLY = 0o1, O_RDWR = 0o2, O_CREAT = 0o100, O_TRUNC = 0o1000, O_DIRECTORY = 0o200000;
 const ENOENT = 2n;
@@ -317,6 +320,39 @@ test('two threads racing on one file keep their traced order at --speed max', ()
     assert.equal(report.lanes, 3);
   }
   assert.ok(!fs.existsSync(path.join(target, 'shared/file')));
+  done();
+});
+
+test('copy_file_range writes its output: a truncate of the copy by another thread waits for the copy (order), and the copy ends at the traced size', () => {
+  // the orderer itself: lane 1 copies a -> b; lane 2's ftruncate of b needs lane 1's copy done
+  const step = (kind: number, rel: string, rel2: string | null = null, slot = -1): Step => ({ kind, slot, slot2: -1, rel, rel2, flags: 0, mode: 0, offset: -1, count: 60000, ringDepth: 0, preOpen: null });
+  const orderer = new Orderer();
+  orderer.depsOf(step(KIND.statat, 'x'), 0);
+  orderer.commit(1);
+  assert.deepEqual(orderer.depsOf(step(KIND.copy_file_range, 'a', 'b'), 1), [[0, 1]]);
+  orderer.commit(1);
+  assert.deepEqual(orderer.depsOf(step(KIND.ftruncate, 'b'), 2), [[0, 1], [1, 1]], 'the truncate of the output waits for the copy');
+  orderer.commit(1);
+  assert.deepEqual(orderer.depsOf(step(KIND.pread, 'a'), 3), [[0, 1]], 'a read of the input does not wait for the copy (both read it)');
+
+  // replayed: cp's copy_file_range then truncate -s 100 in another process, several rounds at --speed max
+  const { dir, target, done } = setup('copy-truncate');
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', pid: 100, tid: 100, path: '/w/src', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'openat', pid: 100, tid: 100, path: '/w/copy', flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'copy_file_range', pid: 100, tid: 100, fd: 3, fd2: 4, path: '/w/src', count: 60000n, ret: 60000n, bytes: 60000n, file_type: 'regular' },
+    { syscall: 'close', pid: 100, tid: 100, fd: 3, path: '/w/src', file_type: 'regular' },
+    { syscall: 'close', pid: 100, tid: 100, fd: 4, path: '/w/copy', file_type: 'regular' },
+    { syscall: 'openat', pid: 101, tid: 101, path: '/w/copy', flags: O_WRONLY | O_CREAT, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'ftruncate', pid: 101, tid: 101, fd: 3, path: '/w/copy', count: 100n, file_type: 'regular' },
+    { syscall: 'close', pid: 101, tid: 101, fd: 3, path: '/w/copy', file_type: 'regular' },
+  ];
+  const file = trace(dir, 'copy-truncate', rows);
+  for (let round = 0; round < 5; round++) {
+    const { report } = replay([file, '--target', target, '--speed', 'max']);
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.equal(fs.statSync(path.join(target, 'w/copy')).size, 100, `round ${round}: the copy truncated after it was written`);
+  }
   done();
 });
 
