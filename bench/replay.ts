@@ -15,6 +15,16 @@
  *    pass): from ior's start to the first call's time, peak RSS, and the
  *    end-to-end wall time (command start to exit) against the native loop's;
  *    and the first replay into a new target (plan pass and init first).
+ * 4. Many paced threads (issue #11): test/workloads/paced-threads, 256
+ *    threads each opening its file then writing 4 KiB + fdatasync every
+ *    50 ms, captured on a tmpfs (mounted for the bench: the calls' latency is
+ *    the CPU's, not a disk's) and on the bench directory's file system, and
+ *    replayed 3 times at 1x and 2x: schedule lag (all calls, and those free
+ *    to start when due), calls in flight traced vs replayed. The floor: the
+ *    same program run natively, how late its own threads wake for their
+ *    periods (its "lateness" output).
+ * 5. The demo workload (scripts/demo-workload.sh: a WAL with fsyncs,
+ *    SQLite, blobs, tar) replayed at 1x and 2x: the same figures.
  *
  * Needs root and BPF (the traces are real captures). Everything lives in a
  * temp dir removed at the end.
@@ -32,6 +42,7 @@ import type { ReplayReport } from '../replay/index.js';
 
 const IOR_BIN = path.join(REPO_ROOT, 'bin', 'ior');
 const LOOP = path.join(REPO_ROOT, 'native', 'build', 'iowork-loop');
+const PACED = path.join(REPO_ROOT, 'native', 'build', 'paced-threads');
 const quick = process.argv.includes('--quick');
 const ITERATIONS = quick ? 20_000 : 50_000;
 const ROUNDS = quick ? 1 : 5;
@@ -47,6 +58,35 @@ function ior(args: string[]): string {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+/** The replays of a trace at `speed` (median lag p99 of `runs`), with the concurrency of the median run. */
+function lagOf(trace: string, target: string, speed: string, runs: number) {
+  const reports = Array.from({ length: runs }, () => JSON.parse(ior(['replay', trace, '--target', target, '--speed', speed, '--json'])) as ReplayReport);
+  reports.sort((a, b) => a.lag_ms!.p99 - b.lag_ms!.p99);
+  const mid = reports[Math.floor(runs / 2)]!;
+  return {
+    speed,
+    lag_p99_ms: reports.map((r) => r.lag_ms!.p99),
+    free_lag_p99_ms: reports.map((r) => r.lag_ms!.free?.p99 ?? null),
+    lag_p50_ms: mid.lag_ms!.p50,
+    in_flight: { traced: mid.concurrency.traced, replayed: mid.concurrency.replayed },
+    achieved_vs_intended: Number((mid.duration.achieved_s / mid.duration.intended_s).toFixed(4)),
+  };
+}
+
+/** 256 paced threads writing under `work` (emptied first): the native run's own lateness (p99, ms), then a capture and its replays. */
+function pacedThreads(label: string, work: string, runs: number) {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(path.join(work, 'native'), { recursive: true });
+  const nat = spawnSync(PACED, [path.join(work, 'native'), '256', '20', '50', 'lateness'], { encoding: 'utf8' });
+  const m = /lateness p99 ([\d.]+) max ([\d.]+)/.exec(nat.stderr);
+  if (nat.status !== 0 || !m) throw new Error(`paced-threads failed: ${nat.stderr}`);
+  fs.mkdirSync(path.join(work, 'traced'));
+  const trace = path.join(work, 'paced-threads.parquet');
+  ior(['capture', '-o', trace, '--', PACED, path.join(work, 'traced'), '256', '20', '50']);
+  const target = path.join(work, 'target');
+  return { fs: label, native_lateness_ms: { p99: Number(m[1]) / 1e3, max: Number(m[2]) / 1e3 }, replays: ['1x', '2x'].map((speed) => lagOf(trace, target, speed, runs)) };
 }
 
 function settle(): void {
@@ -119,6 +159,24 @@ try {
     return { events: r.events.total, first_replay_startup_s: first.startup_s, first_replay_peak_rss_mib: first.peak_rss_mib, startup_s: r.startup_s, peak_rss_mib: r.peak_rss_mib, replay_wall_s: Number(replayWall.toFixed(3)), native_wall_s: Number(nativeWall.toFixed(3)), wall_ratio: Number((nativeWall / replayWall).toFixed(3)) };
   });
 
+  // 4. many paced threads: on a tmpfs (root can mount one) and on the bench directory's file system
+  const tmpfs = path.join(dir, 'tmpfs');
+  fs.mkdirSync(tmpfs);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1g', 'ior-bench', tmpfs]).status === 0;
+  const manyThreads = [];
+  try {
+    if (mounted) manyThreads.push(pacedThreads('tmpfs', path.join(tmpfs, 'w'), quick ? 1 : 3));
+  } finally {
+    if (mounted) spawnSync('umount', [tmpfs]);
+  }
+  const dirFs = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout.trim() || 'the bench directory';
+  manyThreads.push(pacedThreads(dirFs, path.join(dir, 'paced-threads'), quick ? 1 : 3));
+
+  // 5. the demo workload
+  const demoTrace = path.join(dir, 'demo.parquet');
+  ior(['capture', '-o', demoTrace, '--', 'sh', path.join(REPO_ROOT, 'scripts', 'demo-workload.sh'), path.join(dir, 'demo-work')]);
+  const demo = ['1x', '2x'].map((speed) => lagOf(demoTrace, path.join(dir, 'demo-target'), speed, quick ? 1 : 3));
+
   const result = {
     iterations: ITERATIONS,
     rounds: ROUNDS,
@@ -131,6 +189,8 @@ try {
     workers: last!.workers,
     pace: [one, two].map((r) => ({ speed: r.speed, events: r.events.replayed, intended_s: r.duration.intended_s, achieved_s: r.duration.achieved_s, lag_ms: r.lag_ms })),
     start: starts,
+    many_threads: manyThreads,
+    demo,
     host: { cpus: os.cpus().length, load1: Number(os.loadavg()[0]!.toFixed(2)) },
   };
   console.log(`\nthroughput: replay --speed max ${(result.replay_syscalls_per_s / 1e3).toFixed(0)}k syscalls/s vs native loop ${(result.native_syscalls_per_s / 1e3).toFixed(0)}k: ratio ${result.ratio} (target >= 0.8; median of ${ROUNDS}); CPU time per call ratio ${result.cpu_ratio}`);
@@ -140,6 +200,13 @@ try {
   for (const st of result.start) {
     console.log(`start, ${(st.events / 1e6).toFixed(1)}M events at --speed max into a prepared target (no plan pass): first call's time ${st.startup_s} s after ior's start (target: within 1 s), peak RSS ${st.peak_rss_mib} MiB; end to end ${st.replay_wall_s} s vs the native loop's ${st.native_wall_s} s: ratio ${st.wall_ratio} (target >= 0.6); the first replay into a new target (plan pass, init): first call at ${st.first_replay_startup_s} s, peak RSS ${st.first_replay_peak_rss_mib} MiB`);
   }
+  const lagLine = (r: ReturnType<typeof lagOf>) =>
+    `lag p99 ${r.lag_p99_ms.join(' / ')} ms (free to start: ${r.free_lag_p99_ms.join(' / ')}), p50 ${r.lag_p50_ms} ms; in flight traced mean ${r.in_flight.traced.mean} max ${r.in_flight.traced.max}, replayed mean ${r.in_flight.replayed.mean} max ${r.in_flight.replayed.max}; duration ${r.achieved_vs_intended}x intended`;
+  for (const m of result.many_threads) {
+    console.log(`256 paced threads on ${m.fs}: the program's own wake-up lateness, run natively: p99 ${m.native_lateness_ms.p99} ms, max ${m.native_lateness_ms.max} ms`);
+    for (const r of m.replays) console.log(`  replay ${r.speed}: ${lagLine(r)}`);
+  }
+  for (const r of result.demo) console.log(`demo workload, replay ${r.speed}: ${lagLine(r)}`);
   console.log(`host load average ${result.host.load1} on ${result.host.cpus} CPUs`);
   console.log(JSON.stringify(result));
 } finally {

@@ -48,7 +48,7 @@ export interface ReplayReport {
    * calls in flight at once, time-weighted over the span of the calls (traced: the replayed ones only);
    * `files`: the same on each of the files with the most traced time in calls (path under the target)
    */
-  concurrency: { traced: InFlight; replayed: InFlight; files: { path: string; traced: InFlight; replayed: InFlight }[] };
+  concurrency: { traced: InFlight; replayed: InFlight; on_schedule: InFlight | null; files: { path: string; traced: InFlight; replayed: InFlight }[] };
   /** async operations (libaio, io_uring): how they were issued, and the queue depth each was submitted at, mean over them */
   async: { issued_as: string | null; ops: number; traced_mean_depth: number; replayed_mean_depth: number | null } | null;
   init: InitResult | null;
@@ -118,6 +118,7 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
     concurrency: {
       traced: { mean: round2(plan.tracedInFlight.mean), p99: plan.tracedInFlight.p99, max: plan.tracedInFlight.max },
       replayed: { mean: round2(inflight[0]), p99: inflight[1], max: inflight[2] },
+      on_schedule: t.onSchedule ? rounded(t.onSchedule.result()) : null,
       files: plan.topFiles.map((rel, i) => ({ path: rel, traced: rounded(t.files[i]!.traced.result()), replayed: rounded(t.files[i]!.replayed.result()) })),
     },
     bytes: { read: { traced: t.bytes.tracedRead, replayed: t.bytes.replayRead }, written: { traced: t.bytes.tracedWritten, replayed: t.bytes.replayWritten } },
@@ -153,6 +154,7 @@ export function renderReport(r: ReplayReport): string {
   out += `written     ${formatBytes(r.bytes.written.replayed)} replayed, ${formatBytes(r.bytes.written.traced)} traced\n`;
   out += `in flight   mean ${r.concurrency.replayed.mean} / p99 ${r.concurrency.replayed.p99} / max ${r.concurrency.replayed.max} calls replayed, ${r.concurrency.traced.mean} / ${r.concurrency.traced.p99} / ${r.concurrency.traced.max} traced (time-weighted)\n`;
   const level = (f: InFlight) => `${f.mean} / ${f.p99} / ${f.max}`;
+  if (r.concurrency.on_schedule) out += `            ${level(r.concurrency.on_schedule)} had every replayed call started when due (the replayed latencies; the difference from the replayed level is the lag's)\n`;
   for (const f of r.concurrency.files.slice(0, 3)) out += `            ${level(f.replayed)} replayed, ${level(f.traced)} traced on ${f.path}\n`;
   if (r.async) out += `async       ${n(r.async.ops)} operations issued as ${r.async.issued_as ?? '-'}, mean depth ${r.async.replayed_mean_depth ?? '-'} replayed, ${r.async.traced_mean_depth} traced\n`;
   const helpers = Object.entries(r.added.helper_syscalls).filter(([, v]) => v > 0);

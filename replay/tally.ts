@@ -53,6 +53,13 @@ export class Tally {
   lastIssueNs = 0;
   lastDueNs = 0;
   readonly bytes = { tracedRead: 0, tracedWritten: 0, replayRead: 0, replayWritten: 0 };
+  /**
+   * Paced: calls in flight had each replayed call started when it was due
+   * (its replayed latency from its due time). Against the replayed level
+   * it shows the executor's part in a difference from the traced one (its
+   * lag); against the traced level, the target's (its latencies).
+   */
+  readonly onSchedule: InFlightSweep | null;
   /** calls in flight on each of the files the run measures: the traced calls and the replay's */
   files: { traced: InFlightSweep; replayed: InFlightSweep }[] = [];
   /** an op's file (its segment's tracedFile) -> its index in `files`, -1 for files not measured */
@@ -61,6 +68,7 @@ export class Tally {
 
   constructor(speed: number) {
     this.invSpeed = speed > 0 ? 1 / speed : 0;
+    this.onSchedule = speed > 0 ? new InFlightSweep() : null;
   }
 
   /** Measure these files: fileIndex[file] is the index in `files` of the ops' file (before the first op is tallied). */
@@ -91,6 +99,7 @@ export class Tally {
       const tracedRet = seg.tracedRet[i]!;
       const direction = seg.tracedDirection[i]!;
       if (this.invSpeed > 0) {
+        this.onSchedule!.add(due, due + latency);
         const lag = Math.max(0, Math.round(issue - due));
         this.lag.record(lag);
         if (heldBack) this.held++;
