@@ -86,7 +86,7 @@ function pacedThreads(label: string, work: string, runs: number) {
   const trace = path.join(work, 'paced-threads.parquet');
   ior(['capture', '-o', trace, '--', PACED, path.join(work, 'traced'), '256', '20', '50']);
   const target = path.join(work, 'target');
-  return { fs: label, native_lateness_ms: { p99: Number(m[1]) / 1e3, max: Number(m[2]) / 1e3 }, replays: ['1x', '2x'].map((speed) => lagOf(trace, target, speed, runs)) };
+  return { fs: label, native_lateness_ms: { p99: Number((Number(m[1]) / 1e3).toFixed(3)), max: Number((Number(m[2]) / 1e3).toFixed(3)) }, replays: ['1x', '2x'].map((speed) => lagOf(trace, target, speed, runs)) };
 }
 
 function settle(): void {

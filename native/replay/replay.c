@@ -345,11 +345,14 @@ static inline const char *on_stack(char *buf, const char *s)
 static long issue(const int32_t *op, const double *opf, const char *strings)
 {
 	int kind = op[W_KIND];
-	/* the paths from the thread's own stack, whose pages the kernel has
-	 * touched (kernel_touch), not from the segment's, which it has not */
+	/* the paths the kernel is given from the thread's own stack, whose
+	 * pages it has touched (kernel_touch), not from the segment's, which it
+	 * has not (fd calls, close to fstat and the async ones, carry theirs
+	 * for the planner only) */
 	char path_buf[PATH_MAX], path2_buf[PATH_MAX];
-	const char *path = op[W_PATH] >= 0 ? on_stack(path_buf, strings + op[W_PATH]) : NULL;
-	const char *path2 = op[W_PATH2] >= 0 ? on_stack(path2_buf, strings + op[W_PATH2]) : NULL;
+	int fd_only = (kind >= K_CLOSE && kind <= K_FSTAT) || kind >= K_AREAD;
+	const char *path = op[W_PATH] < 0 ? NULL : fd_only ? strings + op[W_PATH] : on_stack(path_buf, strings + op[W_PATH]);
+	const char *path2 = op[W_PATH2] < 0 ? NULL : fd_only ? strings + op[W_PATH2] : on_stack(path2_buf, strings + op[W_PATH2]);
 	int fd = slot_fd(op[W_SLOT]);
 	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
 	size_t skew = op[W_FLAGS] & OP_MISALIGNED ? 1 : 0;
