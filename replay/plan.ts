@@ -439,6 +439,7 @@ export class Planner {
   private last = 0;
   /** the lane of the event add() last returned steps for */
   lane = 0;
+  private firstTsRead: Promise<bigint> | null = null;
 
   constructor(trace: string, want: { init: boolean; files: boolean }) {
     this.plan = emptyPlan(path.resolve(trace));
@@ -486,6 +487,11 @@ export class Planner {
     return steps;
   }
 
+  /** The first replayed event's ts_ns (absolute: the first row group's first ts plus `first`), read once. */
+  firstTs(reader: TraceReader): Promise<bigint> {
+    return (this.firstTsRead ??= firstTsOf(reader, this.first));
+  }
+
   /** The files with the most traced time in calls so far, most first. */
   topFiles(): string[] {
     return [...(this.fileTime ?? [])].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
@@ -500,7 +506,7 @@ export class Planner {
     plan.tracedInFlight = this.inFlight.result();
     if (this.fileTime) plan.topFiles = this.topFiles();
     plan.spanNs = this.first === null ? 0 : this.last - this.first;
-    plan.firstTs = await firstTsOf(reader, this.first);
+    plan.firstTs = await this.firstTs(reader);
     if (this.model) plan.init = this.model.state();
     return plan;
   }
@@ -518,7 +524,7 @@ export async function planReplay(tracePath: string, onProgress?: (done: number, 
 }
 
 /** Absolute ts_ns of the event `relative` ns after the trace's first event. */
-export async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
+async function firstTsOf(reader: TraceReader, relative: number | null): Promise<bigint> {
   for await (const b of reader.batches(['ts_ns'])) return b.length > 0 ? b.ts_ns[0]! + BigInt(relative ?? 0) : 0n;
   return 0n;
 }

@@ -12,7 +12,7 @@
 import { formatCount } from '../common/format.js';
 import { TraceReader } from '../trace/index.js';
 import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
-import { eventBatches, firstTsOf, Planner, TOP_FILES, type Plan } from './plan.js';
+import { eventBatches, Planner, TOP_FILES, type Plan } from './plan.js';
 import { IorError } from '../common/errors.js';
 import { Orderer, type Dep } from './order.js';
 import { F, KIND, OP_WORDS, Segment, type Op, type TracedInfo } from './ops.js';
@@ -212,7 +212,7 @@ export class Runner {
   }
 
   private async startClock(reader: TraceReader): Promise<void> {
-    this.opts.opsOut?.zero(await firstTsOf(reader, this.planner.first));
+    if (this.opts.opsOut) this.opts.opsOut.zero(await this.planner.firstTs(reader));
     this.pickFiles();
     this.clockStarted = true;
     const lead = this.invSpeed > 0 ? START_LEAD_PACED_NS : START_LEAD_MAX_NS;
