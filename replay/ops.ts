@@ -38,23 +38,19 @@ export const SEGMENT_OPS = 2048;
 const STRING_BYTES = 64 * 1024;
 
 /** One op as the planner hands it to a segment. */
-export interface Op {
+/** What a segment stores of an op (a Step of replay/interpret.ts is one: no object is made per op). */
+export interface OpFields {
   kind: number;
   slot: number;
   slot2: number;
-  path: string | null;
-  path2: string | null;
+  rel: string | null;
+  rel2: string | null;
   flags: number;
   mode: number;
   offset: number;
   count: number;
   /** a ring's request issued as its syscall: its traced depth (the ring is drained to one less first); else 0 */
   ringDepth: number;
-  /** ns after the first replayed event (unscaled) */
-  due: number;
-  deps: readonly (readonly [lane: number, count: number])[];
-  /** the traced event, for the report (copied: may be reused); null for ops ior adds (waits, pre-capture opens) */
-  traced: TracedInfo | null;
 }
 
 /** Syscall names, interned: segments hold their index (no object per op for the collector to trace). */
@@ -118,7 +114,7 @@ export class Segment {
   private readonly stringAt = new Map<string, number>();
 
   /** `base`: the lane-wide index of this segment's first op; `op`: the first op, whose strings must fit */
-  constructor(public lane: number, public base: number, op: Op) {
+  constructor(public lane: number, public base: number, op: OpFields) {
     const ops = new SharedArrayBuffer(SEGMENT_OPS * OP_WORDS * 4);
     this.i32 = new Int32Array(ops);
     this.f64 = new Float64Array(ops);
@@ -145,22 +141,27 @@ export class Segment {
   }
 
   /** Room for one more op with these strings? */
-  fits(op: Op): boolean {
+  fits(op: OpFields): boolean {
     return this.length < SEGMENT_OPS && this.stringEnd + stringBytes(op) <= this.strings.length;
   }
 
-  push(op: Op): void {
+  /**
+   * Append an op: `due` in ns after the first replayed event (unscaled), the
+   * lane ops it waits for (two at most), and the traced event (copied: it
+   * may be reused; null for ops ior adds: waits, pre-capture opens).
+   */
+  push(op: OpFields, due: number, deps: readonly (readonly [lane: number, count: number])[], traced: TracedInfo | null): void {
     const i = this.length++;
     const w = i * OP_WORDS;
     const i32 = this.i32;
     i32[w + W.kind] = op.kind;
     i32[w + W.slot] = op.slot;
     i32[w + W.slot2] = op.slot2;
-    i32[w + W.path] = this.string(op.path);
-    i32[w + W.path2] = this.string(op.path2);
+    i32[w + W.path] = this.string(op.rel);
+    i32[w + W.path2] = this.string(op.rel2);
     i32[w + W.flags] = op.flags;
     i32[w + W.mode] = op.mode;
-    const d1 = op.deps[0], d2 = op.deps[1];
+    const d1 = deps[0], d2 = deps[1];
     i32[w + W.dep1Lane] = d1 ? d1[0] : -1;
     i32[w + W.dep1Index] = d1 ? d1[1] : 0;
     i32[w + W.dep2Lane] = d2 ? d2[0] : -1;
@@ -169,11 +170,11 @@ export class Segment {
     const f = (i * OP_WORDS) / 2;
     this.f64[f + F.offset] = op.offset;
     this.f64[f + F.count] = op.count;
-    this.f64[f + F.due] = op.due;
+    this.f64[f + F.due] = due;
     // the op's result slot written here first: a page the executor thread
     // faulted in at the op's due time made 256 threads' first calls late
     this.results[i * RESULT_DOUBLES] = 0;
-    const t = op.traced;
+    const t = traced;
     this.tracedSyscall[i] = t ? syscallId(t.syscall) : -1;
     if (t) {
       this.tracedRet[i] = t.ret;
@@ -201,6 +202,6 @@ export class Segment {
 }
 
 /** The most bytes an op's strings take (UTF-8 of UTF-16, NUL-terminated). */
-function stringBytes(op: Op): number {
-  return 3 * ((op.path?.length ?? 0) + (op.path2?.length ?? 0)) + 2;
+function stringBytes(op: OpFields): number {
+  return 3 * ((op.rel?.length ?? 0) + (op.rel2?.length ?? 0)) + 2;
 }

@@ -15,7 +15,7 @@ import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
 import { eventBatches, Planner, TOP_FILES, type Plan } from './plan.js';
 import { IorError } from '../common/errors.js';
 import { Orderer, type Dep } from './order.js';
-import { F, KIND, OP_WORDS, Segment, type Op, type TracedInfo } from './ops.js';
+import { F, KIND, OP_WORDS, Segment, type OpFields, type TracedInfo } from './ops.js';
 import type { ReplayAddon } from './native.js';
 import { Tally } from './tally.js';
 import type { OpsOut } from './ops-out.js';
@@ -69,6 +69,8 @@ const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
 const START_LEAD_MAX_NS = 20e6;
 /** segments kept for reuse at most (~0.4 MB each) */
 const SPARE_SEGMENTS = 64;
+/** an op that only waits for the lanes in its dependencies (ahead of an op with more than two) */
+const WAIT_OP: OpFields = { kind: KIND.wait, slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: 0, count: 0, ringDepth: 0 };
 /** How often the main thread looks for results (ms). */
 const POLL_MS = 2;
 
@@ -259,20 +261,20 @@ export class Runner {
     this.orderer.commit(lane.count + 1 + Math.max(0, Math.ceil((deps.length - 2) / 2)));
     // an op holds two dependencies; more go on wait ops in front of it
     while (deps.length > 2) {
-      this.append(lane, { kind: KIND.wait, slot: -1, slot2: -1, path: null, path2: null, flags: 0, mode: 0, offset: 0, count: 0, ringDepth: 0, due, deps: deps.slice(0, 2), traced: null });
+      this.append(lane, WAIT_OP, due, deps.slice(0, 2), null);
       deps = deps.slice(2);
     }
-    this.append(lane, { kind: s.kind, slot: s.slot, slot2: s.slot2, path: s.rel, path2: s.rel2, flags: s.flags, mode: s.mode, offset: s.offset, count: s.count, ringDepth: s.ringDepth, due, deps, traced });
+    this.append(lane, s, due, deps, traced);
   }
 
-  private append(lane: Lane, op: Op): void {
+  private append(lane: Lane, op: OpFields, due: number, deps: Dep[], traced: TracedInfo | null): void {
     let seg = lane.segments.at(-1);
     if (!seg || !seg.fits(op)) {
       const spare = this.spare.pop()?.reuse(lane.id, lane.count);
       seg = spare?.fits(op) ? spare : new Segment(lane.id, lane.count, op);
       lane.segments.push(seg);
     }
-    seg.push(op);
+    seg.push(op, due, deps, traced);
     lane.count++;
     this.pending++;
   }
