@@ -117,8 +117,8 @@ static __thread size_t t_buflen;
 static __thread int t_ready;
 static __thread unsigned long t_slack; /* the thread's timer slack now, ns */
 #define EXECUTOR_NICE (-10)
-/* stack touched when a thread starts: run_range's frames (a few PATH_MAX buffers) and the syscalls' */
-#define STACK_TOUCH_BYTES (64 * 1024)
+/* stack touched when a thread starts: run_range's and issue's frames (~14 KiB: PATH_MAX buffers) and below */
+#define STACK_TOUCH_BYTES (32 * 1024)
 
 static void thread_ready(void)
 {
@@ -132,12 +132,11 @@ static void thread_ready(void)
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), EXECUTOR_NICE);
 }
 
-static char *buffer(size_t n);
-
 /*
  * Memory the kernel reads or writes in an op (the stack: paths, struct
- * stat; the I/O buffer) is first touched here, by the kernel itself, when
- * the thread starts, not at the op's due time. A page's first use costs a
+ * stat; the I/O buffer) is first touched by the kernel itself ahead of
+ * the ops' due times: the stack when the thread starts, the buffer when it
+ * is made (buffer_for). A page's first use costs a
  * fault, and on a guest with shadow page tables (this machine's PVM) a
  * first access *by the kernel* to a page costs ~6 us more even when user
  * code has touched it: 256 paced threads opening their files at once spent
@@ -163,10 +162,6 @@ void executor_thread_begin(void)
 {
 	thread_ready();
 	confine_thread();
-	/* the I/O buffer now, before the lane's first op is due, not in its
-	 * first read or write (256 paced threads filling theirs at their first
-	 * pwrite took both CPUs for 60 ms) */
-	buffer(1);
 	prefault_stack();
 }
 
@@ -972,12 +967,33 @@ static void lane_progress(int lane, int32_t done, int results_written)
 		syscall(SYS_futex, (int32_t *)&g_lane_done[lane], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+/*
+ * The I/O buffer the range's reads and writes need, made now, before its
+ * first op is due, not in its first read or write: 256 paced threads
+ * making theirs (64 KiB, faulted in, filled) at their first pwrite took
+ * both CPUs for 60 ms. Lanes that move no data make none.
+ */
+static void buffer_for(const struct range *r)
+{
+	size_t need = 0;
+	for (int32_t i = r->from; i < r->to; i++) {
+		int kind = r->ops[(size_t)i * OP_WORDS + W_KIND];
+		const double *opf = r->opsf + (size_t)i * (OP_WORDS / 2);
+		size_t n = kind >= K_READ && kind <= K_PWRITEV2 ? io_count(opf) + 1 : kind == K_GETDENTS ? (io_count(opf) ? io_count(opf) : 32768) : 0;
+		if (n > need)
+			need = n;
+	}
+	if (need > t_buflen)
+		buffer(need);
+}
+
 int run_range(struct range *r, int lane)
 {
 	const int32_t *ops = r->ops;
 	const double *opsf = r->opsf;
 	struct timespec cpu0, cpu1;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+	buffer_for(r);
 	int32_t i = r->from;
 	int async_used = 0, yielded = 0;
 	int64_t prev_end = 0; /* back-to-back ops: the last one's end is the next one's start (one clock read per op) */
