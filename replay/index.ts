@@ -93,7 +93,8 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const remembered = o.dryRun || o.noInit ? null : rememberedInit(target, o.trace);
   let plan: Plan | null = null;
   if (o.dryRun || (!o.noInit && !remembered)) {
-    plan = await planReplay(o.trace, (done, total) => progress(() => `replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${formatCount(total)} events`));
+    // (for the init alone, without the traced calls in flight: the run sweeps them itself)
+    plan = await planReplay(o.trace, (done, total) => progress(() => `replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${formatCount(total)} events`), { inFlight: o.dryRun });
     progress(null);
   }
   if (o.dryRun) {

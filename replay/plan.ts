@@ -433,7 +433,7 @@ export class Planner {
   readonly interp = new Interpreter();
   private readonly model: InitModel | null;
   private readonly fileTime: Map<string, number> | null;
-  private readonly inFlight = new InFlightSweep();
+  private readonly inFlight: InFlightSweep | null;
   /** ts (relative to the trace's first event) of the first and last replayed events */
   first: number | null = null;
   private last = 0;
@@ -441,10 +441,12 @@ export class Planner {
   lane = 0;
   private firstTsRead: Promise<bigint> | null = null;
 
-  constructor(trace: string, want: { init: boolean; files: boolean }) {
+  /** `inFlight`: sweep the traced calls in flight (a fifth of the pass's time; a plan pass for the init alone skips it) */
+  constructor(trace: string, want: { init: boolean; files: boolean; inFlight?: boolean }) {
     this.plan = emptyPlan(path.resolve(trace));
     this.model = want.init ? new InitModel() : null;
     this.fileTime = want.files ? new Map() : null;
+    this.inFlight = want.inFlight === false ? null : new InFlightSweep();
   }
 
   /** The steps that replay e, or null if it is skipped (counted either way). */
@@ -463,7 +465,7 @@ export class Planner {
     plan.replayed++;
     this.lane = this.interp.laneOf(e);
     const end = e.ts + Math.max(0, e.latency);
-    this.inFlight.add(e.ts, end);
+    this.inFlight?.add(e.ts, end);
     const rel = steps[0]!.rel;
     if (this.fileTime && rel !== null && rel !== '') this.fileTime.set(rel, (this.fileTime.get(rel) ?? 0) + (end - e.ts));
     if (e.ring !== null && steps[0]!.kind >= KIND.aread) {
@@ -503,7 +505,7 @@ export class Planner {
     if (plan.events === 0) throw new IorError(`${reader.path} holds no events: nothing to replay`);
     plan.lanes = this.interp.laneCount;
     plan.slots = this.interp.slotCount;
-    plan.tracedInFlight = this.inFlight.result();
+    if (this.inFlight) plan.tracedInFlight = this.inFlight.result();
     if (this.fileTime) plan.topFiles = this.topFiles();
     plan.spanNs = this.first === null ? 0 : this.last - this.first;
     plan.firstTs = await this.firstTs(reader);
@@ -512,10 +514,14 @@ export class Planner {
   }
 }
 
-/** Read the trace once and work out the whole plan. `onProgress` gets events read so far. */
-export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void): Promise<Plan> {
+/**
+ * Read the trace once and work out the whole plan. `onProgress` gets events
+ * read so far. `inFlight: false`: no traced calls in flight (a plan pass for
+ * the init: the run that follows sweeps them itself).
+ */
+export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void, want: { inFlight: boolean } = { inFlight: true }): Promise<Plan> {
   const reader = await TraceReader.open(tracePath);
-  const planner = new Planner(tracePath, { init: true, files: true });
+  const planner = new Planner(tracePath, { init: true, files: true, inFlight: want.inFlight });
   for await (const batch of eventBatches(reader, null)) {
     for (let row = 0; row < batch.length; row++) planner.add(batch.load(row));
     onProgress?.(planner.plan.events, reader.rowCount);
