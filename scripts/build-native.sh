@@ -5,7 +5,7 @@
 #   native/build/ior.bpf.o      clang -target bpf
 #   native/build/ior.skel.h     bpftool gen skeleton (embeds ior.bpf.o)
 #   native/build/ior-loader     gcc -static, libbpf + libelf + zstd + zlib linked in
-#   native/build/iowork-*       workload programs (native/bench/*.c, test/workloads/*.c)
+#   native/build/iowork-*       workload programs (native/bench/*.c, test/workloads/*.c; delayfs with libfuse3)
 #
 # Idempotent: each step runs only when an input is newer than its output.
 # Environment: CC (gcc), CLANG (clang), BPFTOOL (bpftool), VMLINUX_BTF
@@ -115,7 +115,10 @@ for src in "$ROOT"/native/bench/*.c "$ROOT"/test/workloads/*.c; do
 	out="$B/$(basename "$src" .c)"
 	if stale "$out" "$src"; then
 		echo "build-native: $(basename "$out")" >&2
-		run "$CC" -O2 -Wall -std=gnu11 -pthread "$src" -o "$out.tmp"
+		libs=()
+		# delayfs is a FUSE file system (libfuse3)
+		[[ $(basename "$src") == delayfs.c ]] && read -ra libs <<<"$(pkg-config --cflags --libs fuse3)"
+		run "$CC" -O2 -Wall -std=gnu11 -pthread "$src" "${libs[@]}" -o "$out.tmp"
 		mv "$out.tmp" "$out"
 	fi
 done

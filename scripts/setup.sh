@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 
 DEBIAN_PACKAGES=(clang llvm bpftool libbpf-dev libelf-dev libzstd-dev zlib1g-dev make gcc g++ python3 pkg-config
-                 strace bpftrace sqlite3 git tar debootstrap fio)
+                 strace bpftrace sqlite3 git tar debootstrap fio libfuse3-dev fuse3)
 
 ensure_debian_packages setup "${DEBIAN_PACKAGES[@]}"
 
