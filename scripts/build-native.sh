@@ -117,7 +117,10 @@ for src in "$ROOT"/native/bench/*.c "$ROOT"/test/workloads/*.c; do
 		echo "build-native: $(basename "$out")" >&2
 		libs=()
 		# delayfs is a FUSE file system (libfuse3)
-		[[ $(basename "$src") == delayfs.c ]] && read -ra libs <<<"$(pkg-config --cflags --libs fuse3)"
+		if [[ $(basename "$src") == delayfs.c ]]; then
+			flags=$(pkg-config --cflags --libs fuse3 2>/dev/null) || die "libfuse3 not found (delayfs, a test file system): apt-get install libfuse3-dev"
+			read -ra libs <<<"$flags"
+		fi
 		run "$CC" -O2 -Wall -std=gnu11 -pthread "$src" "${libs[@]}" -o "$out.tmp"
 		mv "$out.tmp" "$out"
 	fi
