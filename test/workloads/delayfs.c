@@ -56,12 +56,12 @@ static int d_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t of
 {
 	(void)off; (void)fi; (void)flags;
 	int fd = openat(root, rel(path), O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	if (!d) {
-		close(fd);
-		return -errno;
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return -err;
 	}
 	for (struct dirent *e; (e = readdir(d));)
 		if (fill(buf, e->d_name, NULL, 0, 0))
