@@ -13,7 +13,7 @@ import { processRuns } from '../common/host.js';
 import { parseDurationNs, formatDurationNs } from '../common/duration.js';
 import { IOR_VERSION } from '../common/version.js';
 import { eventsLost, FORMAT_NAME, SCHEMA_VERSION, type EndFrame, type Footer, type HelloFrame, type LossCounters } from '../schema/index.js';
-import { leftoverTemps, TraceWriter } from '../trace/index.js';
+import { leftoverTemps, TraceWriter, type FollowerFactory, type KeyValue, type TraceFollower } from '../trace/index.js';
 import { EventDecoder } from './decode.js';
 import { PathResolver } from './fd-table.js';
 import { LoaderProcess } from './loader.js';
@@ -35,6 +35,8 @@ export interface CaptureOptions {
   argv: string[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** reads the trace as it is written and adds metadata to its footer (the CLI's: the replay's initial state) */
+  follow?: FollowerFactory;
 }
 
 export interface CaptureSummary {
@@ -85,6 +87,44 @@ function checkOutput(output: string): string {
   return abs;
 }
 
+/**
+ * What the follower stores beside the footer, once it has read the last
+ * row groups (a progress line meanwhile). Nothing, and one line on stderr,
+ * if it failed or a signal cut the wait short: the trace is complete
+ * without it.
+ */
+async function followerMetadata(follower: TraceFollower | undefined, writer: TraceWriter, footer: Footer, stderr: NodeJS.WriteStream, json: boolean): Promise<KeyValue[]> {
+  if (!follower) return [];
+  writer.flushRowGroup();
+  if (writer.full) {
+    follower.stop();
+    return [];
+  }
+  const total = writer.rows;
+  const show = ProgressLine.enabledFor(stderr, json);
+  let shownAt = 0;
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => {
+    signal ??= s;
+    follower.stop();
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    return await follower.finish(writer.writtenRowGroups, footer, (rows) => {
+      if (!show || performance.now() - shownAt < 200) return;
+      shownAt = performance.now();
+      stderr.write(`\r\x1b[K ior capture  the replay's initial state: ${Math.floor((100 * rows) / Math.max(1, total))}% of ${formatCount(total)} events (Ctrl-C: skip it)`);
+    });
+  } catch (err) {
+    stderr.write(`${show ? '\r\x1b[K' : ''}ior: warning: the replay's initial state is not stored in the trace (${signal ? `skipped by ${signal}` : (err as Error).message}): a first replay of it reads it whole first\n`);
+    return [];
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    if (show) stderr.write('\r\x1b[K');
+  }
+}
+
 export async function runCapture(opts: CaptureOptions): Promise<number> {
   const output = checkOutput(opts.output);
   const durationNs = opts.duration !== undefined ? parseDurationNs(opts.duration, '-duration') : undefined;
@@ -106,6 +146,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   let stopReason: StopReason | undefined;
   const loaderErrors: string[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let follower: TraceFollower | undefined;
 
   /** The footer's loss counters: the loader's, the decoder's and the writer's */
   const lossesOf = (decoder: EventDecoder, counters: Record<string, number>, unpairedEnters: number): LossCounters => ({
@@ -159,6 +200,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
         if (frame.child_pid && frame.command_files) resolver.seed(frame.child_pid, frame.command_files.cwd, frame.command_files.fds);
         else resolver.snapshot(opts.pids.length > 0 ? opts.pids : null, [process.pid, frame.loader_pid]);
         decoder = new EventDecoder(frame, resolver, opts.pathPrefixes, (batch) => writer.append(batch));
+        follower = opts.follow?.(writer.tempPath);
         if (!opts.json) {
           const target = opts.command.length > 0 ? opts.command.join(' ') : opts.pids.length > 0 ? `pid ${opts.pids.join(', ')} and children` : 'the whole host';
           stderr.write(`ior: capturing ${frame.attached.length} syscalls of ${target} into ${output}${opts.command.length > 0 ? '' : '; Ctrl-C to stop'}\n`);
@@ -187,7 +229,9 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
         // every second: what was decoded becomes a row group the journal names (a crash of ior loses at most this second)
         if (hello && decoder) {
           decoder.flush();
-          writer.checkpoint(footerOf(hello, decoder, lossesOf(decoder, liveCounters, 0), 'recovered', null, null, new Date()));
+          const footer = footerOf(hello, decoder, lossesOf(decoder, liveCounters, 0), 'recovered', null, null, new Date());
+          writer.checkpoint(footer);
+          if (!writer.full) follower?.grew(writer.writtenRowGroups, footer);
         }
       },
       log(frame) {
@@ -240,6 +284,7 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
     progress?.stop();
   }
 
+  if (!hello || !decoder || writer.full || failure) follower?.stop();
   if (!hello || !decoder) {
     writer.abort();
     if (failure) throw failure;
@@ -260,8 +305,9 @@ export async function runCapture(opts: CaptureOptions): Promise<number> {
   // no END frame: the loader was killed or crashed, and the events it held went with it
   const loaderDied = end === undefined && !failure ? { code: exit?.code ?? null, signal: exit?.signal ?? null } : null;
   const footer = footerOf(hello, decoder, losses, reason, child ? { code: child.code, signal: child.signal === null ? null : signalName(child.signal) } : null, loaderDied, endWall);
+  const extra = writer.full || failure ? [] : await followerMetadata(follower, writer, footer, stderr, opts.json);
   try {
-    writer.finish(footer);
+    writer.finish(footer, extra);
   } catch (err) {
     const code = errnoCode(err);
     // the row groups and the journal stay: once there is room, ior recover makes them a trace

@@ -1,7 +1,8 @@
 /**
  * replay/: re-issue a captured trace as real load under a target directory.
  *   plan (plan.ts, interpret.ts)  what is replayed, skipped, the initial state
- *   init (init.ts)                create that state under the target (a plan pass first)
+ *   init (init.ts)                create that state under the target (from the trace, where the
+ *                                 capture stored it: init-follow.ts; else a plan pass first)
  *   run  (run.ts, order.ts, native executor: a thread per lane)  plan as it goes, issue the syscalls on schedule
  *   report (tally.ts, report.ts)  how faithful it was
  * runReplay is the whole command; docs/replay.md has the semantics.
@@ -9,7 +10,7 @@
 import { IorError } from '../common/errors.js';
 import { formatDurationNs } from '../common/duration.js';
 import { formatBytes, formatCount } from '../common/format.js';
-import { applyInit, type InitResult } from './init.js';
+import { applyInit, storedInit, type InitResult } from './init.js';
 import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
@@ -19,6 +20,7 @@ import { createTarget, inspectTarget, markTarget, rememberedInit } from './targe
 import { CONFINE_MODES, MAX_WORKERS, type ReplayOptions } from './options.js';
 
 export { planReplay, type Plan } from './plan.js';
+export { InitFollower } from './init-follow.js';
 export { MAX_WORKERS, type ReplayOptions } from './options.js';
 export { type ReplayReport } from './report.js';
 
@@ -91,8 +93,10 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   // the initial state needs the whole trace read first, unless this target was prepared for this very
   // trace (the state is in its marker) or needs none (--no-init): then the first op goes out at once
   const remembered = o.dryRun || o.noInit ? null : rememberedInit(target, o.trace);
+  // or the capture stored it in the trace
+  const stored = o.dryRun || o.noInit || remembered ? null : await storedInit(o.trace, (line) => o.stderr.write(line));
   let plan: Plan | null = null;
-  if (o.dryRun || (!o.noInit && !remembered)) {
+  if (o.dryRun || (!o.noInit && !remembered && !stored)) {
     // (for the init alone, without the traced calls in flight: the run sweeps them itself)
     plan = await planReplay(o.trace, (done, total) => progress(() => `replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${formatCount(total)} events`), { inFlight: o.dryRun });
     progress(null);
@@ -117,9 +121,9 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   };
   setup(false);
   let init: InitResult | null = null;
-  const state = plan?.init ?? remembered;
+  const state = plan?.init ?? remembered ?? stored;
   if (state) {
-    init = { ...applyInit(addon, state, (done, total, bytes) => progress(() => `replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`)), stateFrom: plan ? 'plan pass' : 'target marker' };
+    init = { ...applyInit(addon, state, (done, total, bytes) => progress(() => `replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`)), stateFrom: plan ? 'plan pass' : remembered ? 'target marker' : 'trace' };
     progress(null);
     markTarget(target, o.trace, state);
   }

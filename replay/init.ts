@@ -12,12 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { errnoCode, IorError } from '../common/errors.js';
 import { shortPath } from '../common/format.js';
-import type { InitState } from './plan.js';
+import { INIT_KEY, StoredInitSchema, type InitState } from '../schema/index.js';
+import { TraceReader } from '../trace/index.js';
 import type { ReplayAddon } from './native.js';
 
 export interface InitResult {
-  /** where the state came from: this replay's plan pass, or the marker of the replay that prepared the target for the same trace */
-  stateFrom?: 'plan pass' | 'target marker';
+  /** where the state came from: this replay's plan pass, the marker of the replay that prepared the target for the same trace, or the trace (its capture stored it) */
+  stateFrom?: 'plan pass' | 'target marker' | 'trace';
   dirs: number;
   files: number;
   symlinks: number;
@@ -33,6 +34,29 @@ const INIT_SYMLINK_TARGET = 'ior-init-symlink-target';
 function errnoName(n: number): string {
   const name = Object.entries(os.constants.errno).find(([, v]) => v === -n)?.[0];
   return name ?? `errno ${-n}`;
+}
+
+/**
+ * The initial state the capture stored in the trace (INIT_KEY), or null: a
+ * trace without one (older, recovered, or its capture skipped it), or one
+ * that does not check out (another state version, paths that are not
+ * normalized and relative, a state for another number of events: a warning
+ * through `warn`), means a plan pass.
+ */
+export async function storedInit(trace: string, warn: (line: string) => void): Promise<InitState | null> {
+  const reader = await TraceReader.open(trace);
+  const raw = reader.keyValue(INIT_KEY);
+  if (raw === undefined) return null;
+  let why: string;
+  try {
+    const parsed = StoredInitSchema.safeParse(JSON.parse(raw));
+    if (parsed.success && parsed.data.events === reader.rowCount) return parsed.data.init;
+    why = parsed.success ? `it is for ${parsed.data.events} events, the trace holds ${reader.rowCount}` : `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
+  } catch {
+    why = 'not JSON';
+  }
+  warn(`ior: warning: the initial state stored in ${shortPath(trace)} is not usable (${why}): working it out from the trace\n`);
+  return null;
 }
 
 export function applyInit(addon: ReplayAddon, init: InitState, onProgress?: (done: number, total: number, bytes: number) => void): InitResult {

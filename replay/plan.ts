@@ -11,7 +11,7 @@ import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
 import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
-import { COLUMNS, FILE_TYPES, TraceEventSchema, type CodedInt32, type CodedInt64, type CodedStrings } from '../schema/index.js';
+import { COLUMNS, FILE_TYPES, TraceEventSchema, type InitState, type CodedInt32, type CodedInt64, type CodedStrings } from '../schema/index.js';
 
 export type InitKind = 'file' | 'dir' | 'symlink' | 'any' | 'absent';
 
@@ -22,14 +22,6 @@ export interface InitItem {
   size: number;
   /** files: the trace checked it for execute permission (access X_OK) */
   executable?: boolean;
-}
-
-export interface InitState {
-  dirs: string[];
-  files: { rel: string; size: number; executable?: boolean }[];
-  symlinks: string[];
-  absent: string[];
-  bytes: number;
 }
 
 export interface Plan {
@@ -87,16 +79,17 @@ export interface EventBatch {
  * The trace's events, one row group at a time (ts relative to `zero`, the
  * first event's when null), validated: Zod on the first rows of each row
  * group, the fields replay relies on for every row. The Ev is reused.
+ * `groups`: only row groups [start, end), the first of them at row `firstRow`.
  */
 /** The columns replay does not read, as values the row schema accepts. */
 const UNREAD: Record<string, unknown> = { ...Object.fromEntries(COLUMNS.filter((c) => c.nullable).map((c) => [c.name, null])), comm: '' };
 
-export async function* eventBatches(reader: TraceReader, zero: bigint | null): AsyncGenerator<EventBatch> {
+export async function* eventBatches(reader: TraceReader, zero: bigint | null, groups?: { start: number; end: number; firstRow: number }): AsyncGenerator<EventBatch> {
   const e: Ev = { seq: 0, ts: 0, latency: 0, pid: 0, tid: 0, syscall: '', fd: -1, fd2: -1, path: null, path2: null, flags: null, mode: null, offset: null, count: null, ret: 0, bytes: 0, fileType: null, ring: null, depth: null };
   let base: number | null = zero === null ? null : Number(zero);
-  let row = 0;
+  let row = groups?.firstRow ?? 0;
   // strings as dictionary codes: no string per row is made (each row's is the dictionary's own)
-  for await (const b of reader.codedBatches(REPLAY_COLUMNS)) {
+  for await (const b of reader.codedBatches(REPLAY_COLUMNS, groups)) {
     if (base === null && b.length > 0) base = Number(b.ts_ns[0]!);
     const syscalls = b.syscall.dictionary, syscallCodes = b.syscall.codes;
     const paths = b.path.dictionary, pathCodes = b.path.codes;
@@ -376,6 +369,9 @@ class InitModel {
       if (ok && e.ret > 0) this.read(s.rel, (k === KIND.read || k === KIND.readv ? e.offset ?? 0 : s.offset) + e.ret);
     } else if (WRITE_KINDS.has(k)) {
       if (ok && e.ret > 0) this.wrote(s.rel, (k === KIND.write || k === KIND.writev ? e.offset ?? 0 : s.offset) + e.ret);
+    } else if (k === KIND.copy_file_range || k === KIND.sendfile) {
+      // the input is read from the traced position; where the output was written is not traced, so its initial content is kept
+      if (ok && e.ret > 0) this.read(s.rel, (e.offset ?? 0) + e.ret);
     } else if (k === KIND.lseek) {
       if (ok && s.flags === 2) this.read(s.rel, e.ret - s.offset);
     } else if (k === KIND.ftruncate || k === KIND.truncate) {
@@ -494,6 +490,12 @@ export class Planner {
     return (this.firstTsRead ??= firstTsOf(reader, this.first));
   }
 
+  /** The initial state the events so far expect (a Planner made with `init`). */
+  initState(): InitState {
+    if (!this.model) throw new Error('a Planner without init has no initial state');
+    return this.model.state();
+  }
+
   /** The files with the most traced time in calls so far, most first. */
   topFiles(): string[] {
     return [...(this.fileTime ?? [])].sort((a, b) => b[1] - a[1]).slice(0, TOP_FILES).map(([rel]) => rel);
@@ -509,7 +511,7 @@ export class Planner {
     if (this.fileTime) plan.topFiles = this.topFiles();
     plan.spanNs = this.first === null ? 0 : this.last - this.first;
     plan.firstTs = await this.firstTs(reader);
-    if (this.model) plan.init = this.model.state();
+    if (this.model) plan.init = this.initState();
     return plan;
   }
 }

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { IorError, errnoCode } from '../common/errors.js';
-import type { InitState } from './plan.js';
+import { INIT_STATE_VERSION, InitStateSchema, type InitState } from '../schema/index.js';
 
 export const MARKER = '.ior-replay-target';
 
@@ -70,9 +70,6 @@ export function createTarget(t: Target): void {
   fs.mkdirSync(t.dir, { recursive: true });
 }
 
-/** Bumped when the plan's initial state changes meaning: markers of other versions are not reused. */
-const STATE_VERSION = 1;
-
 /** The trace file as the marker names it: a re-captured or changed file is another trace. */
 function traceIdentity(trace: string): { trace: string; traceBytes: number; traceMtimeMs: number } {
   const st = fs.statSync(trace);
@@ -84,19 +81,14 @@ const MarkerSchema = z.object({
   trace: z.string(),
   traceBytes: z.number(),
   traceMtimeMs: z.number(),
-  stateVersion: z.literal(STATE_VERSION),
-  init: z.object({
-    dirs: z.array(z.string()),
-    files: z.array(z.object({ rel: z.string(), size: z.number().nonnegative(), executable: z.boolean().optional() })),
-    symlinks: z.array(z.string()),
-    absent: z.array(z.string()),
-    bytes: z.number().nonnegative(),
-  }),
+  /** markers of another version are not reused */
+  stateVersion: z.literal(INIT_STATE_VERSION),
+  init: InitStateSchema,
 });
 
 /** Mark DIR as ior's: only once init succeeded, so a failed init (of a --force'd directory) leaves no claim on it. */
 export function markTarget(t: Target, trace: string, init: InitState): void {
-  const marker: z.infer<typeof MarkerSchema> = { tool: 'ior replay', ...traceIdentity(trace), stateVersion: STATE_VERSION, init };
+  const marker: z.infer<typeof MarkerSchema> = { tool: 'ior replay', ...traceIdentity(trace), stateVersion: INIT_STATE_VERSION, init };
   fs.writeFileSync(path.join(t.dir, MARKER), JSON.stringify({ ...marker, prepared: new Date().toISOString() }) + '\n');
 }
 

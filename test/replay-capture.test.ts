@@ -13,8 +13,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { needBpf } from './helpers/bpf.js';
 import { captureReplay, ior, IOR_BIN, NATIVE_BUILD } from './helpers/cli.js';
 import { diskDir, event, readTrace, tempDir, writeFixtureTrace } from './helpers/fixture.js';
-import type { TraceEvent } from '../schema/index.js';
-import type { ReplayReport } from '../replay/index.js';
+import { INIT_KEY, StoredInitSchema, type TraceEvent } from '../schema/index.js';
+import { planReplay, type ReplayReport } from '../replay/index.js';
+import { TraceReader } from '../trace/index.js';
 
 /** The kernel syscall the replay issues for each traced one (docs/replay.md, "issued as"), confined by openat2 walks. */
 const ISSUED: Record<string, string> = {
@@ -154,6 +155,55 @@ ls -l data data/sub > data/listing
     fs.rmSync(dir, { recursive: true });
   });
 }
+
+test('the capture stores the replay\'s initial state, worked out as the trace is written (several row groups): the same as a plan pass of the whole trace; a first replay into a new target starts from it', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('stored-init'));
+  const pre = path.join(dir, 'pre');
+  fs.mkdirSync(path.join(pre, 'sub'), { recursive: true });
+  // files there before the capture: a replay needs them, at the sizes the workload reads
+  fs.writeFileSync(path.join(pre, 'a.bin'), Buffer.alloc(12345, 1));
+  fs.writeFileSync(path.join(pre, 'b.bin'), Buffer.alloc(70000, 2));
+  fs.writeFileSync(path.join(pre, 'sub/c.txt'), Buffer.alloc(999, 3));
+  const script = path.join(dir, 'workload.sh');
+  // a byte per read: over 4096 rows a second, so each second's checkpoint writes a row group the follower reads
+  fs.writeFileSync(script, `set -eu
+cd "$1"
+dd if=pre/a.bin of=/dev/null bs=1 status=none
+sleep 1.5
+dd if=pre/b.bin of=/dev/null bs=1000 count=5 status=none
+dd if=pre/a.bin of=/dev/null bs=1 count=9000 status=none
+sleep 1.5
+cat pre/sub/c.txt > out.txt
+mv out.txt out2.txt
+rm pre/a.bin
+`);
+  const file = path.join(dir, 'trace.parquet');
+  const cap = ior(['capture', '-o', file, '--json', '--', 'sh', script, dir]);
+  assert.equal(cap.status, 0, cap.stderr);
+  const reader = await TraceReader.open(file);
+  assert.ok(reader.rowGroupCount >= 2, `row groups: ${reader.rowGroupCount}`);
+  const stored = StoredInitSchema.parse(JSON.parse(reader.keyValue(INIT_KEY) ?? 'null'));
+  assert.equal(stored.events, reader.rowCount);
+  const plan = await planReplay(file);
+  assert.deepEqual(stored.init, JSON.parse(JSON.stringify(plan.init)), 'the state worked out during the capture is the plan pass\'s');
+  // and what the workload shows (an oracle of its own): the files it read, at the extents it read; what it created, absent
+  const rel = (p: string) => path.join(dir, p).slice(1);
+  const sizes = Object.fromEntries(stored.init.files.filter((f) => f.rel.startsWith(rel('pre'))).map((f) => [f.rel, f.size]));
+  assert.deepEqual(sizes, { [rel('pre/a.bin')]: 12345, [rel('pre/b.bin')]: 5000, [rel('pre/sub/c.txt')]: 999 });
+  assert.ok(stored.init.absent.includes(rel('out.txt')) && stored.init.absent.includes(rel('out2.txt')), stored.init.absent.join(' '));
+  const target = path.join(dir, 'target');
+  const r = ior(['replay', file, '--target', target, '--speed', 'max', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReplayReport;
+  assert.equal(report.init?.stateFrom, 'trace');
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  assert.equal(report.events.short_transfers, 0);
+  assert.equal(fs.statSync(path.join(target, rel('pre/b.bin'))).size, 5000);
+  assert.equal(fs.existsSync(path.join(target, rel('pre/a.bin'))), false, 'removed by the replayed rm');
+  assert.equal(fs.statSync(path.join(target, rel('out2.txt'))).size, 999);
+  fs.rmSync(dir, { recursive: true });
+});
 
 test('fork: parent and children write through the same open files; the replay shares them as the kernel does (same writes at the same offsets), exec and exit close what they drop', async (t) => {
   if (!needBpf(t)) return;

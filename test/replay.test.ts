@@ -15,7 +15,7 @@ import { exitOf, ior, iorSpawn } from './helpers/cli.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
 import { needRoot } from './helpers/bpf.js';
-import { SCHEMA_VERSION, type TraceEvent } from '../schema/index.js';
+import { INIT_KEY, INIT_STATE_VERSION, SCHEMA_VERSION, type TraceEvent } from '../schema/index.js';
 import type { ReplayReport } from '../replay/index.js';
 import { InFlightSweep } from '../replay/concurrency.js';
 import { Orderer } from '../replay/order.js';
@@ -543,6 +543,45 @@ test('a target prepared for the same trace is initialized again from its marker,
   const before = snapshot(outside);
   const r = ior(['replay', other, '--target', target, '--speed', 'max', '--json']);
   assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+  done();
+});
+
+test('the initial state stored in the trace (INIT_KEY) is used without a plan pass; one of another version, for other events, or with paths out of the target is refused with a warning (a plan pass), never followed outside', () => {
+  const { dir, target, outside, done } = setup('stored-init');
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', path: '/in/data', flags: 0, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'read', fd: 3, path: '/in/data', offset: 0n, count: 5000n, ret: 5000n, bytes: 5000n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: '/in/data', file_type: 'regular' },
+  ];
+  const events = rows.map((r, i) => event({ ts_ns: 1_000_000_000n + BigInt(i) * 1_000_000n, ...r }, i));
+  const withStored = (name: string, stored: unknown) => writeFixtureTrace(path.join(dir, `${name}.parquet`), events, {}, undefined, [{ key: INIT_KEY, value: typeof stored === 'string' ? stored : JSON.stringify(stored) }]);
+  // a state unlike the plan's (in/data at 7000 bytes, an extra directory): what the trace holds is what init makes
+  const state = { dirs: ['in', 'extra'], files: [{ rel: 'in/data', size: 7000 }], symlinks: [], absent: [], bytes: 7000 };
+  const used = replay([withStored('good', { version: INIT_STATE_VERSION, events: 3, init: state }), '--target', target, '--init-only']);
+  assert.equal(used.report.init?.stateFrom, 'trace', '--init-only prints what init did');
+  assert.equal(fs.statSync(path.join(target, 'in/data')).size, 7000, 'the stored size, not the plan pass\'s 5000');
+  assert.ok(fs.statSync(path.join(target, 'extra')).isDirectory());
+  assert.equal(used.stderr, '');
+  const bad: [string, unknown, RegExp][] = [
+    ['version', { version: INIT_STATE_VERSION + 1, events: 3, init: state }, /version/],
+    ['events', { version: INIT_STATE_VERSION, events: 4, init: state }, /for 4 events, the trace holds 3/],
+    ['dotdot', { version: INIT_STATE_VERSION, events: 3, init: { ...state, files: [{ rel: '../outside/victim.txt', size: 9999 }] } }, /normalized path/],
+    ['absolute', { version: INIT_STATE_VERSION, events: 3, init: { ...state, dirs: ['/outside/made'] } }, /normalized path/],
+    ['absent', { version: INIT_STATE_VERSION, events: 3, init: { ...state, absent: ['in/../../outside'] } }, /normalized path/],
+    ['notjson', '{not json', /not JSON/],
+  ];
+  const before = snapshot(outside);
+  for (const [name, stored, why] of bad) {
+    const t = fs.mkdtempSync(path.join(dir, `t-${name}-`));
+    const r = replay([withStored(name, stored), '--target', t, '--speed', 'max']);
+    assert.equal(r.report.init?.stateFrom, 'plan pass', name);
+    assert.equal(fs.statSync(path.join(t, 'in/data')).size, 5000, `${name}: the plan pass's state`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^ior: warning: the initial state stored in .* is not usable \(.*\): working it out from the trace$/);
+    assert.match(lines[0]!, why, name);
+  }
   assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
   done();
 });

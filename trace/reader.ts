@@ -87,6 +87,28 @@ export class TraceReader {
     return new TraceReader(path, parsed.data, Number(metadata.num_rows), file, metadata, present);
   }
 
+  /**
+   * A reader of a trace still being written (a capture's temp file, no
+   * footer yet): `rowGroups` are the ones the writer wrote so far
+   * (TraceWriter.writtenRowGroups), `footer` the capture's as of then.
+   */
+  static async growing(path: string, rowGroups: readonly RowGroup[], footer: Footer): Promise<TraceReader> {
+    const file = await asyncBufferFromFile(path);
+    const metadata: FileMetaData = {
+      version: 2,
+      schema: parquetSchema(),
+      num_rows: rowGroups.reduce((n, g) => n + g.num_rows, 0n),
+      row_groups: [...rowGroups],
+      metadata_length: 0,
+    };
+    return new TraceReader(path, footer, Number(metadata.num_rows), file, metadata, new Set(COLUMNS.map((c) => c.name as string)));
+  }
+
+  /** A key/value metadata entry beside ior's footer (INIT_KEY), or undefined. */
+  keyValue(key: string): string | undefined {
+    return this.metadata.key_value_metadata?.find((kv) => kv.key === key)?.value;
+  }
+
   get rowGroupCount(): number {
     return this.metadata.row_groups.length;
   }

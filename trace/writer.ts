@@ -234,12 +234,29 @@ export class TraceWriter {
     this.journaled = this.rowGroups.length;
   }
 
-  /** Write the last row group and the footer, fsync, rename into place. */
-  finish(footer: Footer): void {
+  /** The row groups in the temp file so far (a reader of it, trace/reader.ts `TraceReader.growing`, takes them). */
+  get writtenRowGroups(): readonly RowGroup[] {
+    return this.rowGroups;
+  }
+
+  /** Write the last row group and the footer (with `extra` key/value metadata beside ior's footer), fsync, rename into place. */
+  finish(footer: Footer, extra: KeyValue[] = []): void {
     this.flushRowGroup();
     fs.rmSync(this.reservePath, { force: true });
-    writeFooter(this.out, this.rowGroups, footer);
-    this.out.finish();
+    const footerAt = this.out.offset;
+    try {
+      writeFooter(this.out, this.rowGroups, footer, extra);
+      this.out.finish();
+    } catch (err) {
+      // the extra metadata can be bigger than the room reserved for the footer: a full disk still gets the trace without it
+      const code = errnoCode(err);
+      if (extra.length === 0 || (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EFBIG')) throw err;
+      fs.ftruncateSync(this.fd, footerAt);
+      this.out.index = 0;
+      this.out.offset = footerAt;
+      writeFooter(this.out, this.rowGroups, footer);
+      this.out.finish();
+    }
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;
@@ -275,8 +292,14 @@ export function journalOf(tempPath: string): string {
   return `${tempPath}.journal`;
 }
 
-/** The footer: metadata thrift (row groups, schema, ior's footer JSON), its length, "PAR1". */
-export function writeFooter(out: ByteWriter, rowGroups: RowGroup[], footer: Footer): void {
+/** Parquet key/value metadata beside ior's footer (the replay's initial state, INIT_KEY). */
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+/** The footer: metadata thrift (row groups, schema, ior's footer JSON and `extra`), its length, "PAR1". */
+export function writeFooter(out: ByteWriter, rowGroups: RowGroup[], footer: Footer, extra: KeyValue[] = []): void {
   const checked = FooterSchema.parse(footer);
   writeMetadata(out, {
     version: 2,
@@ -284,7 +307,7 @@ export function writeFooter(out: ByteWriter, rowGroups: RowGroup[], footer: Foot
     schema: parquetSchema(),
     num_rows: rowGroups.reduce((n, g) => n + g.num_rows, 0n),
     row_groups: rowGroups,
-    key_value_metadata: [{ key: FOOTER_KEY, value: JSON.stringify(checked) }],
+    key_value_metadata: [{ key: FOOTER_KEY, value: JSON.stringify(checked) }, ...extra],
     metadata_length: 0, // a reader's field, not in the thrift: writeMetadata appends the real length
   });
   out.appendUint32(PARQUET_MAGIC);

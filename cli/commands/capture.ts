@@ -34,7 +34,10 @@ export class CaptureCommand extends BaseCommand {
 
   async execute(): Promise<number> {
     const { runCapture } = await import('../../capture/index.js');
+    const { InitFollower } = await import('../../replay/index.js');
     return runCapture({
+      // the replay's initial state, worked out as the trace is written and stored in it
+      follow: (tempPath) => new InitFollower(tempPath),
       output: this.output,
       duration: this.duration,
       pids: this.pids.map(Number),

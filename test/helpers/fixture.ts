@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { batchFromRows, emptyLosses, FORMAT_NAME, SCHEMA_VERSION, type Footer, type TraceEvent } from '../../schema/index.js';
-import { TraceWriter } from '../../trace/index.js';
+import { TraceWriter, type KeyValue } from '../../trace/index.js';
 
 /** mulberry32: a small seeded generator, so generated traces are the same on every run. */
 export function seeded(seed: number): () => number {
@@ -84,10 +84,10 @@ export function event(fields: Partial<TraceEvent> & Pick<TraceEvent, 'syscall'>,
 }
 
 /** Write rows (seq renumbered in order) as a trace at `path`; returns the path. */
-export function writeFixtureTrace(path: string, rows: TraceEvent[], footer: Partial<Footer> = {}, rowGroupRows?: number): string {
+export function writeFixtureTrace(path: string, rows: TraceEvent[], footer: Partial<Footer> = {}, rowGroupRows?: number, extra: KeyValue[] = []): string {
   const writer = TraceWriter.create(path, rowGroupRows);
   writer.append(batchFromRows(rows.map((r, i) => ({ ...r, seq: BigInt(i) }))));
-  writer.finish(fixtureFooter(rows.length, footer));
+  writer.finish(fixtureFooter(rows.length, footer), extra);
   return path;
 }
 
