@@ -4,9 +4,10 @@
  * capture stores it in the trace (INIT_KEY) and a first replay into a new
  * target starts without a pass over the whole trace. The work is done in a
  * worker thread at nice 19 (replay/init-worker.ts) that reads the row
- * groups back from the temp file as they are written: the capture's own
- * thread pays nothing per event; at the end it waits for the row groups the
- * worker has not read yet.
+ * groups back from the temp file as they are written, while the capture
+ * records fewer than BUSY_EVENTS_PER_S: the capture's own thread pays
+ * nothing per event; at the end it waits for the row groups the worker has
+ * not read yet.
  */
 import { Worker } from 'node:worker_threads';
 import type { RowGroup } from 'hyparquet';
@@ -14,6 +15,12 @@ import { workerPath } from '../common/assets.js';
 import { INIT_KEY, type Footer, type StoredInit } from '../schema/index.js';
 import type { KeyValue, TraceFollower } from '../trace/index.js';
 
+/**
+ * Above this rate the worker is given nothing until the capture quietens or
+ * ends: on 2 CPUs its work during a 1M events/s loop made the loop 7-9%
+ * slower, even at nice 19 or SCHED_IDLE (docs/benchmarks.md).
+ */
+const BUSY_EVENTS_PER_S = 50_000;
 /** A state bigger than this (as JSON) is not stored: the footer's metadata is read whole by every reader. */
 const MAX_STORED_BYTES = 16 << 20;
 
@@ -34,6 +41,8 @@ export class InitFollower implements TraceFollower {
   private sent = 0;
   private readonly result: Promise<StoredInit>;
   private onRows: ((rows: number) => void) | null = null;
+  /** rows in the row groups at the last `grew`, and when */
+  private seen = { rows: 0, at: performance.now() };
 
   constructor(tempPath: string) {
     this.worker = new Worker(workerPath('replay/init-worker.js'), { workerData: { tempPath } satisfies InitWorkerInput });
@@ -57,7 +66,11 @@ export class InitFollower implements TraceFollower {
   }
 
   grew(rowGroups: readonly RowGroup[], footer: Footer): void {
-    if (rowGroups.length > this.sent) this.send(rowGroups, footer, false);
+    const rows = rowGroups.reduce((n, g) => n + Number(g.num_rows), 0);
+    const now = performance.now();
+    const rate = ((rows - this.seen.rows) * 1000) / Math.max(1, now - this.seen.at);
+    this.seen = { rows, at: now };
+    if (rowGroups.length > this.sent && rate <= BUSY_EVENTS_PER_S) this.send(rowGroups, footer, false);
   }
 
   async finish(rowGroups: readonly RowGroup[], footer: Footer, onRows: (rows: number) => void): Promise<KeyValue[]> {

@@ -13,6 +13,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { needBpf } from './helpers/bpf.js';
 import { ior, iorSpawn, waitForOutput, exitOf, NATIVE_BUILD } from './helpers/cli.js';
 import { readTrace, smallFs, tempDir } from './helpers/fixture.js';
+import { TraceReader } from '../trace/index.js';
+import { INIT_KEY } from '../schema/index.js';
 
 /** ior capture with its stderr collected whole. */
 function startCapture(args: string[]): { capture: ChildProcess; stderr: () => string } {
@@ -204,6 +206,7 @@ test('disk full during a capture: what was written stays a trace DuckDB reads, t
     assert.equal(summary.stop_reason, 'disk-full');
     assert.equal(summary.losses.disk_full_dropped, footer.losses.disk_full_dropped);
     assert.equal(await duckdbCount(trace), footer.events);
+    assert.equal((await TraceReader.open(trace)).keyValue(INIT_KEY), undefined, 'no replay state worked out from a cut trace');
     assert.deepEqual(fs.readdirSync(small), ['t.parquet'], 'no temp file, journal or reserve left');
   } finally {
     unmount();

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { TraceReader } from '../trace/index.js';
-import { FooterSchema, rowOf, SCHEMA_VERSION, type EventBatch, type TraceEvent } from '../schema/index.js';
+import { TraceReader, TraceWriter } from '../trace/index.js';
+import { batchFromRows, FooterSchema, INIT_KEY, rowOf, SCHEMA_VERSION, type EventBatch, type TraceEvent } from '../schema/index.js';
 import { IorError } from '../common/errors.js';
-import { event, writeFixtureTrace, tempDir, fixtureFooter } from './helpers/fixture.js';
+import { event, writeFixtureTrace, tempDir, fixtureFooter, smallFs } from './helpers/fixture.js';
+import { needRoot } from './helpers/bpf.js';
 
 const rows: TraceEvent[] = [
   event({ syscall: 'openat', path: '/data/a.txt', fd: 3, ret: 3n, flags: 0o101, mode: 0o644, file_type: 'regular', ts_ns: 9_007_199_254_740_993n }, 0),
@@ -111,4 +112,43 @@ test('version-1 traces (the stored fixtures) keep reading: the version-2 async c
   const sql = ior(['sql', '--json', file, 'SELECT count(*) AS n, count(async_ring) AS async FROM events']);
   assert.equal(sql.status, 0, sql.stderr);
   assert.deepEqual(JSON.parse(sql.stdout), [{ n: reader.rowCount, async: 0 }]);
+});
+
+test('metadata beside the footer (the replay\'s initial state) that does not fit on a full disk: the trace is written without it, whole and readable; a first row group refused by a full disk leaves a trace of no rows', async (t) => {
+  if (!needRoot(t, 'mounts a small tmpfs')) return;
+  const dir = fs.realpathSync(tempDir('extra-full'));
+  const { mount, unmount } = smallFs(dir, 'small', '8m');
+  try {
+    const file = path.join(mount, 't.parquet');
+    // distinct paths: a row group of ~1 MB (tmpfs counts blocks per CPU in batches: a small one still fits on a "full" one)
+    const rows = Array.from({ length: 100_000 }, (_, i) => event({ syscall: 'read', fd: 3, path: `/data/f${i}`, ret: 10n, bytes: 10n }, i));
+    const writer = TraceWriter.create(file);
+    writer.append(batchFromRows(rows));
+    writer.flushRowGroup();
+    // and a trace whose first row group meets the full disk
+    const empty = TraceWriter.create(path.join(mount, 'empty.parquet'));
+    empty.append(batchFromRows(rows));
+    // everything but the footers' reserves is taken
+    const fill = fs.openSync(path.join(mount, 'fill'), 'w');
+    for (const chunk of [65536, 4096, 1]) {
+      assert.throws(() => {
+        for (;;) fs.writeSync(fill, Buffer.alloc(chunk));
+      }, /ENOSPC/);
+    }
+    fs.closeSync(fill);
+    empty.finish(fixtureFooter(0));
+    assert.equal(empty.droppedRows, 100_000);
+    writer.finish(fixtureFooter(rows.length), [{ key: INIT_KEY, value: 'x'.repeat(4 << 20) }]);
+    const reader = await TraceReader.open(file);
+    assert.equal(reader.rowCount, 100_000);
+    assert.equal(reader.keyValue(INIT_KEY), undefined, 'written without the entry that did not fit');
+    let n = 0;
+    for await (const b of reader.batches(['path'])) n += b.length;
+    assert.equal(n, 100_000);
+    assert.equal((await TraceReader.open(path.join(mount, 'empty.parquet'))).rowCount, 0, 'a trace still, with the magic it began with');
+    assert.deepEqual(fs.readdirSync(mount).sort(), ['empty.parquet', 'fill', 't.parquet'], 'no temp file or reserve left');
+  } finally {
+    unmount();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

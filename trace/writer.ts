@@ -105,6 +105,8 @@ export class TraceWriter {
     this.out = new FdWriter(this.fd);
     this.chunks = new ChunkEncoder(this.out);
     this.out.appendUint32(PARQUET_MAGIC);
+    // on disk at once: a first row group refused by a full disk cuts the file back to here, not to nothing
+    this.out.flush();
     // room for the footer when the disk fills: released just before the footer is written
     fs.writeFileSync(this.reservePath, Buffer.alloc(FOOTER_RESERVE));
   }
