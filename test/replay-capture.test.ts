@@ -145,8 +145,18 @@ ls -l data data/sub > data/listing
     if (confine === 'chroot') assert.equal(helpers, 0, `no helper syscalls when chrooted: ${JSON.stringify(h)}`);
     else assert.ok(helpers > 0, 'the openat2 walk opens parent directories');
 
+    // glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): replayed on an fd too, not as a walk of the fd's path
+    const fdStats = (rows: TraceEvent[]) => rows.filter((x) => (x.syscall === 'newfstatat' || x.syscall === 'statx') && ((x.flags ?? 0) & 0x1000) !== 0);
+    const tracedRows = (await readTrace(t1)).rows;
+    // (files and directories; not those of /proc, /sys and /dev, which are not replayed)
+    const tracedFdStats = fdStats(tracedRows).filter((x) => x.fd >= 0 && (x.file_type === 'regular' || x.file_type === 'directory') && !/^\/(proc|sys|dev)\//.test(x.path ?? ''));
+    const replayedFdStats = fdStats(issued);
+    assert.ok(tracedFdStats.length >= 5, `fstat calls in the trace: ${tracedFdStats.length}`);
+    assert.deepEqual(replayedFdStats.filter((x) => x.fd < 0).map((x) => x.path), [], 'every fd-form stat issued on an fd');
+    assert.equal(replayedFdStats.length, tracedFdStats.length, 'as many fd-form stats as traced on files');
+
     // bytes per file: the trace's under work/, the replay's under target/work/
-    const traced = bytesPerFile((await readTrace(t1)).rows, work);
+    const traced = bytesPerFile(tracedRows, work);
     const replayed = bytesPerFile(issued, path.join(target, work.slice(1)));
     assert.ok(Object.keys(traced).length >= 8, `files: ${Object.keys(traced).join(' ')}`);
     assert.deepEqual(replayed, traced, 'same bytes read and written per file');

@@ -345,11 +345,13 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	 * has not (fd calls, close to fstat and the async ones, carry theirs
 	 * for the planner only) */
 	char path_buf[PATH_MAX], path2_buf[PATH_MAX];
-	int fd_only = (kind >= K_CLOSE && kind <= K_FSTAT) || kind >= K_AREAD;
+	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
+	/* fstatat(fd, "", AT_EMPTY_PATH), glibc's fstat: on the fd, as traced */
+	int on_fd = (kind == K_STATAT || kind == K_STATX) && (flags & AT_EMPTY_PATH);
+	int fd_only = (kind >= K_CLOSE && kind <= K_FSTAT) || kind >= K_AREAD || on_fd;
 	const char *path = op[W_PATH] < 0 ? NULL : fd_only ? strings + op[W_PATH] : on_stack(path_buf, strings + op[W_PATH]);
 	const char *path2 = op[W_PATH2] < 0 ? NULL : fd_only ? strings + op[W_PATH2] : on_stack(path2_buf, strings + op[W_PATH2]);
 	int fd = slot_fd(op[W_SLOT]);
-	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
 	size_t skew = op[W_FLAGS] & OP_MISALIGNED ? 1 : 0;
 	off_t off = (off_t)opf[F_OFFSET];
 	size_t cnt = count_of(opf);
@@ -439,13 +441,13 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		return RET(syscall(SYS_fstat, fd, &st));
 	}
 	case K_STATAT:
-		if (!path) {
+		if (!path || on_fd) {
 			struct stat st;
 			return RET(syscall(SYS_newfstatat, fd, "", &st, flags | AT_EMPTY_PATH));
 		}
 		return follow_call(path, flags, c_statat, op, opf);
 	case K_STATX:
-		if (!path) {
+		if (!path || on_fd) {
 			struct statx stx;
 			return RET(syscall(SYS_statx, fd, "", flags | AT_EMPTY_PATH, (unsigned)op[W_MODE], &stx));
 		}
