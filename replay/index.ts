@@ -7,6 +7,7 @@
  *   report (tally.ts, report.ts)  how faithful it was
  * runReplay is the whole command; docs/replay.md has the semantics.
  */
+import path from 'node:path';
 import { IorError } from '../common/errors.js';
 import { formatDurationNs } from '../common/duration.js';
 import { formatBytes, formatCount } from '../common/format.js';
@@ -55,9 +56,9 @@ function progressLine(stderr: NodeJS.WritableStream, json: boolean): (line: (() 
   };
 }
 
-export function renderPlan(plan: Plan, target: string): string {
+export function renderPlan(plan: Plan, target: string, root: string): string {
   const n = formatCount;
-  let out = `plan for replaying ${plan.trace} into ${target}\n`;
+  let out = `plan for replaying ${plan.trace}${root ? ` (what it did under /${root})` : ''} into ${target}\n`;
   out += `  events ${n(plan.events)}: ${n(plan.replayed)} replayed (${n(plan.ops)} ops, ${n(plan.preOpened)} of them opens of fds open before the capture), ${n(plan.events - plan.replayed)} skipped\n`;
   out += `  ${n(plan.lanes)} traced threads, ${formatDurationNs(plan.spanNs)} at 1x; traced ${formatBytes(plan.traced.readBytes)} read, ${formatBytes(plan.traced.writtenBytes)} written\n`;
   out += `  init: ${n(plan.init.dirs.length)} directories, ${n(plan.init.files.length)} files (${formatBytes(plan.init.bytes)} to write at most), ${n(plan.init.symlinks.length)} symlinks, ${n(plan.init.absent.length)} paths that must not exist\n`;
@@ -82,9 +83,17 @@ export function renderPlan(plan: Plan, target: string): string {
   return out;
 }
 
+/** --root as the plan uses it: a traced absolute directory, normalized and relative ('' for /). */
+export function parseRoot(text: string | undefined): string {
+  if (text === undefined) return '';
+  if (!text.startsWith('/') || text.includes('\0')) throw new IorError(`--root ${JSON.stringify(text)} is not an absolute path: give the traced directory the target stands for, such as /var/lib/postgresql`);
+  return path.posix.normalize(text).replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
 /** The whole `ior replay`: returns the exit code. */
 export async function runReplay(o: ReplayOptions): Promise<number> {
   const speed = parseSpeed(o.speed);
+  const root = parseRoot(o.root);
   if (o.initOnly && o.noInit) throw new IorError('--init-only and --no-init exclude each other: pick one');
   if (o.opsOut !== undefined && (o.dryRun || o.initOnly)) throw new IorError(`--ops-out records the calls a replay issues: ${o.dryRun ? '--dry-run' : '--init-only'} issues none`);
   if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 1 && o.workers <= MAX_WORKERS)) throw new IorError(`--workers ${o.workers} is not a thread count: use 1 to ${MAX_WORKERS}`);
@@ -92,17 +101,17 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const progress = progressLine(o.stderr, o.json);
   // the initial state needs the whole trace read first, unless this target was prepared for this very
   // trace (the state is in its marker) or needs none (--no-init): then the first op goes out at once
-  const remembered = o.dryRun || o.noInit ? null : rememberedInit(target, o.trace);
+  const remembered = o.dryRun || o.noInit ? null : rememberedInit(target, o.trace, root);
   // or the capture stored it in the trace
-  const stored = o.dryRun || o.noInit || remembered ? null : await storedInit(o.trace, (line) => o.stderr.write(line));
+  const stored = o.dryRun || o.noInit || remembered ? null : await storedInit(o.trace, root, (line) => o.stderr.write(line));
   let plan: Plan | null = null;
   if (o.dryRun || (!o.noInit && !remembered && !stored)) {
     // (for the init alone, without the traced calls in flight: the run sweeps them itself)
-    plan = await planReplay(o.trace, (done, total) => progress(() => `replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${formatCount(total)} events`), { inFlight: o.dryRun });
+    plan = await planReplay(o.trace, (done, total) => progress(() => `replay: planning, ${Math.round((100 * done) / Math.max(1, total))}% of ${formatCount(total)} events`), { inFlight: o.dryRun, root });
     progress(null);
   }
   if (o.dryRun) {
-    o.stdout.write(o.json ? JSON.stringify({ target: target.dir, ...plan!, firstTs: String(plan!.firstTs) }, null, 2) + '\n' : renderPlan(plan!, target.dir));
+    o.stdout.write(o.json ? JSON.stringify({ target: target.dir, root: `/${root}`, ...plan!, firstTs: String(plan!.firstTs) }, null, 2) + '\n' : renderPlan(plan!, target.dir, root));
     return 0;
   }
   if (o.noInit && !target.exists) throw new IorError(`--no-init needs a prepared target, but ${o.target} does not exist: run with --init-only first`);
@@ -125,7 +134,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   if (state) {
     init = { ...applyInit(addon, state, (done, total, bytes) => progress(() => `replay: init ${done}/${total} paths, ${formatBytes(bytes)} written`)), stateFrom: plan ? 'plan pass' : remembered ? 'target marker' : 'trace' };
     progress(null);
-    markTarget(target, o.trace, state);
+    markTarget(target, o.trace, root, state);
   }
   if (o.initOnly) {
     addon.teardown();
@@ -140,6 +149,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const runner = new Runner(addon, {
     trace: o.trace,
     speed,
+    root,
     topFiles: plan?.topFiles,
     opsOut,
     onProgress: (done, planned, total, elapsed) => progress(() => `replay: ${formatCount(done)} ops, ${Math.floor((100 * planned) / Math.max(1, total))}% of the trace read, ${formatDurationNs(Math.max(0, elapsed))}`),
@@ -172,7 +182,7 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const confinement = addon.confinement();
   const workers = addon.threads()[1];
   opsOut?.finish({ trace: outcome.plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
-  const report: ReplayReport = buildReport(outcome.plan, target.dir, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
+  const report: ReplayReport = buildReport(outcome.plan, { target: target.dir, root }, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,

@@ -41,22 +41,42 @@ function errnoName(n: number): string {
  * trace without one (older, recovered, or its capture skipped it), or one
  * that does not check out (another state version, paths that are not
  * normalized and relative, a state for another number of events: a warning
- * through `warn`), means a plan pass.
+ * through `warn`), means a plan pass; so does --root (`root`) when the
+ * state cannot serve it (underRoot).
  */
-export async function storedInit(trace: string, warn: (line: string) => void): Promise<InitState | null> {
+export async function storedInit(trace: string, root: string, warn: (line: string) => void): Promise<InitState | null> {
   const reader = await TraceReader.open(trace);
   const raw = reader.keyValue(INIT_KEY);
   if (raw === undefined) return null;
   let why: string;
   try {
     const parsed = StoredInitSchema.safeParse(JSON.parse(raw));
-    if (parsed.success && parsed.data.events === reader.rowCount) return parsed.data.init;
+    if (parsed.success && parsed.data.events === reader.rowCount) return underRoot(parsed.data.init, root);
     why = parsed.success ? `it is for ${parsed.data.events} events, the trace holds ${reader.rowCount}` : `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
   } catch {
     why = 'not JSON';
   }
   warn(`ior: warning: the initial state stored in ${shortPath(trace)} is not usable (${why}): working it out from the trace\n`);
   return null;
+}
+
+/**
+ * A state worked out for the whole trace (the capture's) as --root sees it:
+ * the paths under the root, without it; or null (a plan pass) if the trace
+ * made symlinks, or the state does not say: a path the trace reached
+ * through a link of its own out of the root (a PostgreSQL tablespace's) is
+ * outside the root in that state but inside the target in a --root replay.
+ */
+export function underRoot(init: InitState, root: string): InitState | null {
+  if (root === '') return init;
+  if (init.linksMade !== 0) return null;
+  const strip = (rel: string) => (rel.startsWith(root + '/') ? rel.slice(root.length + 1) : null);
+  const keep = (rels: string[]) => rels.map(strip).filter((r): r is string => r !== null);
+  const files = init.files.flatMap((f) => {
+    const rel = strip(f.rel);
+    return rel === null ? [] : [{ ...f, rel }];
+  });
+  return { dirs: keep(init.dirs), files, symlinks: keep(init.symlinks), absent: keep(init.absent), bytes: files.reduce((n, f) => n + f.size, 0), linksMade: 0 };
 }
 
 export function applyInit(addon: ReplayAddon, init: InitState, onProgress?: (done: number, total: number, bytes: number) => void): InitResult {

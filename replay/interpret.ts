@@ -68,6 +68,7 @@ export type SkipReason =
   | 'async operation not replayed (only reads, writes and syncs are)'
   | 'fcntl command not replayable'
   | 'target root itself'
+  | 'outside --root'
   | 'sendfile/copy_file_range with a non-file end'
   | 'unknown syscall';
 
@@ -173,13 +174,29 @@ export const WRITE_KINDS = new Set([KIND.write, KIND.pwrite, KIND.writev, KIND.p
  * A traced absolute path as a path relative to the target, or the reason it
  * cannot be replayed. `..` cannot climb above the target: it is folded
  * lexically here and the kernel confines symlinks (RESOLVE_IN_ROOT).
+ * `root` (--root, relative like the result, '' for /): the traced directory
+ * the target stands for; paths under it lose it, the others are skipped.
  */
-export function mapPath(p: string | null): string | { skip: SkipReason } {
+export function mapPath(p: string | null, root = ''): string | { skip: SkipReason } {
   if (p === null || !p.startsWith('/')) return { skip: 'path unknown (relative to an unknown directory)' };
   if (p.includes('\0')) return { skip: 'path unknown (relative to an unknown directory)' };
   const n = path.posix.normalize(p);
   if (PSEUDO_FS.test(n)) return { skip: 'pseudo file system (/proc, /sys, /dev)' };
-  return n.replace(/^\/+/, '').replace(/\/+$/, '');
+  const rel = n.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (root === '') return rel;
+  if (rel === root) return '';
+  return rel.startsWith(root + '/') ? rel.slice(root.length + 1) : { skip: 'outside --root' };
+}
+
+/**
+ * A symlink's target as written, for the replay under --root: an absolute
+ * one into the root points into the target's top as it pointed into the
+ * root (the kernel resolves it inside the target); any other stays as written.
+ */
+export function mapLinkText(text: string, root: string): string {
+  if (root === '' || !text.startsWith('/')) return text;
+  const rel = mapPath(text, root);
+  return typeof rel === 'string' ? `/${rel}` : text;
 }
 
 /** Why a close of an fd the trace never showed opening (before the capture, or by an untraced call such as socket or pipe) is skipped. */
@@ -188,6 +205,9 @@ function onlyClosed(e: Ev): SkipReason {
 }
 
 export class Interpreter {
+  /** `root`: the traced directory the target stands for (--root; mapPath) */
+  constructor(private readonly root = '') {}
+
   /** the traced processes' fds, as slots */
   private readonly fds = new FdModel<SlotInfo>();
   private readonly lanes = new Map<number, number>();
@@ -328,11 +348,11 @@ export class Interpreter {
       case 'link': case 'linkat':
         return this.twoPaths(e, 'link', sc === 'linkat' ? (e.flags ?? 0) & AT_SYMLINK_FOLLOW : 0);
       case 'symlink': case 'symlinkat': {
-        const rel = mapPath(e.path);
+        const rel = mapPath(e.path, this.root);
         if (typeof rel !== 'string') return rel.skip;
         if (rel === '') return 'target root itself';
         // the link's target string is kept as written: the kernel resolves it inside the target
-        return [{ ...this.step('symlink', { rel }), rel2: e.path2 ?? '' }];
+        return [{ ...this.step('symlink', { rel }), rel2: mapLinkText(e.path2 ?? '', this.root) }];
       }
     }
     return 'unknown syscall';
@@ -344,7 +364,7 @@ export class Interpreter {
   }
 
   private open(e: Ev): Step[] | SkipReason {
-    const rel = mapPath(e.path);
+    const rel = mapPath(e.path, this.root);
     let flags = e.flags ?? 0;
     const cloexec = (flags & O_CLOEXEC) !== 0;
     if (typeof rel !== 'string') {
@@ -397,7 +417,7 @@ export class Interpreter {
       n.skip = 'not a file or directory (pipe, socket, device)';
       return n.skip;
     }
-    const rel = mapPath(e.path);
+    const rel = mapPath(e.path, this.root);
     if (typeof rel !== 'string') {
       const n = this.slotOf(e.pid, e.fd);
       n.skip = e.path === null ? 'fd unknown (no path recorded)' : rel.skip;
@@ -531,7 +551,7 @@ export class Interpreter {
   }
 
   private pathOp(e: Ev, kind: OpKind, extraFlags = 0): Step[] | SkipReason {
-    const rel = mapPath(e.path);
+    const rel = mapPath(e.path, this.root);
     if (typeof rel !== 'string') return rel.skip;
     // the target directory's own mode and owner are the replay's, not the trace's (a chmod of / would lock it out)
     if (rel === '' && (kind === 'unlink' || kind === 'mkdir' || kind === 'chmod' || kind === 'chown')) return 'target root itself';
@@ -546,9 +566,9 @@ export class Interpreter {
   }
 
   private twoPaths(e: Ev, kind: OpKind, flags: number): Step[] | SkipReason {
-    const rel = mapPath(e.path);
+    const rel = mapPath(e.path, this.root);
     if (typeof rel !== 'string') return rel.skip;
-    const rel2 = mapPath(e.path2);
+    const rel2 = mapPath(e.path2, this.root);
     if (typeof rel2 !== 'string') return rel2.skip;
     if (rel === '' || rel2 === '') return 'target root itself';
     if (kind === 'rename' && e.ret >= 0) this.renamed(rel, rel2);

@@ -11,6 +11,8 @@ export interface ReplayOptions {
   initOnly: boolean;
   noInit: boolean;
   force: boolean;
+  /** --root: the traced directory the target stands for (absolute); default /, the whole trace */
+  root?: string;
   /** how paths are confined to the target: chroot per executor thread, openat2 walks, or chroot where allowed */
   confine?: Confine;
   /** write one row per replayed op to this file (a trace, schema 3) */

@@ -162,6 +162,8 @@ class InitModel {
   private readonly aliases: [string, string][] = [];
   /** symlinks the trace created: link path -> target as written */
   private readonly links = new Map<string, string>();
+  /** how many it created (a state for the whole trace serves a --root replay only without any: underRoot) */
+  private linksMade = 0;
 
   private origin(rel: string): string {
     for (let i = this.aliases.length - 1; i >= 0; i--) {
@@ -274,6 +276,7 @@ class InitModel {
   linked(rel: string, target: string): void {
     this.created(rel, 'symlink');
     this.links.set(rel, target);
+    this.linksMade++;
   }
 
   /**
@@ -342,7 +345,7 @@ class InitModel {
     const depth = new Map(dirs.map((d) => [d, d.split('/').length]));
     dirs.sort((a, b) => depth.get(a)! - depth.get(b)! || (a < b ? -1 : 1));
     files.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    return { dirs, files, symlinks: symlinks.sort(), absent: absent.sort(), bytes };
+    return { dirs, files, symlinks: symlinks.sort(), absent: absent.sort(), bytes, linksMade: this.linksMade };
   }
 
   /** Apply one replayed step with the traced result. */
@@ -413,7 +416,7 @@ export function parentOf(rel: string): string | null {
 function emptyPlan(trace: string): Plan {
   return {
     trace, events: 0, replayed: 0, ops: 0, preOpened: 0, skipped: {}, bySyscall: {}, lanes: 0, tracedInFlight: { mean: 0, p99: 0, max: 0 }, topFiles: [], slots: 0,
-    firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0 },
+    firstTs: 0n, spanNs: 0, traced: { readBytes: 0, writtenBytes: 0 }, async: { ops: 0, depthSum: 0 }, init: { dirs: [], files: [], symlinks: [], absent: [], bytes: 0, linksMade: 0 },
   };
 }
 
@@ -426,7 +429,7 @@ function emptyPlan(trace: string): Plan {
  */
 export class Planner {
   readonly plan: Plan;
-  readonly interp = new Interpreter();
+  readonly interp: Interpreter;
   private readonly model: InitModel | null;
   private readonly fileTime: Map<string, number> | null;
   private readonly inFlight: InFlightSweep | null;
@@ -437,8 +440,12 @@ export class Planner {
   lane = 0;
   private firstTsRead: Promise<bigint> | null = null;
 
-  /** `inFlight`: sweep the traced calls in flight (a fifth of the pass's time; a plan pass for the init alone skips it) */
-  constructor(trace: string, want: { init: boolean; files: boolean; inFlight?: boolean }) {
+  /**
+   * `inFlight`: sweep the traced calls in flight (a fifth of the pass's time; a plan pass for the init alone skips it);
+   * `root`: the traced directory the target stands for (--root, relative; '' for /)
+   */
+  constructor(trace: string, want: { init: boolean; files: boolean; inFlight?: boolean; root?: string }) {
+    this.interp = new Interpreter(want.root);
     this.plan = emptyPlan(path.resolve(trace));
     this.model = want.init ? new InitModel() : null;
     this.fileTime = want.files ? new Map() : null;
@@ -519,11 +526,11 @@ export class Planner {
 /**
  * Read the trace once and work out the whole plan. `onProgress` gets events
  * read so far. `inFlight: false`: no traced calls in flight (a plan pass for
- * the init: the run that follows sweeps them itself).
+ * the init: the run that follows sweeps them itself); `root`: as --root.
  */
-export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void, want: { inFlight: boolean } = { inFlight: true }): Promise<Plan> {
+export async function planReplay(tracePath: string, onProgress?: (done: number, total: number) => void, want: { inFlight: boolean; root?: string } = { inFlight: true }): Promise<Plan> {
   const reader = await TraceReader.open(tracePath);
-  const planner = new Planner(tracePath, { init: true, files: true, inFlight: want.inFlight });
+  const planner = new Planner(tracePath, { init: true, files: true, inFlight: want.inFlight, root: want.root });
   for await (const batch of eventBatches(reader, null)) {
     for (let row = 0; row < batch.length; row++) planner.add(batch.load(row));
     onProgress?.(planner.plan.events, reader.rowCount);

@@ -16,6 +16,8 @@ import type { RunOutcome } from './run.js';
 export interface ReplayReport {
   trace: string;
   target: string;
+  /** --root: the traced directory the target stood for (/ : the whole trace) */
+  root: string;
   speed: string;
   /** executor threads alive at once, at most (one per lane with calls due) */
   workers: number;
@@ -66,7 +68,7 @@ const lagOf = (h: LogHistogram) => (h.count === 0 ? null : { p50: ms(h.quantile(
  * 'synchronous (io_uring unavailable: ...)' where it could not set up a
  * ring), null if it issued none.
  */
-export function buildReport(plan: Plan, target: string, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number], inflight: [mean: number, p99: number, max: number]): ReplayReport {
+export function buildReport(plan: Plan, where: { target: string; root: string }, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number], inflight: [mean: number, p99: number, max: number]): ReplayReport {
   const t = outcome.tally;
   const chroot = confinement[0] === 'chroot';
   const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : ((chroot ? ISSUED_AS_CHROOT[name] : undefined) ?? ISSUED_AS[name] ?? name));
@@ -91,7 +93,8 @@ export function buildReport(plan: Plan, target: string, speedLabel: string, work
   const skippedTotal = Object.values(plan.skipped).reduce((a, b) => a + (b ?? 0), 0);
   return {
     trace: plan.trace,
-    target,
+    target: where.target,
+    root: `/${where.root}`,
     speed: speedLabel,
     workers,
     lanes: plan.lanes,
@@ -141,7 +144,7 @@ const n = formatCount;
 const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000));
 
 export function renderReport(r: ReplayReport): string {
-  let out = `replay of ${r.trace}\n  into ${r.target} at ${r.speed}: ${r.lanes} traced threads, ${r.workers} executor threads at most at once, ${r.outcome}\n\n`;
+  let out = `replay of ${r.trace}${r.root === '/' ? '' : ` (what it did under ${r.root})`}\n  into ${r.target} at ${r.speed}: ${r.lanes} traced threads, ${r.workers} executor threads at most at once, ${r.outcome}\n\n`;
   out += `confined    ${r.confinement.mode}${r.confinement.threads_walking ? ` (${n(r.confinement.threads_walking)} executor threads could not chroot and walked)` : ''}\n`;
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;

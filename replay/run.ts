@@ -24,6 +24,8 @@ export interface RunOptions {
   trace: string;
   /** 0: as fast as possible */
   speed: number;
+  /** the traced directory the target stands for (--root, relative; '' for /) */
+  root: string;
   /** the files whose calls in flight the report shows (a plan pass's); none: those with the most traced time in the ops planned before the clock starts */
   topFiles?: string[];
   onProgress?: (opsDone: number, eventsPlanned: number, eventsTotal: number, elapsedNs: number) => void;
@@ -132,7 +134,7 @@ export class Runner {
     private readonly addon: ReplayAddon,
     private readonly opts: RunOptions,
   ) {
-    this.planner = new Planner(opts.trace, { init: false, files: false });
+    this.planner = new Planner(opts.trace, { init: false, files: false, root: opts.root });
     this.tally = new Tally(opts.speed);
     this.picking = opts.topFiles === undefined;
     if (opts.topFiles) this.measure(opts.topFiles.map((rel, i) => [rel, i]), opts.topFiles.length);

@@ -83,27 +83,30 @@ const MarkerSchema = z.object({
   traceMtimeMs: z.number(),
   /** markers of another version are not reused */
   stateVersion: z.literal(INIT_STATE_VERSION),
+  /** --root the state was made for, relative ('' for /; markers before --root: '') */
+  root: z.string().default(''),
   init: InitStateSchema,
 });
 
 /** Mark DIR as ior's: only once init succeeded, so a failed init (of a --force'd directory) leaves no claim on it. */
-export function markTarget(t: Target, trace: string, init: InitState): void {
-  const marker: z.infer<typeof MarkerSchema> = { tool: 'ior replay', ...traceIdentity(trace), stateVersion: INIT_STATE_VERSION, init };
+export function markTarget(t: Target, trace: string, root: string, init: InitState): void {
+  const marker: z.infer<typeof MarkerSchema> = { tool: 'ior replay', ...traceIdentity(trace), stateVersion: INIT_STATE_VERSION, root, init };
   fs.writeFileSync(path.join(t.dir, MARKER), JSON.stringify({ ...marker, prepared: new Date().toISOString() }) + '\n');
 }
 
 /**
  * The initial state the replay that prepared DIR made for this very trace
- * (same file, same size and mtime), else null: anything else (another
- * trace, an older ior, a damaged or hand-edited marker) means a plan pass.
- * Its paths are made under the target through the same confined init.
+ * (same file, same size and mtime) and --root, else null: anything else
+ * (another trace or root, an older ior, a damaged or hand-edited marker)
+ * means a plan pass. Its paths are made under the target through the same
+ * confined init.
  */
-export function rememberedInit(t: Target, trace: string): InitState | null {
+export function rememberedInit(t: Target, trace: string, root: string): InitState | null {
   if (!t.prepared) return null;
   try {
     const marker = MarkerSchema.safeParse(JSON.parse(fs.readFileSync(path.join(t.dir, MARKER), 'utf8')));
     const now = traceIdentity(trace);
-    if (!marker.success || marker.data.trace !== now.trace || marker.data.traceBytes !== now.traceBytes || marker.data.traceMtimeMs !== now.traceMtimeMs) return null;
+    if (!marker.success || marker.data.trace !== now.trace || marker.data.traceBytes !== now.traceBytes || marker.data.traceMtimeMs !== now.traceMtimeMs || marker.data.root !== root) return null;
     return marker.data.init;
   } catch {
     return null;

@@ -25,6 +25,8 @@ export const InitStateSchema = z.object({
   symlinks: z.array(relPath),
   absent: z.array(relPath),
   bytes: z.number().int().nonnegative(),
+  /** symlinks the trace made (states stored before this field: unknown) */
+  linksMade: z.number().int().nonnegative().optional(),
 });
 
 export type InitState = z.infer<typeof InitStateSchema>;

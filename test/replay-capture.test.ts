@@ -212,6 +212,27 @@ rm pre/a.bin
   assert.equal(fs.statSync(path.join(target, rel('pre/b.bin'))).size, 5000);
   assert.equal(fs.existsSync(path.join(target, rel('pre/a.bin'))), false, 'removed by the replayed rm');
   assert.equal(fs.statSync(path.join(target, rel('out2.txt'))).size, 999);
+
+  // --root DIR: the workload's directory is the target's top; the stored state serves it (the workload made no symlinks)
+  const rooted = path.join(dir, 'target-root');
+  const init = ior(['replay', file, '--root', dir, '--target', rooted, '--init-only', '--json']);
+  assert.equal(init.status, 0, init.stderr);
+  assert.equal((JSON.parse(init.stdout) as { init: { stateFrom: string } }).init.stateFrom, 'trace');
+  assert.deepEqual(fs.readdirSync(rooted).filter((f) => !f.startsWith('.')).sort(), ['pre', 'workload.sh'], 'only the root\'s files (sh reads the script there), at its depth: no usr/, lib/ or tmp/');
+  assert.equal(fs.statSync(path.join(rooted, 'pre/a.bin')).size, 12345);
+  const replayTrace = path.join(dir, 'replay-root.parquet');
+  const cap2 = ior(['capture', '-o', replayTrace, '--path-prefix', rooted, '--', process.execPath, IOR_BIN, 'replay', file, '--root', dir, '--target', rooted, '--no-init', '--speed', 'max', '--json']);
+  assert.equal(cap2.status, 0, cap2.stderr);
+  const rootReport = JSON.parse(cap2.stdout) as ReplayReport;
+  assert.equal(rootReport.root, dir);
+  assert.equal(rootReport.events.failed, 0, JSON.stringify(rootReport.failed));
+  assert.ok((rootReport.skipped['outside --root'] ?? 0) > 0, 'the loader\'s and the shell\'s own files are skipped');
+  const issued = (await readTrace(replayTrace)).rows.filter((x) => x.tid !== x.pid && !x.syscall.startsWith('process_'));
+  const tracedRows = (await readTrace(file)).rows;
+  const opened = (rows: TraceEvent[], top: string) => rows.filter((x) => x.syscall === 'openat' && x.path?.startsWith(top + '/')).map((x) => x.path!.slice(top.length)).sort();
+  assert.deepEqual(opened(issued, rooted), opened(tracedRows, dir), 'the same opens, on the same paths below the root as below the target');
+  assert.deepEqual(bytesPerFile(issued, rooted), bytesPerFile(tracedRows, dir), 'the same bytes per file');
+  assert.equal(fs.statSync(path.join(rooted, 'out2.txt')).size, 999);
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -274,6 +274,104 @@ test(`a symlink to / made by the trace, /proc magic links, and renames and remov
 });
 }
 
+for (const confine of CONFINES) {
+test(`--root: what the trace did under a directory replays at the same depth under the target, the rest is skipped; symlinks into the root follow it; \`..\` and links out stay inside (--confine ${confine})`, () => {
+  const { dir, target, outside, done } = setup('root');
+  const before = snapshot(outside);
+  const etc = etcSnapshot();
+  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
+    { syscall: 'openat', path: '/data/db/a', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'write', fd: 3, path: '/data/db/a', offset: 0n, count: 100n, ret: 100n, bytes: 100n, file_type: 'regular' },
+    { syscall: 'close', fd: 3, path: '/data/db/a', file_type: 'regular' },
+    { syscall: 'mkdir', path: '/data/db/sub', mode: 0o755 },
+    { syscall: 'openat', path: '/data/db/sub/b', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 4n, fd: 4, file_type: 'regular' },
+    { syscall: 'write', fd: 4, path: '/data/db/sub/b', offset: 0n, count: 50n, ret: 50n, bytes: 50n, file_type: 'regular' },
+    { syscall: 'close', fd: 4, path: '/data/db/sub/b', file_type: 'regular' },
+    // a file the trace reads that was there before it: init makes it
+    { syscall: 'openat', path: '/data/db/pre', flags: 0, ret: 5n, fd: 5, file_type: 'regular' },
+    { syscall: 'read', fd: 5, path: '/data/db/pre', offset: 0n, count: 5000n, ret: 5000n, bytes: 5000n, file_type: 'regular' },
+    { syscall: 'close', fd: 5, path: '/data/db/pre', file_type: 'regular' },
+    // an absolute link into the root, written through
+    { syscall: 'symlinkat', path: '/data/db/link', path2: '/data/db/a' },
+    { syscall: 'openat', path: '/data/db/link', flags: O_WRONLY, ret: 6n, fd: 6, file_type: 'regular' },
+    { syscall: 'pwrite64', fd: 6, path: '/data/db/link', offset: 100n, count: 7n, ret: 7n, bytes: 7n, file_type: 'regular' },
+    { syscall: 'close', fd: 6, path: '/data/db/link', file_type: 'regular' },
+    // a link out of the root, to /etc, written through: lands in the target's etc
+    { syscall: 'symlinkat', path: '/data/db/esc', path2: '/etc' },
+    { syscall: 'openat', path: '/data/db/esc/hostname', flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, ret: 7n, fd: 7, file_type: 'regular' },
+    { syscall: 'write', fd: 7, path: '/data/db/esc/hostname', offset: 0n, count: 3n, ret: 3n, bytes: 3n, file_type: 'regular' },
+    { syscall: 'close', fd: 7, path: '/data/db/esc/hostname', file_type: 'regular' },
+    // outside the root: a sibling sharing its prefix, /etc, and `..` out of it
+    { syscall: 'openat', path: '/data/dbx/c', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 8n, fd: 8, file_type: 'regular' },
+    { syscall: 'write', fd: 8, path: '/data/dbx/c', offset: 0n, count: 10n, ret: 10n, bytes: 10n, file_type: 'regular' },
+    { syscall: 'close', fd: 8, path: '/data/dbx/c', file_type: 'regular' },
+    { syscall: 'openat', path: '/etc/passwd', flags: 0, ret: 9n, fd: 9, file_type: 'regular' },
+    { syscall: 'read', fd: 9, path: '/etc/passwd', offset: 0n, count: 200n, ret: 200n, bytes: 200n, file_type: 'regular' },
+    { syscall: 'close', fd: 9, path: '/etc/passwd', file_type: 'regular' },
+    { syscall: 'openat', path: '/data/db/../../etc/hostname', flags: O_WRONLY | O_TRUNC, ret: 10n, fd: 10, file_type: 'regular' },
+    { syscall: 'unlinkat', path: `/data/db/../..${outside}/victim.txt`, flags: 0 },
+  ];
+  const events = rows.map((r, i) => event({ ts_ns: 1_000_000_000n + BigInt(i) * 1_000_000n, ...r }, i));
+  const plain = writeFixtureTrace(path.join(dir, 'plain.parquet'), events);
+  const check = (report: ReplayReport, t: string) => {
+    assert.equal(report.root, '/data/db');
+    assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+    assert.equal(report.events.replayed, 18);
+    assert.deepEqual(report.skipped, { 'outside --root': 8 });
+    assert.deepEqual(fs.readdirSync(t).filter((f) => !f.startsWith('.')).sort(), ['a', 'esc', 'etc', 'link', 'pre', 'sub'], 'the root\'s entries at the top of the target, nothing of data/ or dbx/');
+    assert.equal(fs.statSync(path.join(t, 'a')).size, 107, 'the write through the link landed on a');
+    assert.equal(fs.readlinkSync(path.join(t, 'link')), '/a', 'an absolute link into the root points into the target\'s top');
+    assert.equal(fs.readlinkSync(path.join(t, 'esc')), '/etc', 'a link out of the root stays as written (resolved inside the target)');
+    assert.equal(fs.readFileSync(path.join(t, 'etc/hostname')).length, 3);
+    assert.equal(fs.statSync(path.join(t, 'sub/b')).size, 50);
+    assert.deepEqual(snapshot(outside), before, 'nothing outside the target changed');
+    assert.deepEqual(etcSnapshot(), etc, '/etc unchanged');
+  };
+  const first = replay([plain, '--root', '/data/db/', '--target', target, '--speed', 'max', '--confine', confine]).report;
+  assert.equal(first.init?.stateFrom, 'plan pass');
+  check(first, target);
+  assert.equal(fs.statSync(path.join(target, 'pre')).size, 5000, 'init made the file the trace read');
+  const again = replay([plain, '--root', '/data/db', '--target', target, '--speed', 'max', '--confine', confine]).report;
+  assert.equal(again.init?.stateFrom, 'target marker', 'prepared for this trace and root');
+  check(again, target);
+  // the same target without --root: its state is another one (the marker's is for /data/db)
+  const whole = replay([plain, '--target', target, '--speed', 'max', '--confine', confine]).report;
+  assert.equal(whole.init?.stateFrom, 'plan pass');
+  assert.equal(whole.root, '/');
+  assert.equal(fs.statSync(path.join(target, 'data/db/a')).size, 107);
+  assert.equal(fs.statSync(path.join(target, 'data/dbx/c')).size, 10);
+
+  // a state the capture stored for the whole trace: what is under the root, without it, if the trace made no symlinks
+  const state = { dirs: ['data', 'data/db', 'etc'], files: [{ rel: 'data/db/pre', size: 6000 }, { rel: 'etc/passwd', size: 200 }], symlinks: [], absent: ['data/db/a', 'data/db/sub', 'data/dbx/c'], bytes: 6200 };
+  const withState = (name: string, evs: TraceEvent[], init: object) => writeFixtureTrace(path.join(dir, `${name}.parquet`), evs, {}, undefined, [{ key: INIT_KEY, value: JSON.stringify({ version: INIT_STATE_VERSION, events: evs.length, init }) }]);
+  // (this trace made two: a link out of the root, /data/db/esc -> /etc, puts etc/ in the target, which the state has outside the root)
+  for (const [name, init] of [['links', { ...state, linksMade: 2 }], ['unknown', state]] as const) {
+    const t = path.join(dir, `target-${name}`);
+    const r = replay([withState(name, events, init), '--root', '/data/db', '--target', t, '--speed', 'max', '--confine', confine]);
+    assert.equal(r.report.init?.stateFrom, 'plan pass', name);
+    assert.equal(r.stderr, '', 'not a warning: the state is good, only not for --root');
+    check(r.report, t);
+  }
+  const noLinks = events.slice(0, 10);
+  const t2 = path.join(dir, 'target2');
+  const fromTrace = replay([withState('nolinks', noLinks, { ...state, linksMade: 0 }), '--root', '/data/db', '--target', t2, '--speed', 'max', '--confine', confine]).report;
+  assert.equal(fromTrace.init?.stateFrom, 'trace');
+  assert.equal(fromTrace.init?.files, 1, 'data/db/pre only');
+  assert.equal(fromTrace.init?.bytesWritten, 6000);
+  assert.equal(fromTrace.events.failed, 0, JSON.stringify(fromTrace.failed));
+  assert.deepEqual(fs.readdirSync(t2).filter((f) => !f.startsWith('.')).sort(), ['a', 'pre', 'sub']);
+  assert.equal(fs.statSync(path.join(t2, 'pre')).size, 6000, 'the stored size');
+
+  // --root must be absolute: one line, exit 1, nothing made
+  const t3 = path.join(dir, 'target3');
+  const bad = ior(['replay', plain, '--root', 'data/db', '--target', t3]);
+  assert.equal(bad.status, 1);
+  assertOneLineError(bad, /--root "data\/db" is not an absolute path/);
+  assert.ok(!fs.existsSync(t3));
+  done();
+});
+}
+
 test('fds opened before the capture are opened on first use at the traced position', () => {
   const { dir, target, done } = setup('precapture');
   const file = trace(dir, 'pre', [

@@ -18,6 +18,7 @@ export class ReplayCommand extends BaseCommand {
       ['Replay at the traced pace', 'ior replay trace.parquet --target /mnt/test/ior'],
       ['Twice as fast', 'ior replay trace.parquet --speed 2x --target /mnt/test/ior'],
       ['As fast as possible, order kept', 'ior replay trace.parquet --speed max --target /mnt/test/ior'],
+      ['Only what a database did in its data directory, at the same depth under the target', 'ior replay db.parquet --root /var/lib/postgresql/16/main --target /mnt/test/pg'],
       ['See what would happen, touch nothing', 'ior replay trace.parquet --target /mnt/test/ior --dry-run'],
       ['Prepare once, replay many times', 'ior replay t.parquet --target /mnt/test/ior --init-only && ior replay t.parquet --target /mnt/test/ior --no-init --json'],
     ],
@@ -25,6 +26,7 @@ export class ReplayCommand extends BaseCommand {
 
   file = Option.String({ name: 'trace.parquet' });
   target = Option.String('--target', { required: true, description: 'directory to replay into (created if missing); every traced path maps under it' });
+  root = Option.String('--root', { description: 'the traced directory the target stands for: paths under it replay at the same depth under the target, the rest are skipped (default /: every path, under target/<its path>)' });
   speed = Option.String('--speed', '1x', { description: 'pace: 1x (default), 2x, 0.5x, 2 or max (no waiting, order kept)' });
   workers = Option.String('--workers', { description: `executor threads alive at once at most (one per traced thread with calls due; default ${MAX_WORKERS})`, validator: t.cascade(t.isNumber(), t.isInteger(), t.isInInclusiveRange(1, MAX_WORKERS)) });
   dryRun = Option.Boolean('--dry-run', false, { description: 'print the plan (counts by syscall, files to create, bytes to write) and touch nothing' });
@@ -40,6 +42,7 @@ export class ReplayCommand extends BaseCommand {
     return runReplay({
       trace: this.file,
       target: this.target,
+      root: this.root,
       speed: this.speed,
       workers: this.workers === undefined ? undefined : Number(this.workers),
       dryRun: this.dryRun,
