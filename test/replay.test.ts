@@ -279,35 +279,29 @@ test(`--root: what the trace did under a directory replays at the same depth und
   const { dir, target, outside, done } = setup('root');
   const before = snapshot(outside);
   const etc = etcSnapshot();
-  const rows: (Partial<TraceEvent> & { syscall: string })[] = [
-    { syscall: 'openat', path: '/data/db/a', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
-    { syscall: 'write', fd: 3, path: '/data/db/a', offset: 0n, count: 100n, ret: 100n, bytes: 100n, file_type: 'regular' },
-    { syscall: 'close', fd: 3, path: '/data/db/a', file_type: 'regular' },
+  type Row = Partial<TraceEvent> & { syscall: string };
+  // an open of `p` as fd, a write (or read) of n bytes at `offset`, a close
+  const io = (p: string, fd: number, call: 'write' | 'pwrite64' | 'read', n: bigint, flags: number, offset = 0n): Row[] => [
+    { syscall: 'openat', path: p, flags, mode: 0o644, ret: BigInt(fd), fd, file_type: 'regular' },
+    { syscall: call, fd, path: p, offset, count: n, ret: n, bytes: n, file_type: 'regular' },
+    { syscall: 'close', fd, path: p, file_type: 'regular' },
+  ];
+  const create = O_CREAT | O_WRONLY;
+  const rows: Row[] = [
+    ...io('/data/db/a', 3, 'write', 100n, create),
     { syscall: 'mkdir', path: '/data/db/sub', mode: 0o755 },
-    { syscall: 'openat', path: '/data/db/sub/b', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 4n, fd: 4, file_type: 'regular' },
-    { syscall: 'write', fd: 4, path: '/data/db/sub/b', offset: 0n, count: 50n, ret: 50n, bytes: 50n, file_type: 'regular' },
-    { syscall: 'close', fd: 4, path: '/data/db/sub/b', file_type: 'regular' },
+    ...io('/data/db/sub/b', 4, 'write', 50n, create),
     // a file the trace reads that was there before it: init makes it
-    { syscall: 'openat', path: '/data/db/pre', flags: 0, ret: 5n, fd: 5, file_type: 'regular' },
-    { syscall: 'read', fd: 5, path: '/data/db/pre', offset: 0n, count: 5000n, ret: 5000n, bytes: 5000n, file_type: 'regular' },
-    { syscall: 'close', fd: 5, path: '/data/db/pre', file_type: 'regular' },
+    ...io('/data/db/pre', 5, 'read', 5000n, 0),
     // an absolute link into the root, written through
     { syscall: 'symlinkat', path: '/data/db/link', path2: '/data/db/a' },
-    { syscall: 'openat', path: '/data/db/link', flags: O_WRONLY, ret: 6n, fd: 6, file_type: 'regular' },
-    { syscall: 'pwrite64', fd: 6, path: '/data/db/link', offset: 100n, count: 7n, ret: 7n, bytes: 7n, file_type: 'regular' },
-    { syscall: 'close', fd: 6, path: '/data/db/link', file_type: 'regular' },
+    ...io('/data/db/link', 6, 'pwrite64', 7n, O_WRONLY, 100n),
     // a link out of the root, to /etc, written through: lands in the target's etc
     { syscall: 'symlinkat', path: '/data/db/esc', path2: '/etc' },
-    { syscall: 'openat', path: '/data/db/esc/hostname', flags: O_CREAT | O_WRONLY | O_TRUNC, mode: 0o644, ret: 7n, fd: 7, file_type: 'regular' },
-    { syscall: 'write', fd: 7, path: '/data/db/esc/hostname', offset: 0n, count: 3n, ret: 3n, bytes: 3n, file_type: 'regular' },
-    { syscall: 'close', fd: 7, path: '/data/db/esc/hostname', file_type: 'regular' },
+    ...io('/data/db/esc/hostname', 7, 'write', 3n, create | O_TRUNC),
     // outside the root: a sibling sharing its prefix, /etc, and `..` out of it
-    { syscall: 'openat', path: '/data/dbx/c', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 8n, fd: 8, file_type: 'regular' },
-    { syscall: 'write', fd: 8, path: '/data/dbx/c', offset: 0n, count: 10n, ret: 10n, bytes: 10n, file_type: 'regular' },
-    { syscall: 'close', fd: 8, path: '/data/dbx/c', file_type: 'regular' },
-    { syscall: 'openat', path: '/etc/passwd', flags: 0, ret: 9n, fd: 9, file_type: 'regular' },
-    { syscall: 'read', fd: 9, path: '/etc/passwd', offset: 0n, count: 200n, ret: 200n, bytes: 200n, file_type: 'regular' },
-    { syscall: 'close', fd: 9, path: '/etc/passwd', file_type: 'regular' },
+    ...io('/data/dbx/c', 8, 'write', 10n, create),
+    ...io('/etc/passwd', 9, 'read', 200n, 0),
     { syscall: 'openat', path: '/data/db/../../etc/hostname', flags: O_WRONLY | O_TRUNC, ret: 10n, fd: 10, file_type: 'regular' },
     { syscall: 'unlinkat', path: `/data/db/../..${outside}/victim.txt`, flags: 0 },
   ];
