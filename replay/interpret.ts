@@ -48,7 +48,9 @@ export interface Ev {
 }
 
 export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECT = 0o40000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
-export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
+export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200, AT_EMPTY_PATH = 0x1000;
+/** the *at calls whose AT_EMPTY_PATH form acts on the fd itself, and what they replay as */
+const AT_FD_FORMS: Record<string, OpKind> = { newfstatat: 'statat', statx: 'statx', faccessat2: 'access', fchmodat2: 'chmod', fchownat: 'chown' };
 const AT_SYMLINK_FOLLOW = 0x400;
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_DUPFD_CLOEXEC = 1030;
 const FD_CLOEXEC = 1;
@@ -324,10 +326,14 @@ export class Interpreter {
         return [this.step('sync', {})];
       case 'copy_file_range': case 'sendfile64':
         return this.copy(e);
-      case 'newfstatat': case 'statx':
+      case 'newfstatat': case 'statx': case 'faccessat2': case 'fchmodat2': case 'fchownat':
         if (e.fd >= 0 && ((e.flags ?? 0) & AT_EMPTY_PATH)) {
-          // fstatat(fd, "", AT_EMPTY_PATH): the capture names the fd's file (none for a pipe or socket: skipped by its file type)
-          return this.onFd(e, sc === 'statx' ? 'statx' : 'statat', { flags: e.flags ?? 0, mode: e.mode ?? 0 });
+          // fstatat(fd, "", AT_EMPTY_PATH) and the like: on the fd, as traced (the capture names the fd's
+          // file; none for a pipe or socket: skipped by its file type)
+          const kind = AT_FD_FORMS[sc]!;
+          const flags = (e.flags ?? 0) & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (kind === 'access' ? AT_EACCESS : 0));
+          if (kind === 'chown') return this.onFd(e, kind, { flags, mode: e.mode ?? -1, count: e.count ?? -1 });
+          return this.onFd(e, kind, { flags, mode: kind === 'statx' ? (e.mode ?? 0x7ff) : (e.mode ?? 0) });
         }
         break;
       case 'utimensat':
@@ -436,7 +442,7 @@ export class Interpreter {
   private onFd(e: Ev, kind: OpKind, fields: Partial<Step>): Step[] | SkipReason {
     const u = this.use(e);
     if (typeof u === 'string') return u;
-    if ((kind === 'fchmod' || kind === 'fchown') && u.slot.rel === '') return 'target root itself';
+    if ((kind === 'fchmod' || kind === 'fchown' || kind === 'chmod' || kind === 'chown') && u.slot.rel === '') return 'target root itself';
     const step = this.step(kind, { slot: u.slot.slot, rel: u.slot.rel, preOpen: u.preOpen, ...fields });
     // an O_DIRECT read or write that met EINVAL (a misaligned buffer, offset or size) meets it again
     if (u.slot.direct && e.ret === -EINVAL && (READ_KINDS.has(step.kind) || WRITE_KINDS.has(step.kind))) step.flags |= OP_MISALIGNED;

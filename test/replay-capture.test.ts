@@ -236,6 +236,34 @@ rm pre/a.bin
   fs.rmSync(dir, { recursive: true });
 });
 
+test('the AT_EMPTY_PATH forms (fstat, statx, faccessat2, fchownat, fchmodat2 on an fd) replay on the replay\'s fd, as traced, not as walks of the fd\'s path (--root)', async (t) => {
+  if (!needBpf(t)) return;
+  const dir = fs.realpathSync(tempDir('fd-at'));
+  const work = path.join(dir, 'work'), target = path.join(dir, 'target');
+  fs.mkdirSync(work);
+  const t1 = path.join(dir, 'traced.parquet'), t2 = path.join(dir, 'replay.parquet');
+  const cap = ior(['capture', '-o', t1, '--', path.join(NATIVE_BUILD, 'fd-at-calls'), work]);
+  assert.equal(cap.status, 0, cap.stderr);
+  const init = ior(['replay', t1, '--root', work, '--target', target, '--init-only', '--json']);
+  assert.equal(init.status, 0, init.stderr);
+  const r = ior(['capture', '-o', t2, '--path-prefix', target, '--', process.execPath, IOR_BIN, 'replay', t1, '--root', work, '--target', target, '--no-init', '--speed', 'max', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReplayReport;
+  assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
+  const onFd = (rows: TraceEvent[], file: string) => {
+    const out: Record<string, number> = {};
+    for (const x of rows) if (x.path === file && ((x.flags ?? 0) & 0x1000) !== 0) out[`${x.syscall}${x.fd >= 0 ? ' on an fd' : ' on a path'}`] = (out[`${x.syscall}${x.fd >= 0 ? ' on an fd' : ' on a path'}`] ?? 0) + 1;
+    return out;
+  };
+  const traced = onFd((await readTrace(t1)).rows, path.join(work, 'file'));
+  const calls = ['newfstatat', 'statx', 'faccessat2', 'fchownat', 'fchmodat2'];
+  assert.deepEqual(traced, Object.fromEntries(calls.map((c) => [`${c} on an fd`, 3])), 'the workload\'s calls, as the capture saw them');
+  const issued = (await readTrace(t2)).rows.filter((x) => x.tid !== x.pid);
+  assert.deepEqual(onFd(issued, path.join(target, 'file')), traced, 'the same calls, on the replay\'s fd');
+  assert.equal(fs.statSync(path.join(target, 'file')).mode & 0o777, 0o640, 'fchmodat2 changed the file through its fd');
+  fs.rmSync(dir, { recursive: true });
+});
+
 test('fork: parent and children write through the same open files; the replay shares them as the kernel does (same writes at the same offsets), exec and exit close what they drop', async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fork-share'));

@@ -371,8 +371,8 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	 * for the planner only) */
 	char path_buf[PATH_MAX], path2_buf[PATH_MAX];
 	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
-	/* fstatat(fd, "", AT_EMPTY_PATH), glibc's fstat: on the fd, as traced */
-	int on_fd = (kind == K_STATAT || kind == K_STATX) && (flags & AT_EMPTY_PATH);
+	/* fstatat(fd, "", AT_EMPTY_PATH) (glibc's fstat) and the like: on the fd, as traced */
+	int on_fd = (flags & AT_EMPTY_PATH) && (kind == K_STATAT || kind == K_STATX || kind == K_ACCESS || kind == K_CHMOD || kind == K_CHOWN);
 	int fd_only = (kind >= K_CLOSE && kind <= K_FSTAT) || kind >= K_AREAD || on_fd;
 	const char *path = op[W_PATH] < 0 ? NULL : fd_only ? strings + op[W_PATH] : on_stack(path_buf, strings + op[W_PATH]);
 	const char *path2 = op[W_PATH2] < 0 ? NULL : fd_only ? strings + op[W_PATH2] : on_stack(path2_buf, strings + op[W_PATH2]);
@@ -466,18 +466,16 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		return RET(syscall(SYS_fstat, fd, &st));
 	}
 	case K_STATAT:
-		if (!path || on_fd) {
-			struct stat st;
-			return RET(syscall(SYS_newfstatat, fd, "", &st, flags | AT_EMPTY_PATH));
-		}
+		if (!path || on_fd)
+			return c_statat(fd, "", flags | AT_EMPTY_PATH, op, opf);
 		return follow_call(path, flags, c_statat, op, opf);
 	case K_STATX:
-		if (!path || on_fd) {
-			struct statx stx;
-			return RET(syscall(SYS_statx, fd, "", flags | AT_EMPTY_PATH, (unsigned)op[W_MODE], &stx));
-		}
+		if (!path || on_fd)
+			return c_statx(fd, "", flags | AT_EMPTY_PATH, op, opf);
 		return follow_call(path, flags, c_statx, op, opf);
 	case K_ACCESS:
+		if (on_fd)
+			return c_access(fd, "", flags, op, opf);
 		return follow_call(path, flags, c_access, op, opf);
 	case K_UNLINK:
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
@@ -517,10 +515,14 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		if (!(b = buffer(io ? io : 32768))) return -ENOMEM;
 		return RET(syscall(SYS_getdents64, fd, b, io ? io : 32768));
 	case K_CHMOD:
+		if (on_fd)
+			return c_chmod(fd, "", flags, op, opf);
 		return follow_call(path, flags, c_chmod, op, opf);
 	case K_FCHMOD:
 		return RET(fchmod(fd, op[W_MODE] & 07777));
 	case K_CHOWN:
+		if (on_fd)
+			return c_chown(fd, "", flags, op, opf);
 		return follow_call(path, flags, c_chown, op, opf);
 	case K_FCHOWN:
 		return RET(fchown(fd, op[W_MODE], (int)opf[F_COUNT]));
