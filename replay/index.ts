@@ -185,6 +185,11 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const report: ReplayReport = buildReport(outcome.plan, { target: target.dir, root }, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
+  if (root !== '' && report.events.replayed === 0) {
+    // every path outside the root: a mistyped --root, most likely
+    o.stderr.write(`ior: nothing the trace did was under --root /${root}: ${formatCount(report.events.total)} events skipped\n`);
+    return 1;
+  }
   // the target refused calls the traced system did not: a full disk, a read-only or failing file system,
   // permissions, limits (a state the init did not rebuild, such as ENOENT, is in the report, not the exit code)
   const regressions = report.failed.filter((f) => f.traced === 'success' && REFUSALS.has(f.errno));

@@ -356,6 +356,11 @@ test(`--root: what the trace did under a directory replays at the same depth und
   assert.deepEqual(fs.readdirSync(t2).filter((f) => !f.startsWith('.')).sort(), ['a', 'pre', 'sub']);
   assert.equal(fs.statSync(path.join(t2, 'pre')).size, 6000, 'the stored size');
 
+  // a --root the trace never went under replays nothing: said in one line, exit 1 (the report still on stdout)
+  const nowhere = ior(['replay', plain, '--root', '/nowhere', '--target', path.join(dir, 'target4'), '--json']);
+  assert.equal(nowhere.status, 1);
+  assert.equal((JSON.parse(nowhere.stdout) as ReplayReport).events.replayed, 0);
+  assert.equal(nowhere.stderr, `ior: nothing the trace did was under --root /nowhere: ${events.length} events skipped\n`);
   // --root must be absolute: one line, exit 1, nothing made
   const t3 = path.join(dir, 'target3');
   const bad = ior(['replay', plain, '--root', 'data/db', '--target', t3]);
