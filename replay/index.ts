@@ -182,7 +182,16 @@ export async function runReplay(o: ReplayOptions): Promise<number> {
   const confinement = addon.confinement();
   const workers = addon.threads()[1];
   opsOut?.finish({ trace: outcome.plan.trace, target: target.dir, speed: speedLabel, confinement: confinement[0], workers, startWallMs: outcome.startWallMs, wallNs: outcome.wallNs, stopped: outcome.stopped });
-  const report: ReplayReport = buildReport(outcome.plan, { target: target.dir, root }, speedLabel, workers, outcome, addon.helpers(), addon.cpuNs(), init, addon.asyncIssuedAs(), addon.asyncDepths(), confinement, addon.inflight());
+  const report: ReplayReport = buildReport(outcome.plan, { target: target.dir, root }, speedLabel, outcome, init, {
+    workers,
+    helpers: addon.helpers(),
+    cpuNs: addon.cpuNs(),
+    asyncIssuedAs: addon.asyncIssuedAs(),
+    asyncDepths: addon.asyncDepths(),
+    confinement,
+    inflight: addon.inflight(),
+    scheduling: addon.scheduling(),
+  });
   o.stdout.write(o.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
   if (outcome.stopped) return 130;
   if (root !== '' && report.events.replayed === 0) {

@@ -14,6 +14,8 @@ export interface ReplayAddon {
   grow(lanes: number, slots: number): void;
   /** how paths are confined ('chroot', or 'openat2 (why not chroot)'), and executor threads that could not chroot (they walked) */
   confinement(): [mode: string, threadsWalking: number];
+  /** the executor threads' nice and slice (ns; 0: the default, at --speed max); threads started, those the nice was refused for (no CAP_SYS_NICE), those without the slice (Linux < 6.12) */
+  scheduling(): [nice: number, sliceNs: number, threads: number, notReniced: number, noSlice: number];
   /** calls in flight across the executor threads, time-weighted since setup: [mean, p99, max] */
   inflight(): [mean: number, p99: number, max: number];
   /** executor threads (one per lane with ops queued or recently run): alive now, the most at once */

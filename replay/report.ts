@@ -24,6 +24,12 @@ export interface ReplayReport {
   lanes: number;
   /** how paths were kept inside the target: 'chroot' (each executor thread), or 'openat2 (why not chroot)'; threads that could not chroot walked */
   confinement: { mode: string; threads_walking: number };
+  /**
+   * what the executor threads asked of the scheduler: nice -10 (needs
+   * CAP_SYS_NICE) and, paced, a 100 us slice (Linux 6.12+; null at --speed
+   * max); the threads the kernel refused or ignored it for
+   */
+  scheduling: { nice: number; threads_not_reniced: number; slice_us: number | null; threads_without_slice: number };
   outcome: 'completed' | 'stopped';
   events: { total: number; replayed: number; skipped: number; failed: number; matched_failures: number; short_transfers: number };
   skipped: Record<string, number>;
@@ -63,12 +69,22 @@ const ms = (ns: number | null) => Math.round((ns ?? 0) / 1e3) / 1e3;
 /** p50, p99 and max of a lag histogram, ms; null if it is empty */
 const lagOf = (h: LogHistogram) => (h.count === 0 ? null : { p50: ms(h.quantile(0.5)), p99: ms(h.quantile(0.99)), max: ms(h.max) });
 
-/**
- * asyncIssuedAs: how the executor issued async operations ('io_uring', or
- * 'synchronous (io_uring unavailable: ...)' where it could not set up a
- * ring), null if it issued none.
- */
-export function buildReport(plan: Plan, where: { target: string; root: string }, speedLabel: string, workers: number, outcome: RunOutcome, helpers: number[], cpuNs: number, init: InitResult | null, asyncIssuedAs: string | null, asyncDepths: [ops: number, depthSum: number], confinement: [mode: string, threadsWalking: number], inflight: [mean: number, p99: number, max: number]): ReplayReport {
+/** What the native executor says of its run (replay/native.ts). */
+export interface ExecutorReadings {
+  /** executor threads alive at once, at most */
+  workers: number;
+  helpers: number[];
+  cpuNs: number;
+  /** how async operations were issued ('io_uring', or 'synchronous (io_uring unavailable: ...)'), null if none were */
+  asyncIssuedAs: string | null;
+  asyncDepths: [ops: number, depthSum: number];
+  confinement: [mode: string, threadsWalking: number];
+  inflight: [mean: number, p99: number, max: number];
+  scheduling: [nice: number, sliceNs: number, threads: number, notReniced: number, noSlice: number];
+}
+
+export function buildReport(plan: Plan, where: { target: string; root: string }, speedLabel: string, outcome: RunOutcome, init: InitResult | null, exec: ExecutorReadings): ReplayReport {
+  const { workers, helpers, cpuNs, asyncIssuedAs, asyncDepths, confinement, inflight, scheduling } = exec;
   const t = outcome.tally;
   const chroot = confinement[0] === 'chroot';
   const issuedAs = (name: string) => (asyncIssuedAs !== null && asyncIssuedAs !== 'io_uring' && asyncOpNamed(name) ? asyncIssuedAs : ((chroot ? ISSUED_AS_CHROOT[name] : undefined) ?? ISSUED_AS[name] ?? name));
@@ -99,6 +115,12 @@ export function buildReport(plan: Plan, where: { target: string; root: string },
     workers,
     lanes: plan.lanes,
     confinement: { mode: confinement[0], threads_walking: confinement[1] },
+    scheduling: {
+      nice: scheduling[0],
+      threads_not_reniced: scheduling[3],
+      slice_us: scheduling[1] === 0 ? null : scheduling[1] / 1e3,
+      threads_without_slice: scheduling[4],
+    },
     outcome: outcome.stopped ? 'stopped' : 'completed',
     events: { total: plan.events, replayed: t.replayed, skipped: skippedTotal, failed: t.failed, matched_failures: t.matchedFailures, short_transfers: t.shortTransfers },
     skipped: Object.fromEntries(Object.entries(plan.skipped).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))) as Record<string, number>,
@@ -146,6 +168,8 @@ const lat = (x: number | null) => (x === null ? '-' : formatDurationNs(x * 1000)
 export function renderReport(r: ReplayReport): string {
   let out = `replay of ${r.trace}${r.root === '/' ? '' : ` (what it did under ${r.root})`}\n  into ${r.target} at ${r.speed}: ${r.lanes} traced threads, ${r.workers} executor threads at most at once, ${r.outcome}\n\n`;
   out += `confined    ${r.confinement.mode}${r.confinement.threads_walking ? ` (${n(r.confinement.threads_walking)} executor threads could not chroot and walked)` : ''}\n`;
+  const sc = r.scheduling;
+  out += `scheduled   nice ${sc.nice}${sc.threads_not_reniced ? ` (not allowed for ${n(sc.threads_not_reniced)} threads: CAP_SYS_NICE)` : ''}${sc.slice_us === null ? '' : sc.threads_without_slice ? `, default slice (the kernel ignored ${sc.slice_us} µs for ${n(sc.threads_without_slice)} threads: Linux < 6.12)` : `, ${sc.slice_us} µs slice`}\n`;
   out += `events      ${n(r.events.total)} traced, ${n(r.events.replayed)} replayed, ${n(r.events.skipped)} skipped, ${n(r.events.failed)} failed`;
   out += ` (${n(r.events.matched_failures)} failed as traced${r.events.short_transfers ? `, ${n(r.events.short_transfers)} moved other byte counts` : ''})\n`;
   out += `duration    ${formatDurationNs(r.duration.achieved_s * 1e9)} achieved, ${formatDurationNs(r.duration.intended_s * 1e9)} intended (last op issued vs due), ${formatDurationNs(r.duration.wall_s * 1e9)} wall, ${formatDurationNs(r.executor_cpu_s * 1e9)} executor CPU\n`;

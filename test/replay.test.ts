@@ -9,9 +9,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { event, smallFs, tempDir, writeFixtureTrace } from './helpers/fixture.js';
-import { exitOf, ior, iorSpawn } from './helpers/cli.js';
+import { exitOf, ior, IOR_BIN, iorSpawn } from './helpers/cli.js';
 import { assertOneLineError, badTraces } from './helpers/bad-input.js';
 import { REPO_ROOT } from '../common/assets.js';
 import { needRoot } from './helpers/bpf.js';
@@ -370,6 +372,28 @@ test(`--root: what the trace did under a directory replays at the same depth und
   done();
 });
 }
+
+test('scheduling: the report says what the executor threads got (nice -10; paced, the 100 us slice where the kernel has it) and what was refused (no CAP_SYS_NICE)', (t) => {
+  if (!needRoot(t, 'nice -10 needs CAP_SYS_NICE; the test drops it with setpriv')) return;
+  const { dir, target, done } = setup('scheduling');
+  const file = trace(dir, 'two-threads', [
+    { syscall: 'openat', path: '/w/a', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 3n, fd: 3, file_type: 'regular' },
+    { syscall: 'write', fd: 3, path: '/w/a', offset: 0n, count: 10n, ret: 10n, bytes: 10n, file_type: 'regular' },
+    { syscall: 'openat', path: '/w/b', flags: O_CREAT | O_WRONLY, mode: 0o644, ret: 4n, fd: 4, file_type: 'regular', pid: 100, tid: 101 },
+    { syscall: 'close', fd: 3, path: '/w/a', file_type: 'regular' },
+  ]);
+  // Linux 6.12 gave SCHED_OTHER threads a slice of their own (sched_attr.sched_runtime)
+  const [major, minor] = os.release().split('.').map(Number) as [number, number];
+  const sliceKernel = major > 6 || (major === 6 && minor >= 12);
+  const paced = replay([file, '--target', target]).report;
+  assert.equal(paced.workers, 2);
+  assert.deepEqual(paced.scheduling, { nice: -10, threads_not_reniced: 0, slice_us: 100, threads_without_slice: sliceKernel ? 0 : 2 });
+  assert.deepEqual(replay([file, '--target', target, '--speed', 'max']).report.scheduling, { nice: -10, threads_not_reniced: 0, slice_us: null, threads_without_slice: 0 });
+  const r = spawnSync('setpriv', ['--bounding-set', '-sys_nice', '--inh-caps', '-sys_nice', process.execPath, IOR_BIN, 'replay', file, '--target', target, '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as ReplayReport).scheduling.threads_not_reniced, 2, 'nice -10 refused to both threads without CAP_SYS_NICE');
+  done();
+});
 
 test('fds opened before the capture are opened on first use at the traced position', () => {
   const { dir, target, done } = setup('precapture');

@@ -102,6 +102,9 @@ static _Atomic int32_t *g_slot_chunks[SLOT_CHUNKS]; /* fd of each slot, -1 if no
 static atomic_int g_nslots;
 static atomic_int g_stop;
 static atomic_llong g_cpu_ns; /* CPU time the executor threads spent in run() */
+/* executor threads started, and those the kernel did not give nice -10 (no CAP_SYS_NICE) or the short slice (before 6.12) */
+enum { SCHED_THREADS, SCHED_NOT_RENICED, SCHED_NO_SLICE, SCHED_COUNTS };
+static atomic_int g_sched[SCHED_COUNTS];
 static int g_spinners;          /* executor threads that may spin before a due time at once: CPUs - 1, at least 1 */
 static int g_crowd;             /* threads waking in the same millisecond from which sleeps get CROWD_SLACK_NS: 4 per CPU */
 static double g_inv_speed;      /* 0: --speed max */
@@ -142,7 +145,9 @@ static void thread_ready(void)
 	t_slack = 1;
 	/* on a busy host the replay's threads get the CPU first when an op is due (best effort: needs CAP_SYS_NICE) */
 	id_t tid = (id_t)syscall(SYS_gettid);
-	setpriority(PRIO_PROCESS, tid, EXECUTOR_NICE);
+	atomic_fetch_add(&g_sched[SCHED_THREADS], 1);
+	if (setpriority(PRIO_PROCESS, tid, EXECUTOR_NICE) != 0)
+		atomic_fetch_add(&g_sched[SCHED_NOT_RENICED], 1);
 	/* ... and at once, when paced: a higher weight alone does not preempt
 	 * the thread on the CPU (EEVDF lets it run to the end of its slice),
 	 * which held threads whose ops were due behind Node's for 1.5-2.5 ms.
@@ -154,6 +159,10 @@ static void thread_ready(void)
 		int nice = getpriority(PRIO_PROCESS, tid);
 		struct sched_attr_v0 attr = { .size = sizeof(attr), .sched_policy = SCHED_OTHER, .sched_nice = errno ? 0 : nice, .sched_runtime = EXECUTOR_SLICE_NS };
 		syscall(SYS_sched_setattr, 0, &attr, 0);
+		/* read back: a kernel before 6.12 takes the call and ignores the slice */
+		struct sched_attr_v0 now = { 0 };
+		if (syscall(SYS_sched_getattr, 0, &now, sizeof(now), 0) != 0 || now.sched_runtime != EXECUTOR_SLICE_NS)
+			atomic_fetch_add(&g_sched[SCHED_NO_SLICE], 1);
 	}
 }
 
@@ -693,6 +702,8 @@ static napi_value js_setup(napi_env env, napi_callback_info info)
 	for (int i = 0; i < H_COUNT; i++)
 		g_helpers[i] = 0;
 	g_cpu_ns = 0;
+	for (int i = 0; i < SCHED_COUNTS; i++)
+		g_sched[i] = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int max_threads = arg_i32(env, argv[4]);
 	inflight_reset();
@@ -756,6 +767,20 @@ static napi_value js_threads(napi_env env, napi_callback_info info)
 	napi_create_array_with_length(env, 2, &arr);
 	napi_set_element(env, arr, 0, num(env, lanes_live()));
 	napi_set_element(env, arr, 1, num(env, lanes_peak()));
+	return arr;
+}
+
+/* scheduling(): [the threads' nice, their slice in ns (0: the default, at --speed max),
+ * executor threads started, not reniced, without the slice] */
+static napi_value js_scheduling(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value arr;
+	napi_create_array_with_length(env, 2 + SCHED_COUNTS, &arr);
+	napi_set_element(env, arr, 0, num(env, EXECUTOR_NICE));
+	napi_set_element(env, arr, 1, num(env, g_inv_speed > 0 ? EXECUTOR_SLICE_NS : 0));
+	for (int i = 0; i < SCHED_COUNTS; i++)
+		napi_set_element(env, arr, (uint32_t)(2 + i), num(env, atomic_load(&g_sched[i])));
 	return arr;
 }
 
@@ -1259,6 +1284,7 @@ NAPI_MODULE_INIT()
 		{ "teardown", NULL, js_teardown, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncIssuedAs", NULL, js_async_issued_as, NULL, NULL, NULL, napi_default, NULL },
 		{ "confinement", NULL, js_confinement, NULL, NULL, NULL, napi_default, NULL },
+		{ "scheduling", NULL, js_scheduling, NULL, NULL, NULL, napi_default, NULL },
 		{ "inflight", NULL, js_inflight, NULL, NULL, NULL, napi_default, NULL },
 		{ "asyncDepths", NULL, js_async_depths, NULL, NULL, NULL, napi_default, NULL },
 		{ "submit", NULL, js_submit, NULL, NULL, NULL, napi_default, NULL },
