@@ -7,11 +7,11 @@
  *   report (tally.ts, report.ts)  how faithful it was
  * runReplay is the whole command; docs/replay.md has the semantics.
  */
-import path from 'node:path';
 import { IorError } from '../common/errors.js';
 import { formatDurationNs } from '../common/duration.js';
 import { formatBytes, formatCount } from '../common/format.js';
 import { applyInit, storedInit, type InitResult } from './init.js';
+import { relativeOf } from './interpret.js';
 import { replayAddon } from './native.js';
 import { planReplay, type Plan } from './plan.js';
 import { buildReport, renderReport, type ReplayReport } from './report.js';
@@ -87,7 +87,7 @@ export function renderPlan(plan: Plan, target: string, root: string): string {
 export function parseRoot(text: string | undefined): string {
   if (text === undefined) return '';
   if (!text.startsWith('/') || text.includes('\0')) throw new IorError(`--root ${JSON.stringify(text)} is not an absolute path: give the traced directory the target stands for, such as /var/lib/postgresql`);
-  return path.posix.normalize(text).replace(/^\/+/, '').replace(/\/+$/, '');
+  return relativeOf(text);
 }
 
 /** The whole `ior replay`: returns the exit code. */

@@ -38,7 +38,7 @@ function cpuTicks(): { spare: number; total: number } | null {
 }
 
 /** CPUs spare on average between two readings (0 when unknown: the worker waits for the end). */
-export function spareCpus(before: { spare: number; total: number } | null, after: { spare: number; total: number } | null, cpus: number): number {
+function spareCpus(before: { spare: number; total: number } | null, after: { spare: number; total: number } | null, cpus: number): number {
   if (!before || !after || after.total <= before.total) return 0;
   return ((after.spare - before.spare) / (after.total - before.total)) * cpus;
 }

@@ -14,6 +14,7 @@ import { errnoCode, IorError } from '../common/errors.js';
 import { shortPath } from '../common/format.js';
 import { INIT_KEY, StoredInitSchema, type InitState } from '../schema/index.js';
 import { TraceReader } from '../trace/index.js';
+import { underRoot } from './interpret.js';
 import type { ReplayAddon } from './native.js';
 
 export interface InitResult {
@@ -42,7 +43,7 @@ function errnoName(n: number): string {
  * that does not check out (another state version, paths that are not
  * normalized and relative, a state for another number of events: a warning
  * through `warn`), means a plan pass; so does --root (`root`) when the
- * state cannot serve it (underRoot).
+ * state cannot serve it (stateUnderRoot).
  */
 export async function storedInit(trace: string, root: string, warn: (line: string) => void): Promise<InitState | null> {
   const reader = await TraceReader.open(trace);
@@ -51,7 +52,7 @@ export async function storedInit(trace: string, root: string, warn: (line: strin
   let why: string;
   try {
     const parsed = StoredInitSchema.safeParse(JSON.parse(raw));
-    if (parsed.success && parsed.data.events === reader.rowCount) return underRoot(parsed.data.init, root);
+    if (parsed.success && parsed.data.events === reader.rowCount) return stateUnderRoot(parsed.data.init, root);
     why = parsed.success ? `it is for ${parsed.data.events} events, the trace holds ${reader.rowCount}` : `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
   } catch {
     why = 'not JSON';
@@ -67,10 +68,11 @@ export async function storedInit(trace: string, root: string, warn: (line: strin
  * through a link of its own out of the root (a PostgreSQL tablespace's) is
  * outside the root in that state but inside the target in a --root replay.
  */
-export function underRoot(init: InitState, root: string): InitState | null {
+function stateUnderRoot(init: InitState, root: string): InitState | null {
   if (root === '') return init;
   if (init.linksMade !== 0) return null;
-  const strip = (rel: string) => (rel.startsWith(root + '/') ? rel.slice(root.length + 1) : null);
+  // (the root itself, '' below it, is the target: never made)
+  const strip = (rel: string) => underRoot(rel, root) || null;
   const keep = (rels: string[]) => rels.map(strip).filter((r): r is string => r !== null);
   const files = init.files.flatMap((f) => {
     const rel = strip(f.rel);

@@ -184,10 +184,19 @@ export function mapPath(p: string | null, root = ''): string | { skip: SkipReaso
   if (p.includes('\0')) return { skip: 'path unknown (relative to an unknown directory)' };
   const n = path.posix.normalize(p);
   if (PSEUDO_FS.test(n)) return { skip: 'pseudo file system (/proc, /sys, /dev)' };
-  const rel = n.replace(/^\/+/, '').replace(/\/+$/, '');
+  return underRoot(relativeOf(n), root) ?? { skip: 'outside --root' };
+}
+
+/** An absolute path, normalized, without its leading and trailing slashes ('' for /). */
+export function relativeOf(abs: string): string {
+  return path.posix.normalize(abs).replace(/^\/+/, '').replace(/\/+$/, '');
+}
+
+/** A relative path as seen from `root` (relative; '' for /, which holds every path), or null if it is not under it. */
+export function underRoot(rel: string, root: string): string | null {
   if (root === '') return rel;
   if (rel === root) return '';
-  return rel.startsWith(root + '/') ? rel.slice(root.length + 1) : { skip: 'outside --root' };
+  return rel.startsWith(root + '/') ? rel.slice(root.length + 1) : null;
 }
 
 /**

@@ -162,7 +162,7 @@ class InitModel {
   private readonly aliases: [string, string][] = [];
   /** symlinks the trace created: link path -> target as written */
   private readonly links = new Map<string, string>();
-  /** how many it created (a state for the whole trace serves a --root replay only without any: underRoot) */
+  /** how many it created (a state for the whole trace serves a --root replay only without any: stateUnderRoot in init.ts) */
   private linksMade = 0;
 
   private origin(rel: string): string {
