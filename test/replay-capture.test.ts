@@ -162,6 +162,27 @@ ls -l data data/sub > data/listing
     assert.deepEqual(replayed, traced, 'same bytes read and written per file');
     assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/part')).size, 7000);
     assert.equal(fs.statSync(path.join(target, work.slice(1), 'data/copy.bin')).size, 100, 'truncate replayed on the mapped path');
+
+    if (confine === 'chroot') {
+      // the replay captured whole: chdir("/") into the new root by the thread probing whether chroot is
+      // allowed (at the setup for the init and at the one for the run) and by the nursery, not a chroot
+      // and chdir per executor thread (permission checks on the target's file system: a FUSE daemon's
+      // ACCESS requests); and no CPU count by glibc (malloc's new arenas read /sys/devices/system/cpu/online
+      // and /proc/stat unless an arena maximum is set: inside the chroot, paths of the target)
+      const t3 = path.join(dir, 'replay-all.parquet');
+      const target2 = path.join(dir, 'target2');
+      const again = captureReplay(t1, target2, t3, { replayArgs: ['--confine', confine], allPaths: true }) as ReplayReport;
+      assert.equal(again.events.failed, 0, JSON.stringify(again.failed));
+      const rows = (await readTrace(t3)).rows;
+      const pid = rows.find((x) => x.comm.startsWith('ior') || x.comm === 'node')?.pid;
+      const threads = rows.filter((x) => x.pid === pid && x.tid !== x.pid && !x.syscall.startsWith('process_'));
+      const roots = threads.filter((x) => x.syscall === 'chdir' && x.path === '/');
+      assert.ok(roots.length >= 1 && roots.length <= 3, `chdir("/") by ${roots.length} threads (the confinement probes and the nursery; ${again.workers} executor threads)`);
+      // (Node's own threads load modules; the executor's are named. The capture does not model chroot:
+      // an absolute path a chrooted thread names is shown as named)
+      const host = threads.filter((x) => (x.comm === 'ior-lane' || x.comm === 'ior-nursery') && /^\/(sys|proc)\//.test(x.path ?? ''));
+      assert.deepEqual(host.map((x) => `${x.syscall} ${x.path}`), [], 'executor threads name no path of /sys or /proc (the replay skips the trace\'s)');
+    }
     fs.rmSync(dir, { recursive: true });
   });
 }

@@ -1,11 +1,13 @@
 /*
  * confine.c - every replayed path stays inside the target: the chroot mode
- * (per executor thread) and the openat2 walk. confine.h says what each does.
+ * (one root for the executor threads) and the openat2 walk. confine.h says
+ * what each does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -25,9 +27,9 @@ static int g_chroot;             /* chroot mode chosen */
 static char g_why[160];          /* why not, in openat2 mode */
 static char g_mode[200];
 static atomic_int g_thread_failures;
-static __thread int t_chrooted;  /* this thread is chrooted into the target */
+static atomic_int g_shared_root; /* the nursery chrooted: the threads it starts share its root */
+static __thread int t_chrooted;  /* this thread's root is the target */
 static __thread int t_tried;
-static pid_t g_main_tid;         /* the thread that set up: never chrooted (it inits and scans the target) */
 
 /* ---- chroot mode ---- */
 
@@ -57,8 +59,8 @@ int confine_setup(int root_fd, enum confine_want want, char *why, size_t whylen)
 	if (g_root >= 0 && g_root != root_fd)
 		close(g_root);
 	g_root = root_fd;
-	g_main_tid = (pid_t)syscall(SYS_gettid);
 	g_chroot = 0;
+	atomic_store(&g_shared_root, 0);
 	g_why[0] = 0;
 	atomic_store(&g_thread_failures, 0);
 	if (want != CONFINE_OPENAT2) {
@@ -78,8 +80,19 @@ int confine_setup(int root_fd, enum confine_want want, char *why, size_t whylen)
 	} else {
 		snprintf(g_why, sizeof(g_why), "asked for");
 	}
-	if (g_chroot)
+	if (g_chroot) {
 		snprintf(g_mode, sizeof(g_mode), "chroot");
+		/* glibc's malloc, making an arena for a new thread, counts the CPUs
+		 * by reading /sys/devices/system/cpu/online and /proc/stat unless
+		 * the arena maximum is set: inside the chroot those are paths of
+		 * the target (on FUSE, lookups the trace never made, at every
+		 * thread's start). Set to glibc's own default, 8 per CPU, unless
+		 * the user chose one. */
+		if (!getenv("MALLOC_ARENA_MAX") && !(getenv("GLIBC_TUNABLES") && strstr(getenv("GLIBC_TUNABLES"), "arena_max"))) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+			mallopt(M_ARENA_MAX, 8 * (int)(ncpu > 0 ? ncpu : 1));
+		}
+	}
 	else
 		snprintf(g_mode, sizeof(g_mode), "openat2 (%s)", g_why);
 	return 0;
@@ -90,12 +103,20 @@ const char *confine_mode(void)
 	return g_mode;
 }
 
+void confine_nursery(void)
+{
+	if (g_chroot && chroot_self() == 0) {
+		t_chrooted = 1;
+		atomic_store(&g_shared_root, 1);
+	}
+}
+
 void confine_thread(void)
 {
-	if (t_tried || !g_chroot || (pid_t)syscall(SYS_gettid) == g_main_tid)
+	if (t_tried || !g_chroot)
 		return;
 	t_tried = 1;
-	if (chroot_self() == 0)
+	if (atomic_load(&g_shared_root))
 		t_chrooted = 1;
 	else
 		atomic_fetch_add(&g_thread_failures, 1); /* this thread walks: still confined, with helpers */

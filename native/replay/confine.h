@@ -2,12 +2,16 @@
  * confine.h - how the executor keeps every replayed path inside the target
  * (confine.c). Two modes, chosen once per replay:
  *
- *   chroot   each executor thread unshares its file-system context
- *            (unshare(CLONE_FS)) and chroots into the target: every
- *            path-based call is issued as itself, relative to the target's
- *            fd, and the kernel resolves `..`, absolute and relative
- *            symlinks inside it. No syscalls of ior's own. Needs
- *            CAP_SYS_CHROOT (root).
+ *   chroot   the thread that starts the executor threads (lanes.c's
+ *            nursery) unshares its file-system context (unshare(CLONE_FS))
+ *            and chroots into the target; the threads it starts share that
+ *            root: every path-based call is issued as itself, relative to
+ *            the target's fd, and the kernel resolves `..`, absolute and
+ *            relative symlinks inside it. No syscalls of ior's own, and one
+ *            chroot per replay, not one per thread (each chroot and chdir
+ *            asks the target's file system for permission: on FUSE two
+ *            ACCESS requests per thread, which the trace never made).
+ *            Needs CAP_SYS_CHROOT (root).
  *   openat2  (the fallback) opens go through openat2(RESOLVE_IN_ROOT |
  *            RESOLVE_NO_MAGICLINKS) from the target's fd; other path calls
  *            act on a leaf in a parent directory opened that way (cached
@@ -42,9 +46,11 @@ enum confine_want { CONFINE_AUTO, CONFINE_CHROOT, CONFINE_OPENAT2 };
 int confine_setup(int root_fd, enum confine_want want, char *why, size_t whylen);
 /* "chroot" or "openat2 (<why chroot was not used>)" */
 const char *confine_mode(void);
-/* In an executor thread, before its first op: chroot it (chroot mode) */
+/* In the nursery, once, before it starts a thread: chroot it (chroot mode) */
+void confine_nursery(void);
+/* In an executor thread, before its first op: is its root the target (the nursery's)? */
 void confine_thread(void);
-/* Executor threads that could not chroot and walked instead (0 in a good run) */
+/* Executor threads whose root was not the target, which walked instead (0 in a good run) */
 int confine_thread_failures(void);
 /* Close every thread's cached parent directories (the main thread's with drop_parent_cache) */
 void confine_teardown(void);

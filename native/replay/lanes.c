@@ -11,6 +11,15 @@
  * per lane cost ~1-2 ms of CPU per hand-over, which lagged 256 paced
  * threads on 2 CPUs by 4-20 ms at p99).
  *
+ * Every executor thread is started by one thread, the nursery: in chroot
+ * mode its root is the target (confine.c), and pthread_create shares the
+ * starter's root and cwd with the new thread, so the target is chrooted
+ * into once per replay. (A chroot per thread made two permission requests
+ * of the target's file system per thread: 256 threads starting at once
+ * sent a FUSE daemon 512 ACCESS requests the trace never made, and their
+ * first creates were 60-800 ms late.) Lanes get their threads from it
+ * without waiting: spawn() reserves the place and queues the lane.
+ *
  * A thread with nothing queued for IDLE_NS exits (a lane that pauses, or
  * whose traced thread ended); the next submit starts another. At most
  * max_threads run at once (--workers): a lane submitted beyond that waits
@@ -24,6 +33,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -32,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "confine.h"
 #include "replay.h"
 
 #define IDLE_NS 500000000LL
@@ -58,15 +69,16 @@ static atomic_int g_live, g_peak, g_stopping;
 static pthread_mutex_t g_waiting_mu = PTHREAD_MUTEX_INITIALIZER;
 static int *g_waiting, g_waiting_head, g_waiting_n;
 static atomic_int g_nwaiting;
+/* the nursery: lanes whose reserved thread it is to start, first come first served */
+static pthread_t g_nursery;
+static int g_nursery_up;
+static pthread_mutex_t g_births_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int32_t g_births_wake;
+static int *g_births, g_births_head, g_births_n;
+static int g_births_closed; /* the nursery left: a spawn gives its place back at once */
 
 static void *lane_main(void *arg);
-
-/* Wake the lane's thread if it sleeps (queued work, or leaving). */
-static void wake(struct lane_queue *q)
-{
-	atomic_fetch_add(&q->wake, 1);
-	syscall(SYS_futex, (int32_t *)&q->wake, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
+static void wait_for_thread(int lane);
 
 /* A ring slot for one more range (the caller holds q->mu). */
 static int queue_room(struct lane_queue *q)
@@ -97,24 +109,81 @@ static int reserve(void)
 	return 0;
 }
 
-/* Start the lane's thread in a reserved place (the caller holds q->mu): 0, or an errno (the place freed). */
-static int spawn(int lane)
+/* Wake a futex word's sleepers (queued work, or leaving). */
+static void wake_word(_Atomic int32_t *word)
 {
+	atomic_fetch_add(word, 1);
+	syscall(SYS_futex, (int32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* The lane's thread, in a reserved place (the caller holds q->mu): the
+ * nursery starts it. */
+static void spawn(int lane)
+{
+	struct lane_queue *q = &g_queues[lane];
+	q->live = 1;
+	for (int live = atomic_load(&g_live), peak = atomic_load(&g_peak); live > peak && !atomic_compare_exchange_weak(&g_peak, &peak, live);)
+		;
+	pthread_mutex_lock(&g_births_mu);
+	int closed = g_births_closed;
+	if (!closed) {
+		g_births[(g_births_head + g_births_n) % LANES_MAX] = lane;
+		g_births_n++;
+	}
+	pthread_mutex_unlock(&g_births_mu);
+	if (closed) {
+		q->live = 0;
+		atomic_fetch_sub(&g_live, 1);
+		return;
+	}
+	wake_word(&g_births_wake);
+}
+
+/* A thread the nursery could not start (RLIMIT_NPROC, memory): its lane waits for a place. */
+static void stillborn(int lane)
+{
+	struct lane_queue *q = &g_queues[lane];
+	pthread_mutex_lock(&q->mu);
+	q->live = 0;
+	atomic_fetch_sub(&g_live, 1);
+	wait_for_thread(lane);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void *nursery_main(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "ior-nursery", 0, 0, 0);
+	confine_nursery();
 	pthread_attr_t attr;
-	pthread_t t;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STACK_BYTES);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int err = pthread_create(&t, &attr, lane_main, (void *)(intptr_t)lane);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		atomic_fetch_sub(&g_live, 1);
-		return err;
+	pthread_mutex_lock(&g_births_mu);
+	for (;;) {
+		if (g_births_n == 0) {
+			/* (the word read before the flag: a stop between them changes the word, and the wait returns) */
+			int32_t seen = atomic_load(&g_births_wake);
+			if (atomic_load(&g_stopping))
+				break;
+			pthread_mutex_unlock(&g_births_mu);
+			syscall(SYS_futex, (int32_t *)&g_births_wake, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+			pthread_mutex_lock(&g_births_mu);
+			continue;
+		}
+		int lane = g_births[g_births_head];
+		g_births_head = (g_births_head + 1) % LANES_MAX;
+		g_births_n--;
+		pthread_mutex_unlock(&g_births_mu);
+		pthread_t t;
+		if (atomic_load(&g_stopping) || pthread_create(&t, &attr, lane_main, (void *)(intptr_t)lane) != 0)
+			stillborn(lane);
+		pthread_mutex_lock(&g_births_mu);
 	}
-	g_queues[lane].live = 1;
-	for (int live = atomic_load(&g_live), peak = atomic_load(&g_peak); live > peak && !atomic_compare_exchange_weak(&g_peak, &peak, live);)
-		;
-	return 0;
+	g_births_closed = 1;
+	pthread_mutex_unlock(&g_births_mu);
+	pthread_attr_destroy(&attr);
+	return NULL;
 }
 
 /* The lane waits for a thread (the caller holds q->mu). */
@@ -154,16 +223,11 @@ void lanes_kick(void)
 		struct lane_queue *q = &g_queues[lane];
 		pthread_mutex_lock(&q->mu);
 		q->waiting = 0;
-		int err = 0;
 		if (!q->live && q->n > 0)
-			err = spawn(lane);
+			spawn(lane);
 		else
 			atomic_fetch_sub(&g_live, 1); /* nothing to run after all */
-		if (err)
-			wait_for_thread(lane); /* out of threads (RLIMIT_NPROC, memory): later */
 		pthread_mutex_unlock(&q->mu);
-		if (err)
-			return;
 	}
 }
 
@@ -181,6 +245,8 @@ static void *lane_main(void *arg)
 			if (lanes_waiting() > 0 || left <= 0)
 				goto out; /* its place is wanted now, or it idled long enough */
 			int32_t seen = atomic_load(&q->wake);
+			if (atomic_load(&g_stopping))
+				break; /* (read after the word, as in nursery_main) */
 			pthread_mutex_unlock(&q->mu);
 			struct timespec ts = { left / 1000000000LL, left % 1000000000LL };
 			syscall(SYS_futex, (int32_t *)&q->wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
@@ -219,7 +285,8 @@ int lanes_setup(int max_threads)
 	lanes_teardown();
 	g_queues = calloc(LANES_MAX, sizeof(*g_queues));
 	g_waiting = calloc(LANES_MAX, sizeof(*g_waiting));
-	if (!g_queues || !g_waiting)
+	g_births = calloc(LANES_MAX, sizeof(*g_births));
+	if (!g_queues || !g_waiting || !g_births)
 		return -ENOMEM;
 	g_waiting_head = g_waiting_n = 0;
 	atomic_store(&g_nwaiting, 0);
@@ -228,6 +295,7 @@ int lanes_setup(int max_threads)
 	atomic_store(&g_live, 0);
 	atomic_store(&g_peak, 0);
 	atomic_store(&g_stopping, 0);
+	g_births_head = g_births_n = g_births_closed = 0;
 	return 0;
 }
 
@@ -242,6 +310,13 @@ int lanes_submit(int lane, const struct range *r)
 {
 	if (lane < 0 || lane >= g_nqueues)
 		return -EINVAL;
+	if (!g_nursery_up) {
+		/* at the first submit (on the main thread, as teardown): a setup for the init alone starts no thread */
+		int err = pthread_create(&g_nursery, NULL, nursery_main, NULL);
+		if (err)
+			return -err;
+		g_nursery_up = 1;
+	}
 	struct lane_queue *q = &g_queues[lane];
 	pthread_mutex_lock(&q->mu);
 	int err = queue_room(q);
@@ -252,8 +327,10 @@ int lanes_submit(int lane, const struct range *r)
 	q->items[(q->head + q->n) % q->cap] = *r;
 	q->n++;
 	if (q->live)
-		wake(q);
-	else if (!q->waiting && (lanes_waiting() > 0 || !reserve() || spawn(lane) != 0))
+		wake_word(&q->wake);
+	else if (!q->waiting && lanes_waiting() == 0 && reserve())
+		spawn(lane);
+	else if (!q->waiting)
 		wait_for_thread(lane);
 	pthread_mutex_unlock(&q->mu);
 	return 1;
@@ -276,8 +353,14 @@ void lanes_teardown(void)
 	if (!g_queues)
 		return;
 	atomic_store(&g_stopping, 1);
+	if (g_nursery_up) {
+		/* the lanes it has not started yet give their places back */
+		wake_word(&g_births_wake);
+		pthread_join(g_nursery, NULL);
+		g_nursery_up = 0;
+	}
 	for (int i = 0; i < g_nqueues; i++)
-		wake(&g_queues[i]);
+		wake_word(&g_queues[i].wake);
 	while (atomic_load(&g_live) > 0) {
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
@@ -288,7 +371,9 @@ void lanes_teardown(void)
 	}
 	free(g_queues);
 	free(g_waiting);
+	free(g_births);
 	g_queues = NULL;
 	g_waiting = NULL;
+	g_births = NULL;
 	g_nqueues = 0;
 }

@@ -45,10 +45,11 @@ export function exitOf(child: ChildProcess): Promise<{ code: number | null; sign
  * captured into `replayTrace` (init first, not captured: only what the
  * replay does under the target is in it); the replay's JSON report.
  */
-export function captureReplay(trace: string, target: string, replayTrace: string, opts: { replayArgs?: string[]; pathPrefixes?: string[] } = {}): unknown {
+/** Replay trace into target at --speed max under a capture (of the target's paths and pathPrefixes'; every path with allPaths). */
+export function captureReplay(trace: string, target: string, replayTrace: string, opts: { replayArgs?: string[]; pathPrefixes?: string[]; allPaths?: boolean } = {}): unknown {
   const init = ior(['replay', trace, '--target', target, '--init-only', '--json']);
   if (init.status !== 0) throw new Error(`replay --init-only exited ${init.status}: ${init.stderr}`);
-  const prefixes = [target, ...(opts.pathPrefixes ?? [])].flatMap((p) => ['--path-prefix', p]);
+  const prefixes = opts.allPaths ? [] : [target, ...(opts.pathPrefixes ?? [])].flatMap((p) => ['--path-prefix', p]);
   const r = ior(['capture', '-o', replayTrace, ...prefixes, '--', process.execPath, IOR_BIN, 'replay', trace, '--target', target, '--no-init', '--speed', 'max', '--json', ...(opts.replayArgs ?? [])]);
   if (r.status !== 0) throw new Error(`the captured replay exited ${r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout);
