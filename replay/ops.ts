@@ -2,7 +2,11 @@
  * The encoded form of replay ops, shared with the native executor
  * (native/replay/replay.c): op kinds, the record layout, and Segment, a
  * fixed-capacity block of one lane's ops in SharedArrayBuffers that the
- * lane's executor thread runs in place and writes results into.
+ * lane's executor thread runs in place and writes results into. A lane's
+ * first segment is small and each next one twice the last, up to
+ * SEGMENT_OPS: 256 lanes of 42 ops each had 90 MB of segments made and
+ * zeroed before (0.3 s of the main thread), whose collection then took the
+ * CPUs from the executor threads in the replay's first milliseconds.
  */
 
 /** Native op kinds; the order is the C enum's. */
@@ -32,10 +36,12 @@ export const W = { kind: 0, slot: 1, slot2: 2, path: 3, path2: 4, flags: 5, mode
 export const F = { offset: 6, count: 7, due: 8 } as const;
 /** doubles per result: ret, issue time (ns after the replay clock started), latency ns */
 export const RESULT_DOUBLES = 3;
-/** Ops per segment; a task runs a range of one segment. */
+/** Ops per segment at most; a task runs a range of one segment. */
 export const SEGMENT_OPS = 2048;
-/** a segment's room for the strings of its ops (each distinct one once); one whose op needs more gets more */
-const STRING_BYTES = 64 * 1024;
+/** Ops in a lane's first segment. */
+export const FIRST_SEGMENT_OPS = 64;
+/** a segment's room for the strings of its ops (each distinct one once), per op it holds; one whose op needs more gets more */
+const STRING_BYTES_PER_OP = 32;
 
 /** One op as the planner hands it to a segment. */
 /** What a segment stores of an op (a Step of replay/interpret.ts is one: no object is made per op). */
@@ -99,27 +105,36 @@ export class Segment {
   readonly strings: Uint8Array;
   readonly results: Float64Array;
   /** per op: the traced syscall (index in SYSCALL_NAMES, -1 for ops ior adds), result, latency, direction */
-  readonly tracedSyscall = new Int32Array(SEGMENT_OPS);
-  readonly tracedRet = new Float64Array(SEGMENT_OPS);
-  readonly tracedLatency = new Float64Array(SEGMENT_OPS);
-  readonly tracedDirection = new Uint8Array(SEGMENT_OPS);
-  readonly tracedSeq = new Float64Array(SEGMENT_OPS);
-  readonly tracedPid = new Int32Array(SEGMENT_OPS);
-  readonly tracedTid = new Int32Array(SEGMENT_OPS);
-  readonly tracedFile = new Int32Array(SEGMENT_OPS);
-  readonly tracedFirst = new Uint8Array(SEGMENT_OPS);
+  readonly tracedSyscall: Int32Array;
+  readonly tracedRet: Float64Array;
+  readonly tracedLatency: Float64Array;
+  readonly tracedDirection: Uint8Array;
+  readonly tracedSeq: Float64Array;
+  readonly tracedPid: Int32Array;
+  readonly tracedTid: Int32Array;
+  readonly tracedFile: Int32Array;
+  readonly tracedFirst: Uint8Array;
   length = 0;
   private stringEnd = 0;
   /** where each string is in `strings`: ops on the same path share it (most ops of a segment do) */
   private readonly stringAt = new Map<string, number>();
 
-  /** `base`: the lane-wide index of this segment's first op; `op`: the first op, whose strings must fit */
-  constructor(public lane: number, public base: number, op: OpFields) {
-    const ops = new SharedArrayBuffer(SEGMENT_OPS * OP_WORDS * 4);
+  /** `base`: the lane-wide index of this segment's first op; `op`: the first op, whose strings must fit; room for `capacity` ops */
+  constructor(public lane: number, public base: number, op: OpFields, readonly capacity: number) {
+    const ops = new SharedArrayBuffer(capacity * OP_WORDS * 4);
     this.i32 = new Int32Array(ops);
     this.f64 = new Float64Array(ops);
-    this.strings = new Uint8Array(new SharedArrayBuffer(Math.max(STRING_BYTES, stringBytes(op))));
-    this.results = new Float64Array(new SharedArrayBuffer(SEGMENT_OPS * RESULT_DOUBLES * 8));
+    this.strings = new Uint8Array(new SharedArrayBuffer(Math.max(capacity * STRING_BYTES_PER_OP, stringBytes(op))));
+    this.results = new Float64Array(new SharedArrayBuffer(capacity * RESULT_DOUBLES * 8));
+    this.tracedSyscall = new Int32Array(capacity);
+    this.tracedRet = new Float64Array(capacity);
+    this.tracedLatency = new Float64Array(capacity);
+    this.tracedDirection = new Uint8Array(capacity);
+    this.tracedSeq = new Float64Array(capacity);
+    this.tracedPid = new Int32Array(capacity);
+    this.tracedTid = new Int32Array(capacity);
+    this.tracedFile = new Int32Array(capacity);
+    this.tracedFirst = new Uint8Array(capacity);
   }
 
   /**
@@ -137,12 +152,12 @@ export class Segment {
   }
 
   get full(): boolean {
-    return this.length === SEGMENT_OPS;
+    return this.length === this.capacity;
   }
 
   /** Room for one more op with these strings? */
   fits(op: OpFields): boolean {
-    return this.length < SEGMENT_OPS && this.stringEnd + stringBytes(op) <= this.strings.length;
+    return this.length < this.capacity && this.stringEnd + stringBytes(op) <= this.strings.length;
   }
 
   /**

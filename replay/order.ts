@@ -24,7 +24,12 @@
  *
  * While the trace has shown one lane only, nothing is recorded (no other
  * lane could wait on it: the per-op cost of a single-threaded trace is
- * nil); the first op of every later lane waits for all of those instead.
+ * nil); the first op of every later lane waits for all of those but the
+ * last, which is recorded when a second lane appears and ordered like any
+ * other. (It may still have been running then: 256 threads starting at a
+ * barrier, the first one's create holding the other 255 creates until it
+ * returned made them 60-800 ms late on a FUSE file system, where the trace
+ * shows them issued while it ran.)
  */
 import { KIND } from './ops.js';
 import { parentOf } from './plan.js';
@@ -99,6 +104,9 @@ export class Orderer {
   /** only lane 0 so far: its ops are not recorded; soloCount of them were planned */
   private solo = true;
   private soloCount = 0;
+  /** the last of them, and the count of those before it */
+  private soloLast: Step | null = null;
+  private soloBefore = 0;
   /** the highest lane seen: a higher one is new */
   private lastLane = 0;
 
@@ -107,8 +115,21 @@ export class Orderer {
    * lane's `count`-th op (after any wait ops the caller puts in front).
    */
   depsOf(step: Step, lane: number): Dep[] {
-    if (this.solo && lane === 0) return NO_DEPS;
-    this.solo = false;
+    if (this.solo) {
+      if (lane === 0) {
+        this.soloLast = step;
+        return NO_DEPS;
+      }
+      this.solo = false;
+      if (this.soloLast) {
+        this.collect(this.soloLast, 0);
+        this.commit(this.soloCount);
+      }
+    }
+    return this.collect(step, lane);
+  }
+
+  private collect(step: Step, lane: number): Dep[] {
     this.ndeps = 0;
     this.gen++;
     this.lane = lane;
@@ -116,7 +137,7 @@ export class Orderer {
     this.pendingRange = null;
     if (lane > this.lastLane) {
       this.lastLane = lane;
-      this.need(0, this.soloCount);
+      this.need(0, this.soloBefore);
     }
     const k = step.kind;
     const rel = step.rel;
@@ -262,6 +283,7 @@ export class Orderer {
   /** The op planned last is its lane's `count`-th op (1-based). */
   commit(count: number): void {
     if (this.solo) {
+      this.soloBefore = this.soloCount;
       this.soloCount = count;
       return;
     }

@@ -15,7 +15,7 @@ import { READ_KINDS, WRITE_KINDS, type Step } from './interpret.js';
 import { eventBatches, Planner, TOP_FILES, type Plan } from './plan.js';
 import { IorError } from '../common/errors.js';
 import { Orderer, type Dep } from './order.js';
-import { F, KIND, OP_WORDS, Segment, type OpFields, type TracedInfo } from './ops.js';
+import { F, FIRST_SEGMENT_OPS, KIND, OP_WORDS, SEGMENT_OPS, Segment, type OpFields, type TracedInfo } from './ops.js';
 import type { ReplayAddon } from './native.js';
 import { Tally } from './tally.js';
 import type { OpsOut } from './ops-out.js';
@@ -69,7 +69,7 @@ const SUBMIT_AHEAD_NS = 250e6;
  */
 const START_LEAD_PACED_NS = SUBMIT_AHEAD_NS;
 const START_LEAD_MAX_NS = 20e6;
-/** segments kept for reuse at most (~0.4 MB each) */
+/** segments kept for reuse at most (~0.4 MB each at most) */
 const SPARE_SEGMENTS = 64;
 /** an op that only waits for the lanes in its dependencies (ahead of an op with more than two) */
 const WAIT_OP: OpFields = { kind: KIND.wait, slot: -1, slot2: -1, rel: null, rel2: null, flags: 0, mode: 0, offset: 0, count: 0, ringDepth: 0 };
@@ -85,6 +85,8 @@ class Lane {
   /** ops whose results are tallied */
   tallied = 0;
   timer: NodeJS.Timeout | null = null;
+  /** ops the lane's last segment had room for (0: none yet) */
+  lastCapacity = 0;
   constructor(readonly id: number) {}
 }
 
@@ -272,8 +274,11 @@ export class Runner {
   private append(lane: Lane, op: OpFields, due: number, deps: Dep[], traced: TracedInfo | null): void {
     let seg = lane.segments.at(-1);
     if (!seg || !seg.fits(op)) {
-      const spare = this.spare.pop()?.reuse(lane.id, lane.count);
-      seg = spare?.fits(op) ? spare : new Segment(lane.id, lane.count, op);
+      const capacity = lane.lastCapacity ? Math.min(2 * lane.lastCapacity, SEGMENT_OPS) : FIRST_SEGMENT_OPS;
+      const at = this.spare.findIndex((sg) => sg.capacity >= capacity);
+      const spare = at >= 0 ? this.spare.splice(at, 1)[0]!.reuse(lane.id, lane.count) : null;
+      seg = spare?.fits(op) ? spare : new Segment(lane.id, lane.count, op, capacity);
+      lane.lastCapacity = seg.capacity;
       lane.segments.push(seg);
     }
     seg.push(op, due, deps, traced);
