@@ -92,9 +92,9 @@ int confine_setup(int root_fd, enum confine_want want, char *why, size_t whylen)
 			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 			mallopt(M_ARENA_MAX, 8 * (int)(ncpu > 0 ? ncpu : 1));
 		}
-	}
-	else
+	} else {
 		snprintf(g_mode, sizeof(g_mode), "openat2 (%s)", g_why);
+	}
 	return 0;
 }
 
