@@ -201,8 +201,9 @@ export class EventDecoder {
     const textAt = off + EV.size;
     if (sc.hasPath) {
       if (pathLen > 0) path = resolver.resolve(pid, dirfd, buf.toString('utf8', textAt, textAt + pathLen), at);
-      else if ((eventFlags & EF_PATH_FAULT) === 0 && dirfd >= 0 && (flags & AT_EMPTY_PATH || sc.name === 'utimensat')) {
-        // fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...): the call is on dirfd itself
+      else if ((eventFlags & EF_PATH_FAULT) === 0 && dirfd >= 0 && (flags & AT_EMPTY_PATH || sc.name === 'utimensat' || sc.name === 'readlinkat')) {
+        // fstatat(fd, "", AT_EMPTY_PATH), utimensat(fd, NULL, ...), readlinkat(fd, "") (a symlink opened
+        // O_PATH | O_NOFOLLOW; it has no flags: an empty path is its fd form): the call is on dirfd itself
         fd = dirfd;
         path = resolver.fdPath(pid, dirfd, true, at);
       }

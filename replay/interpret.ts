@@ -47,6 +47,7 @@ export interface Ev {
   depth: number | null;
 }
 
+export const O_NOFOLLOW = 0o400000, O_PATH = 0o10000000;
 export const O_RDWR = 0o2, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_DIRECT = 0o40000, O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
 export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EACCESS = 0x200, AT_EMPTY_PATH = 0x1000;
 /** the *at calls whose AT_EMPTY_PATH form acts on the fd itself, and what they replay as */
@@ -160,7 +161,8 @@ export interface SlotInfo {
 }
 
 const PSEUDO_FS = /^\/(proc|sys|dev)(\/|$)/;
-const REPLAYABLE_TYPES = new Set(['regular', 'directory']);
+/** an fd to a symlink is one opened O_PATH | O_NOFOLLOW: readlinkat(fd, ""), fstat, fchownat(fd, "", AT_EMPTY_PATH) act on the link */
+const REPLAYABLE_TYPES = new Set(['regular', 'directory', 'symlink']);
 const PATH_SYSCALLS_FOLLOW: Record<string, OpKind> = { newstat: 'statat', newlstat: 'statat', newfstatat: 'statat', statx: 'statx', access: 'access', faccessat: 'access', faccessat2: 'access', chmod: 'chmod', fchmodat: 'chmod', fchmodat2: 'chmod', chown: 'chown', lchown: 'chown', fchownat: 'chown', utimensat: 'utimens', futimesat: 'utimens', utime: 'utimens', utimes: 'utimens', truncate: 'truncate', readlink: 'readlink', readlinkat: 'readlink', chdir: 'chdir' };
 const FD_SIMPLE: Record<string, OpKind> = {
   read: 'read', pread64: 'pread', readv: 'readv', preadv: 'preadv', preadv2: 'preadv2',
@@ -348,6 +350,11 @@ export class Interpreter {
       case 'utimensat':
         if (e.fd >= 0) return this.onFd(e, 'utimens_fd', {});
         break;
+      case 'readlinkat':
+        // readlinkat(fd, ""): the symlink the fd holds (O_PATH | O_NOFOLLOW), read through the replay's fd;
+        // AT_EMPTY_PATH marks the fd form for the executor (readlinkat itself has no flags)
+        if (e.fd >= 0) return this.onFd(e, 'readlink', { flags: AT_EMPTY_PATH, count: e.count ?? 0 });
+        break;
     }
     const simple = FD_SIMPLE[sc];
     if (simple) return this.fdOp(e, simple);
@@ -443,7 +450,7 @@ export class Interpreter {
     n.open = true;
     n.rel = rel;
     n.directory = e.fileType === 'directory' || e.syscall === 'getdents64' || e.syscall === 'fchdir';
-    const flags = n.directory ? O_DIRECTORY : O_RDWR;
+    const flags = n.directory ? O_DIRECTORY : e.fileType === 'symlink' ? O_PATH | O_NOFOLLOW : O_RDWR;
     const positional = e.syscall === 'read' || e.syscall === 'write' || e.syscall === 'readv' || e.syscall === 'writev';
     return { slot: n, preOpen: { slot: n.slot, rel, flags, offset: positional && e.offset !== null ? e.offset : 0 } };
   }

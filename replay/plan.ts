@@ -9,7 +9,7 @@ import path from 'node:path';
 import { InFlightSweep, type InFlight } from './concurrency.js';
 import { TraceReader } from '../trace/index.js';
 import { IorError } from '../common/errors.js';
-import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
+import { Interpreter, REPLAY_COLUMNS, READ_KINDS, WRITE_KINDS, O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_PATH, AT_REMOVEDIR, type Ev, type SkipReason, type Step } from './interpret.js';
 import { KIND } from './ops.js';
 import { COLUMNS, FILE_TYPES, TraceEventSchema, type InitState, type CodedInt32, type CodedInt64, type CodedStrings } from '../schema/index.js';
 
@@ -354,7 +354,7 @@ class InitModel {
     const ok = e.ret >= 0;
     const errno = ok ? 0 : -e.ret;
     const k = s.kind;
-    if (s.preOpen) this.need(s.preOpen.rel, s.preOpen.flags & O_DIRECTORY ? 'dir' : 'file');
+    if (s.preOpen) this.need(s.preOpen.rel, s.preOpen.flags & O_DIRECTORY ? 'dir' : s.preOpen.flags & O_PATH ? 'symlink' : 'file');
     if (k === KIND.open) {
       const rel = s.rel!;
       if (ok) {
@@ -362,7 +362,7 @@ class InitModel {
           const n = this.created(rel, s.flags & O_DIRECTORY ? 'dir' : 'file');
           n.written = 0;
         } else {
-          this.need(rel, s.flags & O_DIRECTORY || e.fileType === 'directory' ? 'dir' : 'file');
+          this.need(rel, s.flags & O_DIRECTORY || e.fileType === 'directory' ? 'dir' : e.fileType === 'symlink' ? 'symlink' : 'file');
           if (s.flags & O_TRUNC) this.sized(rel, 0);
         }
       } else if (errno === ENOENT && !(s.flags & O_CREAT)) this.absent(rel);

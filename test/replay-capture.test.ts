@@ -257,7 +257,7 @@ rm pre/a.bin
   fs.rmSync(dir, { recursive: true });
 });
 
-test('the AT_EMPTY_PATH forms (fstat, statx, faccessat2, fchownat, fchmodat2 on an fd) replay on the replay\'s fd, as traced, not as walks of the fd\'s path (--root)', async (t) => {
+test('the AT_EMPTY_PATH forms (fstat, statx, faccessat2, fchownat, fchmodat2 on an fd) and readlinkat(fd, "") replay on the replay\'s fd, as traced, not as walks of the fd\'s path (--root)', async (t) => {
   if (!needBpf(t)) return;
   const dir = fs.realpathSync(tempDir('fd-at'));
   const work = path.join(dir, 'work'), target = path.join(dir, 'target');
@@ -282,6 +282,12 @@ test('the AT_EMPTY_PATH forms (fstat, statx, faccessat2, fchownat, fchmodat2 on 
   const issued = (await readTrace(t2)).rows.filter((x) => x.tid !== x.pid);
   assert.deepEqual(onFd(issued, path.join(target, 'file')), traced, 'the same calls, on the replay\'s fd');
   assert.equal(fs.statSync(path.join(target, 'file')).mode & 0o777, 0o640, 'fchmodat2 changed the file through its fd');
+  // readlinkat(lfd, "") on the link opened O_PATH | O_NOFOLLOW: the capture names the link and its fd,
+  // the replay reads it through its own fd (as a walk it would be readlinkat(dirfd, "link"), path set, fd -1)
+  const readlinks = (rows: TraceEvent[], link: string) =>
+    rows.filter((x) => x.syscall === 'readlinkat' && x.path === link).map((x) => `${x.fd >= 0 ? 'on an fd' : 'on a path'} ${x.ret}`);
+  assert.deepEqual(readlinks((await readTrace(t1)).rows, path.join(work, 'link')), Array(3).fill('on an fd 4'), 'the workload\'s readlinkat calls, as the capture saw them');
+  assert.deepEqual(readlinks(issued, path.join(target, 'link')), Array(3).fill('on an fd 4'), 'the same calls on the replay\'s fd, the same result');
   fs.rmSync(dir, { recursive: true });
 });
 

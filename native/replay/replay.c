@@ -381,7 +381,7 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 	char path_buf[PATH_MAX], path2_buf[PATH_MAX];
 	int flags = op[W_FLAGS] & ~OP_MISALIGNED;
 	/* fstatat(fd, "", AT_EMPTY_PATH) (glibc's fstat) and the like: on the fd, as traced */
-	int on_fd = (flags & AT_EMPTY_PATH) && (kind == K_STATAT || kind == K_STATX || kind == K_ACCESS || kind == K_CHMOD || kind == K_CHOWN);
+	int on_fd = (flags & AT_EMPTY_PATH) && (kind == K_STATAT || kind == K_STATX || kind == K_ACCESS || kind == K_CHMOD || kind == K_CHOWN || kind == K_READLINK);
 	int fd_only = (kind >= K_CLOSE && kind <= K_FSTAT) || kind >= K_AREAD || on_fd;
 	const char *path = op[W_PATH] < 0 ? NULL : fd_only ? strings + op[W_PATH] : on_stack(path_buf, strings + op[W_PATH]);
 	const char *path2 = op[W_PATH2] < 0 ? NULL : fd_only ? strings + op[W_PATH2] : on_stack(path2_buf, strings + op[W_PATH2]);
@@ -518,6 +518,8 @@ static long issue(const int32_t *op, const double *opf, const char *strings)
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
 		return RET(symlinkat(path2, dir, leaf));
 	case K_READLINK:
+		if (on_fd)
+			return c_readlink(fd, "", 0, op, opf);
 		if ((dir = parent_of(path, &leaf)) < 0) return dir;
 		return c_readlink(dir, leaf, 0, op, opf);
 	case K_GETDENTS:

@@ -8,7 +8,10 @@
  * statx(fd, "", AT_EMPTY_PATH), faccessat2(fd, "", R_OK, AT_EMPTY_PATH),
  * fchownat(fd, "", -1, -1, AT_EMPTY_PATH) (owner kept) and
  * fchmodat2(fd, "", 0640, AT_EMPTY_PATH) (Linux 6.6+; its failure on an
- * older kernel is traced as such). Prints each call's result on stdout.
+ * older kernel is traced as such); then makes `link` -> `file`, opens the
+ * link itself (O_PATH | O_NOFOLLOW) and ROUNDS times readlinkat(lfd, "")
+ * (readlinkat has no flags: an empty path is its fd form). Prints each
+ * call's result on stdout.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -52,5 +55,18 @@ int main(int argc, char **argv)
 		r[4] = syscall(SYS_fchmodat2, fd, "", 0640, AT_EMPTY_PATH);
 		printf("fstat %ld statx %ld faccessat2 %ld fchownat %ld fchmodat2 %ld\n", r[0], r[1], r[2], r[3], r[4]);
 	}
-	return close(fd) != 0;
+	if (symlink("file", "link") != 0) {
+		perror("link");
+		return 1;
+	}
+	int lfd = open("link", O_PATH | O_NOFOLLOW);
+	if (lfd < 0) {
+		perror("link");
+		return 1;
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		char target[64];
+		printf("readlinkat %ld\n", (long)readlinkat(lfd, "", target, sizeof(target)));
+	}
+	return (close(lfd) | close(fd)) != 0;
 }
