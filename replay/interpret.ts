@@ -450,7 +450,9 @@ export class Interpreter {
     n.open = true;
     n.rel = rel;
     n.directory = e.fileType === 'directory' || e.syscall === 'getdents64' || e.syscall === 'fchdir';
-    const flags = n.directory ? O_DIRECTORY : e.fileType === 'symlink' ? O_PATH | O_NOFOLLOW : O_RDWR;
+    // an fd readlinkat(fd, "") reads is a symlink's, opened O_PATH | O_NOFOLLOW (the capture has no file type for it)
+    const symlink = e.fileType === 'symlink' || e.syscall === 'readlinkat';
+    const flags = n.directory ? O_DIRECTORY : symlink ? O_PATH | O_NOFOLLOW : O_RDWR;
     const positional = e.syscall === 'read' || e.syscall === 'write' || e.syscall === 'readv' || e.syscall === 'writev';
     return { slot: n, preOpen: { slot: n.slot, rel, flags, offset: positional && e.offset !== null ? e.offset : 0 } };
   }

@@ -406,10 +406,14 @@ test('fds opened before the capture are opened on first use at the traced positi
     { syscall: 'write', fd: 1, path: null, count: 5n, ret: 5n, bytes: 5n, file_type: 'char' },
     { syscall: 'close', fd: 7, path: '/var/db/table', file_type: 'regular' },
     { syscall: 'close', fd: 10, path: '/var/db/other', file_type: 'regular' },
+    // a symlink held O_PATH | O_NOFOLLOW from before the capture, read through its fd
+    { syscall: 'readlinkat', fd: 11, path: '/var/db/current', count: 64n, ret: 5n },
+    { syscall: 'newfstatat', fd: 11, path: '/var/db/current', flags: 0x1000, ret: 0n, file_type: 'symlink' },
   ]);
   const { report } = replay([file, '--target', target, '--speed', 'max']);
   assert.equal(report.events.failed, 0, JSON.stringify(report.failed));
-  assert.equal(report.added.pre_capture_opens, 3, 'table, wal and the directory');
+  assert.equal(report.added.pre_capture_opens, 4, 'table, wal, the directory and the symlink');
+  assert.ok(fs.lstatSync(path.join(target, 'var/db/current')).isSymbolicLink(), 'the init made the link the fd held');
   assert.equal(fs.statSync(path.join(target, 'var/db/table')).size, 20000, 'SEEK_END at 20000 sizes the file');
   assert.equal(fs.statSync(path.join(target, 'var/db/wal')).size, 150, 'the write went to the traced position 100');
   assert.deepEqual(report.bytes.read, { traced: 8192, replayed: 8192 });
